@@ -1,0 +1,386 @@
+"""The project file (`*.strata`): one JSON document, validated, migrated, saved atomically.
+
+Opening a project never runs code (no pickle), and every way a file can be wrong ends in a
+`ProjectError` whose message names the file and the JSON path of the problem, e.g.
+``demo.strata: graphs[0].nodes[3].params.kernel_size: must be a positive integer``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from studio.core.errors import GraphEditError, ProjectError, UnknownLayerError
+from studio.core.graph import Graph
+from studio.core.registry import LayerRegistry
+from studio.core.specs import ParamError
+
+SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 64 * 1024 * 1024
+SUFFIX = ".strata"
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# schema_version N -> function turning a version-N document into version N+1.
+MIGRATIONS: dict[int, Migration] = {}
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ItemId = Annotated[str, Field(min_length=1, max_length=64)]
+Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-1e7, le=1e7)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class NodeModel(_Strict):
+    id: ItemId
+    type: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Identifier
+    params: dict[str, Any] = Field(default_factory=dict)
+    position: tuple[Coordinate, Coordinate] = (0.0, 0.0)
+
+
+class EdgeModel(_Strict):
+    id: ItemId
+    src: ItemId
+    src_port: Identifier
+    dst: ItemId
+    dst_port: Identifier
+
+
+class GraphModel(_Strict):
+    name: Identifier
+    nodes: list[NodeModel] = Field(default_factory=list, max_length=100_000)
+    edges: list[EdgeModel] = Field(default_factory=list, max_length=400_000)
+
+
+class DataSection(BaseModel):
+    """Which data the project trains on; the data issue fills in the sources."""
+
+    model_config = ConfigDict(extra="allow")
+    dataset: Annotated[str, Field(max_length=256)] | None = None
+
+
+class TrainingSection(BaseModel):
+    """Training settings; the training issue adds the rest of the configuration."""
+
+    model_config = ConfigDict(extra="allow")
+    mode: Literal["supervised", "autoencoder", "gan"] = "supervised"
+    task: Literal["classification", "regression", "reconstruction", "generation"] = "classification"
+    epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
+    batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 32
+    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 1e-3
+
+
+class ProjectModel(_Strict):
+    schema_version: int
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    graphs: list[GraphModel] = Field(min_length=1, max_length=16)
+    data: DataSection = Field(default_factory=DataSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    view: dict[str, Any] = Field(default_factory=dict)
+
+
+class Project:
+    """A loaded project: named graphs (one, or a generator and a discriminator) and settings."""
+
+    def __init__(
+        self,
+        name: str,
+        registry: LayerRegistry,
+        *,
+        graphs: Mapping[str, Graph] | None = None,
+        description: str = "",
+        data: DataSection | None = None,
+        training: TrainingSection | None = None,
+        view: Mapping[str, Any] | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.registry = registry
+        self.graphs: dict[str, Graph] = dict(graphs) if graphs else {"model": Graph(registry)}
+        self.description = description
+        self.data = data or DataSection()
+        self.training = training or TrainingSection()
+        self.view: dict[str, Any] = dict(view or {})
+        self.path = path
+
+    @property
+    def main_graph(self) -> Graph:
+        """The first graph: the model, or the generator of a GAN."""
+        return next(iter(self.graphs.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "graphs": [{"name": n, **g.to_dict()} for n, g in self.graphs.items()],
+            "data": self.data.model_dump(mode="json"),
+            "training": self.training.model_dump(mode="json"),
+            "view": self.view,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write atomically: the old file stays whole until the new one is complete."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ProjectError("the project has no file yet; choose where to save it")
+        atomic_write_text(target, self.to_json())
+        self.path = target
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], registry: LayerRegistry) -> Project:
+        path = Path(path)
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise ProjectError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise ProjectError(f"{path}: is a folder, not a project file") from None
+        except OSError as exc:
+            raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise ProjectError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; not a project")
+        project = cls.from_json(raw, registry, source=str(path))
+        project.path = path
+        return project
+
+    @classmethod
+    def from_json(cls, raw: bytes | str, registry: LayerRegistry, *, source: str) -> Project:
+        return cls.from_dict(parse_json(raw, source), registry, source=source)
+
+    @classmethod
+    def from_dict(cls, document: object, registry: LayerRegistry, *, source: str) -> Project:
+        document = migrate(document, source)
+        try:
+            model = ProjectModel.model_validate(document)
+        except ValidationError as exc:
+            raise ProjectError(f"{source}: {describe_validation_error(exc)}") from None
+        graphs: dict[str, Graph] = {}
+        for gi, graph_model in enumerate(model.graphs):
+            if graph_model.name in graphs:
+                raise ProjectError(
+                    f"{source}: graphs[{gi}].name: the graph name {graph_model.name!r} is used twice"
+                )
+            graphs[graph_model.name] = build_graph(graph_model, registry, f"{source}: graphs[{gi}]")
+        return cls(
+            model.name,
+            registry,
+            graphs=graphs,
+            description=model.description,
+            data=model.data,
+            training=model.training,
+            view=model.view,
+        )
+
+
+def build_graph(model: GraphModel, registry: LayerRegistry, where: str) -> Graph:
+    """Turn a validated graph model into a `Graph`, naming the node or edge that is wrong."""
+    graph = Graph(registry)
+    for ni, node in enumerate(model.nodes):
+        here = f"{where}.nodes[{ni}]"
+        try:
+            spec = registry.get(node.type)
+        except UnknownLayerError:
+            raise ProjectError(
+                f"{here}.type: unknown layer type {node.type!r} (is the plugin that provides "
+                "it installed?)"
+            ) from None
+        try:
+            spec.validate_params(node.params)
+        except ParamError as exc:
+            raise ProjectError(f"{here}.params.{exc}") from None
+        if node.id in graph:
+            raise ProjectError(f"{here}.id: the id {node.id!r} is used by an earlier node")
+        if graph.node_by_name(node.name) is not None:
+            raise ProjectError(f"{here}.name: the name {node.name!r} is used by an earlier node")
+        try:
+            graph.add_node(
+                node.type,
+                name=node.name,
+                params=node.params,
+                position=node.position,
+                node_id=node.id,
+            )
+        except GraphEditError as exc:
+            raise ProjectError(f"{here}: {exc}") from None
+    edge_ids: set[str] = set()
+    for ei, edge in enumerate(model.edges):
+        here = f"{where}.edges[{ei}]"
+        if edge.id in edge_ids:
+            raise ProjectError(f"{here}.id: the id {edge.id!r} is used by an earlier connection")
+        for end in ("src", "dst"):
+            if getattr(edge, end) not in graph:
+                raise ProjectError(f"{here}.{end}: no node has the id {getattr(edge, end)!r}")
+        try:
+            graph.connect(edge.src, edge.src_port, edge.dst, edge.dst_port, edge_id=edge.id)
+        except GraphEditError as exc:
+            raise ProjectError(f"{here}: {exc}") from None
+        edge_ids.add(edge.id)
+    return graph
+
+
+def parse_json(raw: bytes | str, source: str) -> object:
+    """Parse JSON, refusing NaN/Infinity literals and explaining where a broken file breaks."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProjectError(
+                f"{source}: not UTF-8 text (byte {exc.start}); is this a project file?"
+            ) from None
+    else:
+        text = raw
+    if not text.strip():
+        raise ProjectError(f"{source}: the file is empty")
+
+    def refuse_constant(name: str) -> float:
+        raise ValueError(f"{name} is not allowed in a project file")
+
+    try:
+        return json.loads(text, parse_constant=refuse_constant)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()):
+            raise ProjectError(
+                f"{source}: the file ends unexpectedly (line {exc.lineno}); it may have been "
+                "truncated."
+            ) from None
+        raise ProjectError(
+            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise ProjectError(f"{source}: nested too deeply to be a project file") from None
+    except ValueError as exc:
+        raise ProjectError(f"{source}: {exc}") from None
+
+
+def migrate(document: object, source: str) -> object:
+    """Bring an older document up to `SCHEMA_VERSION`; refuse a newer one plainly."""
+    if not isinstance(document, dict):
+        raise ProjectError(f"{source}: a project file holds a JSON object at the top level")
+    version = document.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ProjectError(f"{source}: schema_version: must be an integer (this version writes 1)")
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"{source}: schema_version: the file was written by a newer Strata Studio (schema "
+            f"{version}; this one reads up to {SCHEMA_VERSION}). Update Strata Studio to open it."
+        )
+    if version < 1:
+        raise ProjectError(f"{source}: schema_version: must be at least 1")
+    while version < SCHEMA_VERSION:
+        document = MIGRATIONS[version](document)
+        version += 1
+        document["schema_version"] = version
+    return document
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+}
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first pydantic error as 'json.path: sentence'."""
+    error = exc.errors(include_url=False)[0]
+    path = json_path(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in _MESSAGES:
+        message = _MESSAGES[kind]
+    elif kind == "string_pattern_mismatch":
+        message = "must use letters, digits and _ and start with a letter"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        message = error["msg"].lower()
+    elif kind in ("too_short", "too_long", "string_too_long", "string_too_short"):
+        message = error["msg"].lower()
+    elif kind == "literal_error":
+        message = f"must be one of {ctx.get('expected', '')}"
+    else:
+        message = error["msg"]
+    more = len(exc.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{path or 'the document'}: {message}{tail}"
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)[:60]}]"
+    return out
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder, fsync it, then rename over the target."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    tmp_name: str | None = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+        _fsync_folder(folder)
+    except OSError as exc:
+        raise ProjectError(
+            f"{path}: could not be saved ({exc.strerror or exc}); the previous file is unchanged"
+        ) from None
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; not every platform can open a folder."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
