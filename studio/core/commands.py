@@ -12,7 +12,7 @@ from typing import Any
 
 from psygnal import Signal
 
-from studio.core.graph import Edge, Graph, Position, new_id
+from studio.core.graph import Edge, Graph, Position, check_position, new_id
 from studio.core.specs import ParamValue
 
 
@@ -198,7 +198,8 @@ class MoveNodesCommand(Command):
 
     def __init__(self, graph: Graph, moves: Mapping[str, Position]) -> None:
         self.graph = graph
-        self.moves = dict(moves)
+        # Checked now, so that `do` cannot fail halfway with some nodes already moved.
+        self.moves = {node_id: check_position(pos) for node_id, pos in moves.items()}
         self.old = {node_id: graph.node(node_id).position for node_id in moves}
         self.text = "Move" if len(moves) == 1 else f"Move {len(moves)} nodes"
 

@@ -7,6 +7,7 @@ rejected edit never leaves the document half-changed.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -28,6 +29,8 @@ from studio.core.registry import LayerRegistry
 from studio.core.specs import LayerSpec, ParamError, ParamValue
 
 Position = tuple[float, float]
+# The project file stores coordinates within this bound; the graph refuses others.
+MAX_COORDINATE = 1e7
 
 
 def new_id() -> str:
@@ -265,7 +268,7 @@ class Graph:
         elif name in self._names:
             raise GraphEditError(f"the name {name!r} is already used by another node")
         _check_name(name)
-        node = Node(node_id, type_id, name, full_params, _position(position))
+        node = Node(node_id, type_id, name, full_params, check_position(position))
         self._nodes[node_id] = _NodeState(node, spec)
         self._nx.add_node(node_id)
         if index is None or not 0 <= index <= len(self._order):
@@ -337,7 +340,7 @@ class Graph:
     def move_node(self, node_id: str, position: Position) -> Position:
         node = self._state(node_id).node
         old = node.position
-        node.position = _position(position)
+        node.position = check_position(position)
         if old != node.position:
             self.node_moved.emit(node_id, node.position)
         return old
@@ -373,6 +376,16 @@ def _check_name(name: str) -> None:
         )
 
 
-def _position(position: Position) -> Position:
-    x, y = position
-    return (float(x), float(y))
+def check_position(position: Position) -> Position:
+    """Refuse what the project file cannot store, so a graph that saves always loads again."""
+    try:
+        x, y = (float(v) for v in position)
+    except (TypeError, ValueError, OverflowError):
+        raise GraphEditError(f"{position!r} is not a position: give two numbers") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise GraphEditError(f"{position!r} is not a position: both numbers must be finite")
+    if abs(x) > MAX_COORDINATE or abs(y) > MAX_COORDINATE:
+        raise GraphEditError(
+            f"{position!r} is too far out: each coordinate must be within ±{MAX_COORDINATE:g}"
+        )
+    return (x, y)

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studio.core.errors import GraphEditError, ProjectError, UnknownLayerError
-from studio.core.graph import Graph
+from studio.core.graph import MAX_COORDINATE, Graph
 from studio.core.registry import LayerRegistry
 from studio.core.specs import ParamError
 
@@ -33,7 +34,7 @@ MIGRATIONS: dict[int, Migration] = {}
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 ItemId = Annotated[str, Field(min_length=1, max_length=64)]
-Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-1e7, le=1e7)]
+Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
 
 
 class _Strict(BaseModel):
@@ -131,7 +132,15 @@ class Project:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        document = self.to_dict()
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (a "\\ud800" escape in a file that loaded) has no UTF-8 form;
+            # as an escape it survives the round trip instead of making the project unsavable.
+            text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+        return text
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write atomically: the old file stays whole until the new one is complete."""
@@ -175,7 +184,8 @@ class Project:
         for gi, graph_model in enumerate(model.graphs):
             if graph_model.name in graphs:
                 raise ProjectError(
-                    f"{source}: graphs[{gi}].name: the graph name {graph_model.name!r} is used twice"
+                    f"{source}: graphs[{gi}].name: the graph name {graph_model.name!r} "
+                    "is used twice"
                 )
             graphs[graph_model.name] = build_graph(graph_model, registry, f"{source}: graphs[{gi}]")
         return cls(
@@ -249,11 +259,14 @@ def parse_json(raw: bytes | str, source: str) -> object:
     if not text.strip():
         raise ProjectError(f"{source}: the file is empty")
 
-    def refuse_constant(name: str) -> float:
-        raise ValueError(f"{name} is not allowed in a project file")
+    constants: list[_Constant] = []
+
+    def mark_constant(name: str) -> _Constant:
+        constants.append(_Constant(name))
+        return constants[-1]
 
     try:
-        return json.loads(text, parse_constant=refuse_constant)
+        document: object = json.loads(text, parse_constant=mark_constant)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()):
             raise ProjectError(
@@ -267,6 +280,33 @@ def parse_json(raw: bytes | str, source: str) -> object:
         raise ProjectError(f"{source}: nested too deeply to be a project file") from None
     except ValueError as exc:
         raise ProjectError(f"{source}: {exc}") from None
+    if constants:
+        where, name = _find_constant(document)
+        raise ProjectError(
+            f"{source}: {where}: {name} is not allowed in a project file; use a finite number"
+        )
+    return document
+
+
+class _Constant:
+    """Stands in for a NaN or Infinity literal until its JSON path is known."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _find_constant(document: object) -> tuple[str, str]:
+    """The JSON path and literal of the first `_Constant`, walked without recursion."""
+    stack: list[tuple[object, tuple[int | str, ...]]] = [(document, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, _Constant):
+            return json_path(loc) or "the document", value.name
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, k)) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in reversed(list(enumerate(value))))
+    raise AssertionError("a NaN or Infinity literal was parsed but not found")
 
 
 def migrate(document: object, source: str) -> object:
@@ -275,7 +315,9 @@ def migrate(document: object, source: str) -> object:
         raise ProjectError(f"{source}: a project file holds a JSON object at the top level")
     version = document.get("schema_version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ProjectError(f"{source}: schema_version: must be an integer (this version writes 1)")
+        raise ProjectError(
+            f"{source}: schema_version: must be an integer (this version writes {SCHEMA_VERSION})"
+        )
     if version > SCHEMA_VERSION:
         raise ProjectError(
             f"{source}: schema_version: the file was written by a newer Strata Studio (schema "
@@ -310,6 +352,19 @@ _MESSAGES = {
 }
 
 
+# Errors whose pydantic wording already reads well ("input should be greater than 0").
+_PYDANTIC_WORDED = {
+    "greater_than_equal",
+    "greater_than",
+    "less_than_equal",
+    "less_than",
+    "too_short",
+    "too_long",
+    "string_too_long",
+    "string_too_short",
+}
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """The first pydantic error as 'json.path: sentence'."""
     error = exc.errors(include_url=False)[0]
@@ -320,9 +375,7 @@ def describe_validation_error(exc: ValidationError) -> str:
         message = _MESSAGES[kind]
     elif kind == "string_pattern_mismatch":
         message = "must use letters, digits and _ and start with a letter"
-    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        message = error["msg"].lower()
-    elif kind in ("too_short", "too_long", "string_too_long", "string_too_short"):
+    elif kind in _PYDANTIC_WORDED:
         message = error["msg"].lower()
     elif kind == "literal_error":
         message = f"must be one of {ctx.get('expected', '')}"
@@ -355,6 +408,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp_name: str | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        # mkstemp makes the file private (0600): keep the mode the project file had, so that
+        # saving never hides a shared project from the other people who could read it.
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp_name, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

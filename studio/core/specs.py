@@ -67,10 +67,14 @@ class ParamSpec:
         if self.kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParamError(f"{self.name}: must be a number")
-            if not math.isfinite(value):
+            try:
+                number = float(value)
+            except OverflowError:  # an int beyond float range, e.g. 10**400 in a project file
+                raise ParamError(f"{self.name}: must be a finite number") from None
+            if not math.isfinite(number):
                 raise ParamError(f"{self.name}: must be a finite number")
-            self._check_range(value)
-            return float(value)
+            self._check_range(number)
+            return number
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
                 raise ParamError(f"{self.name}: must be one of {', '.join(self.choices)}")
@@ -104,7 +108,7 @@ class ParamSpec:
         if low is not None and high is not None and not low <= value <= high:
             raise ParamError(f"{self.name}: must be between {_num(low)} and {_num(high)}")
         if low is not None and value < low:
-            if low == 1:
+            if low == 1 and self.kind != "float":
                 raise ParamError(f"{self.name}: must be a positive integer")
             raise ParamError(f"{self.name}: must be at least {_num(low)}")
         if high is not None and value > high:
@@ -129,8 +133,11 @@ class LayerSpec:
     """What the catalog knows about a layer type without importing torch.
 
     `builder` is ``"package.module:function"``; the function receives the validated params
-    and the input shapes and returns an ``nn.Module``. `variadic_inputs` names an int param
-    that sets how many inputs a merge layer has (ports ``in1`` .. ``inN``).
+    and the input shapes and returns an ``nn.Module``. `shape_rule`, also ``"module:function"``,
+    optionally computes output shapes in pure Python: shape inference then needs no torch and
+    costs microseconds instead of a meta-tensor forward pass (tests hold the rule equal to
+    the builder's real output). `variadic_inputs` names an int param that sets how many
+    inputs a merge layer has (ports ``in1`` .. ``inN``).
     """
 
     type_id: str
@@ -142,6 +149,7 @@ class LayerSpec:
     inputs: tuple[PortSpec, ...] = (PortSpec("in"),)
     outputs: tuple[PortSpec, ...] = (PortSpec("out"),)
     variadic_inputs: str | None = None
+    shape_rule: str | None = None
     role: Literal["layer", "input", "output"] = "layer"
     key_params: tuple[str, ...] = ()
     _by_name: Mapping[str, ParamSpec] = field(default_factory=dict, repr=False, compare=False)
@@ -197,5 +205,7 @@ class LayerSpec:
             raise ParamError(f"{unknown[0]}: {self.title} has no parameter of that name")
         out: dict[str, ParamValue] = {}
         for spec in self.params:
-            out[spec.name] = spec.validate(params[spec.name]) if spec.name in params else spec.default
+            out[spec.name] = (
+                spec.validate(params[spec.name]) if spec.name in params else spec.default
+            )
         return out

@@ -1,0 +1,250 @@
+"""Writes the bundled template projects (`*.strata`) through the graph API.
+
+Run `python assets/examples/make_examples.py` after changing the catalog; the tests check
+that every written template validates clean and compiles. Each template names the bundled
+dataset it is meant for (see the data issue), so it trains out of the box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from studio.core.graph import Graph
+from studio.core.layout import layered_layout
+from studio.core.project import DataSection, Project, TrainingSection
+from studio.core.registry import LayerRegistry
+from studio.plugins import default_registry
+
+HERE = Path(__file__).resolve().parent
+
+
+class Builder:
+    """Adds layers in a chain by default; `at=` starts from another node (skips, merges)."""
+
+    def __init__(self, registry: LayerRegistry) -> None:
+        self.graph = Graph(registry)
+        self.last: str | None = None
+
+    def add(self, kind: str, name: str, *, at: str | list[str] | None = None, **params: Any) -> str:
+        node = self.graph.add_node(f"studio.{kind}", name=name, params=params)
+        sources = [self.last] if at is None else [at] if isinstance(at, str) else at
+        ports = self.graph.input_ports(node.id)
+        for src, port in zip([s for s in sources if s], ports, strict=False):
+            self.graph.connect(self.id(src), "out", node.id, port)
+        self.last = name
+        return name
+
+    def id(self, name: str) -> str:
+        node = self.graph.node_by_name(name)
+        assert node is not None, name
+        return node.id
+
+    def done(self) -> Graph:
+        for node_id, pos in layered_layout(self.graph).items():
+            self.graph.move_node(node_id, pos)
+        return self.graph
+
+
+def mlp(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "features", shape=[4], dtype="float")
+    b.add("Linear", "hidden1", out_features=32)
+    b.add("ReLU", "relu1")
+    b.add("Dropout", "dropout", p=0.1)
+    b.add("Linear", "hidden2", out_features=32)
+    b.add("ReLU", "relu2")
+    b.add("Linear", "classifier", out_features=3)
+    b.add("Output", "species")
+    return Project(
+        "MLP classifier",
+        r,
+        graphs={"model": b.done()},
+        description="A feed-forward network for tables: iris flowers (4 measurements, 3 species).",
+        data=DataSection(dataset="iris"),
+        training=TrainingSection(epochs=60, batch_size=16, learning_rate=1e-2),
+    )
+
+
+def cnn(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "image", shape=[1, 8, 8])
+    b.add("Conv2d", "conv1", out_channels=16, kernel_size=3, padding=1)
+    b.add("BatchNorm2d", "bn1")
+    b.add("ReLU", "relu1")
+    b.add("Conv2d", "conv2", out_channels=32, kernel_size=3, padding=1)
+    b.add("BatchNorm2d", "bn2")
+    b.add("ReLU", "relu2")
+    b.add("MaxPool2d", "pool", kernel_size=2)
+    b.add("Flatten", "flatten")
+    b.add("Dropout", "dropout", p=0.25)
+    b.add("Linear", "classifier", out_features=10)
+    b.add("Output", "digit")
+    return Project(
+        "CNN image classifier",
+        r,
+        graphs={"model": b.done()},
+        description="A convolutional network for images: handwritten digits, 8x8 pixels.",
+        data=DataSection(dataset="digits"),
+        training=TrainingSection(epochs=20, batch_size=64),
+    )
+
+
+def lstm(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "window", shape=[32, 1])
+    b.add("LSTM", "lstm", hidden_size=32, num_layers=2, dropout=0.1, output="last")
+    b.add("Linear", "head", out_features=1)
+    b.add("Output", "next_value")
+    return Project(
+        "LSTM sequence model",
+        r,
+        graphs={"model": b.done()},
+        description="A recurrent network for time series: forecast the next value of a sine mix.",
+        data=DataSection(dataset="sine"),
+        training=TrainingSection(task="regression", epochs=15, batch_size=32),
+    )
+
+
+def gru_text(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "tokens", shape=[64], dtype="long")
+    b.add("Embedding", "embedding", num_embeddings=2000, embedding_dim=32)
+    b.add("GRU", "gru", hidden_size=48, bidirectional=True, output="last")
+    b.add("Dropout", "dropout", p=0.3)
+    b.add("Linear", "classifier", out_features=2)
+    b.add("Output", "label")
+    return Project(
+        "GRU text classifier",
+        r,
+        graphs={"model": b.done()},
+        description="A bidirectional GRU over word tokens: classify short texts.",
+        data=DataSection(dataset="text"),
+        training=TrainingSection(epochs=10, batch_size=32),
+    )
+
+
+def transformer(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "tokens", shape=[64], dtype="long")
+    b.add("Embedding", "embedding", num_embeddings=2000, embedding_dim=64)
+    b.add("PositionalEncoding", "positions", kind="sinusoidal", max_len=64)
+    b.add("TransformerEncoderLayer", "encoder1", nhead=4, dim_feedforward=128, norm_first=True)
+    b.add("TransformerEncoderLayer", "encoder2", nhead=4, dim_feedforward=128, norm_first=True)
+    b.add("LayerNorm", "norm")
+    b.add("Mean", "pool", dim=1)
+    b.add("Linear", "classifier", out_features=2)
+    b.add("Output", "label")
+    return Project(
+        "Transformer encoder classifier",
+        r,
+        graphs={"model": b.done()},
+        description="Two transformer encoder blocks over word tokens, mean-pooled: classify texts.",
+        data=DataSection(dataset="text"),
+        training=TrainingSection(epochs=10, batch_size=32, learning_rate=5e-4),
+    )
+
+
+def autoencoder(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "image", shape=[1, 32, 32])
+    b.add("Conv2d", "enc1", out_channels=16, kernel_size=3, padding=1)
+    b.add("ReLU", "enc1_relu")
+    b.add("MaxPool2d", "enc1_pool", kernel_size=2)
+    b.add("Conv2d", "enc2", out_channels=8, kernel_size=3, padding=1)
+    b.add("ReLU", "enc2_relu")
+    b.add("MaxPool2d", "latent", kernel_size=2)
+    b.add("ConvTranspose2d", "dec1", out_channels=16, kernel_size=2, stride=2)
+    b.add("ReLU", "dec1_relu")
+    b.add("ConvTranspose2d", "dec2", out_channels=1, kernel_size=2, stride=2)
+    b.add("Sigmoid", "pixels")
+    b.add("Output", "reconstruction")
+    return Project(
+        "Convolutional autoencoder",
+        r,
+        graphs={"model": b.done()},
+        description="Compresses 32x32 shape images to an 8x8x8 code and rebuilds them.",
+        data=DataSection(dataset="shapes"),
+        training=TrainingSection(mode="autoencoder", task="reconstruction", epochs=15),
+    )
+
+
+def gan(r: LayerRegistry) -> Project:
+    g = Builder(r)
+    g.add("Input", "noise", shape=[16])
+    g.add("Linear", "fc1", out_features=128)
+    g.add("LeakyReLU", "act1", negative_slope=0.2)
+    g.add("Linear", "fc2", out_features=256)
+    g.add("BatchNorm1d", "bn2")
+    g.add("LeakyReLU", "act2", negative_slope=0.2)
+    g.add("Linear", "fc3", out_features=64)
+    g.add("Tanh", "pixels")
+    g.add("Reshape", "to_image", shape=[1, 8, 8])
+    g.add("Output", "image")
+    d = Builder(r)
+    d.add("Input", "image", shape=[1, 8, 8])
+    d.add("Flatten", "flatten")
+    d.add("Linear", "fc1", out_features=128)
+    d.add("LeakyReLU", "act1", negative_slope=0.2)
+    d.add("Dropout", "dropout", p=0.3)
+    d.add("Linear", "fc2", out_features=1)
+    d.add("Output", "real_logit")
+    return Project(
+        "GAN",
+        r,
+        graphs={"generator": g.done(), "discriminator": d.done()},
+        description="A generator and a discriminator trained against each other on 8x8 digits.",
+        data=DataSection(dataset="digits"),
+        training=TrainingSection(mode="gan", task="generation", epochs=50, batch_size=64),
+    )
+
+
+def residual(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "image", shape=[1, 32, 32])
+    b.add("Conv2d", "stem", out_channels=16, kernel_size=3, padding=1)
+    b.add("BatchNorm2d", "stem_bn")
+    b.add("ReLU", "stem_relu")
+    skip = "stem_relu"
+    for i in (1, 2):
+        b.add("Conv2d", f"block{i}_conv1", out_channels=16, kernel_size=3, padding=1, bias=False)
+        b.add("BatchNorm2d", f"block{i}_bn1")
+        b.add("ReLU", f"block{i}_relu1")
+        b.add("Conv2d", f"block{i}_conv2", out_channels=16, kernel_size=3, padding=1, bias=False)
+        b.add("BatchNorm2d", f"block{i}_bn2")
+        b.add("Add", f"block{i}_add", at=[f"block{i}_bn2", skip])
+        skip = b.add("ReLU", f"block{i}_out")
+    b.add("GlobalAvgPool", "pool")
+    b.add("Linear", "classifier", out_features=3)
+    b.add("Output", "shape_class")
+    return Project(
+        "Residual CNN",
+        r,
+        graphs={"model": b.done()},
+        description="Two residual blocks with skip connections: circles, squares or triangles.",
+        data=DataSection(dataset="shapes"),
+        training=TrainingSection(epochs=10, batch_size=32),
+    )
+
+
+TEMPLATES = {
+    "mlp_classifier": mlp,
+    "cnn_classifier": cnn,
+    "lstm_sequence": lstm,
+    "gru_text_classifier": gru_text,
+    "transformer_classifier": transformer,
+    "conv_autoencoder": autoencoder,
+    "gan": gan,
+    "residual_cnn": residual,
+}
+
+
+def main() -> None:
+    registry = default_registry()
+    for name, make in TEMPLATES.items():
+        path = make(registry).save(HERE / f"{name}.strata")
+        print(f"wrote {path.relative_to(HERE.parents[1])}")
+
+
+if __name__ == "__main__":
+    main()

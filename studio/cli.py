@@ -1,0 +1,207 @@
+"""The `studio` command: everything the window does, from a terminal.
+
+Bad input ends in one clear line and a non-zero exit status, never a traceback: every
+expected failure is a `StudioError`, and the entry point turns it into a message.
+torch is imported only by the commands that need it, so `studio templates` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from studio import __version__
+from studio.core.errors import ProjectError, StudioError
+from studio.core.project import SUFFIX, Project
+from studio.core.resources import find_template, list_templates
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio",
+        description="Strata Studio: design, train, explain and export neural networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"Strata Studio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="open the window (the default command)")
+    gui.add_argument("project", nargs="?", type=Path, help="a .strata project to open")
+    gui.set_defaults(run=cmd_gui)
+
+    templates = commands.add_parser("templates", help="list the bundled project templates")
+    templates.set_defaults(run=cmd_templates)
+
+    new = commands.add_parser("new", help="create a project from a template")
+    new.add_argument("--template", required=True, help="a name from `studio templates`")
+    new.add_argument("out", type=Path, help="the new .strata file")
+    new.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    new.set_defaults(run=cmd_new)
+
+    validate = commands.add_parser(
+        "validate", help="check a project; exit 1 with 'node: message' lines on problems"
+    )
+    validate.add_argument("project", type=Path)
+    validate.set_defaults(run=cmd_validate)
+
+    summary = commands.add_parser(
+        "summary", help="per-layer output shapes, parameters, FLOPs and activation memory"
+    )
+    summary.add_argument("project", type=Path)
+    summary.add_argument("--batch-size", type=int, default=1, help="batch size for FLOPs/memory")
+    summary.set_defaults(run=cmd_summary)
+
+    code = commands.add_parser("code", help="print the generated PyTorch source")
+    code.add_argument("project", type=Path)
+    code.add_argument("--graph", help="only this graph (e.g. generator)")
+    code.set_defaults(run=cmd_code)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # `studio` alone and `studio PROJECT.strata` open the window.
+    if not args_list or (args_list[0].endswith(SUFFIX) and not args_list[0].startswith("-")):
+        args_list.insert(0, "gui")
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return int(args.run(args))
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug of ours: say so briefly; the trace only on request
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("STRATA_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("Set STRATA_DEBUG=1 to see the traceback.", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def load(path: Path) -> Project:
+    from studio.plugins import default_registry
+
+    if path.suffix != SUFFIX and not path.exists():
+        raise ProjectError(f"{path}: no such file (projects end in {SUFFIX})")
+    return Project.load(path, default_registry())
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if not _has_display():
+        print(
+            "No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot "
+            "open. Run it under a desktop session or `xvfb-run studio gui ...`; "
+            "`studio validate` and `studio summary` work without one.",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    from studio.ui.app import run_app
+
+    return run_app(args.project)
+
+
+def _has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    templates = list_templates()
+    if not templates:
+        print("no templates found (is the assets folder missing?)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    width = max(len(t.name) for t in templates)
+    for template in templates:
+        print(f"{template.name.ljust(width)}  {template.description or template.title}")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    template = find_template(args.template)
+    if template is None:
+        names = ", ".join(t.name for t in list_templates())
+        raise StudioError(f"no template named {args.template!r}; choose one of: {names}")
+    out: Path = args.out
+    if out.suffix != SUFFIX:
+        out = out.with_name(out.name + SUFFIX)
+    if out.exists() and not args.force:
+        raise StudioError(f"{out} already exists; pass --force to overwrite it")
+    project = load(template.path)
+    project.save(out)
+    print(f"created {out} from template {template.name}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from studio.compile.inference import ShapeInference
+
+    project = load(args.project)
+    errors = warnings = 0
+    many = len(project.graphs) > 1
+    for name, graph in project.graphs.items():
+        for problem in ShapeInference(graph, listen=False).problems():
+            line = problem.format(graph)
+            print(f"{name}/{line}" if many and not line.startswith("warning") else line)
+            if problem.severity == "error":
+                errors += 1
+            else:
+                warnings += 1
+    layers = sum(len(g) for g in project.graphs.values())
+    if errors:
+        print(f"{args.project}: {errors} problem{'s' if errors > 1 else ''}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    note = f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else ""
+    print(f"{args.project}: OK ({layers} layers{note})")
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from studio.compile.summary import summarize
+
+    if args.batch_size < 1:
+        raise StudioError("--batch-size must be a positive integer")
+    project = load(args.project)
+    for i, (name, graph) in enumerate(project.graphs.items()):
+        if len(project.graphs) > 1:
+            print(("\n" if i else "") + f"== {name} ==")
+        print(summarize(graph, batch_size=args.batch_size).format_table())
+    return EXIT_OK
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    from studio.compile.codegen import generate_code
+    from studio.compile.compiler import class_name_for
+
+    project = load(args.project)
+    graphs = project.graphs
+    if args.graph is not None:
+        if args.graph not in graphs:
+            raise StudioError(f"no graph named {args.graph!r}; the project has {', '.join(graphs)}")
+        graphs = {args.graph: graphs[args.graph]}
+    for i, (name, graph) in enumerate(graphs.items()):
+        suffix = name if len(project.graphs) > 1 else ""
+        class_name = class_name_for(f"{project.name} {suffix}")
+        if i:
+            print(f"\n# {'=' * 76}\n")
+        print(generate_code(graph, class_name=class_name, title=f"{project.name} {suffix}".strip()))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Standalone PyTorch source for a graph: one `nn.Module` class that needs only torch.
+
+The class has the same submodule names as the compiled `GraphModule`, so the state dict of a
+trained run loads into it unchanged. Custom layers (Add, Concat, ...) are written out from
+their own source, which is why `studio.layers.modules` keeps each class self-contained.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from datetime import date
+
+from torch import nn
+
+from studio.compile.compiler import CompileError, attribute_name, build_modules, live_nodes
+from studio.compile.inference import ShapeInference, infer_shapes
+from studio.core.errors import StudioError
+from studio.core.graph import Graph
+from studio.layers.construct import Constructor, constructor_of
+
+_TYPING_NAMES = ("Optional", "List", "Tuple", "Dict")
+
+
+class CodegenError(StudioError):
+    """A module cannot be written as source (its builder bypassed `construct`)."""
+
+
+def generate_code(
+    graph: Graph,
+    *,
+    class_name: str = "Model",
+    title: str | None = None,
+    inference: ShapeInference | None = None,
+) -> str:
+    """Python source defining `class_name` and `build_model()`; raises on graph problems."""
+    inference = inference or infer_shapes(graph)
+    errors = inference.errors()
+    if errors:
+        raise CompileError(graph, errors)
+    modules = build_modules(graph, inference)
+    custom: dict[str, str] = {}
+    init_lines: list[str] = []
+    for node_id, module in modules.items():
+        node = graph.node(node_id)
+        ctor = constructor_of(module)
+        if ctor is None:
+            raise CodegenError(
+                f"{node.name}: its layer's builder did not record how the module was made; "
+                "build it with studio.layers.construct.construct()"
+            )
+        expr = _constructor_expression(ctor, custom)
+        init_lines.append(f"self.{attribute_name(node.name)} = {expr}")
+    if class_name in custom:
+        class_name = f"{class_name}Model"
+    forward_args, forward_lines = _forward(graph)
+    return _render(title or class_name, class_name, custom, init_lines, forward_args, forward_lines)
+
+
+def _constructor_expression(ctor: Constructor, custom: dict[str, str]) -> str:
+    cls = ctor.cls
+    if getattr(nn, cls.__name__, None) is cls:
+        name = f"nn.{cls.__name__}"
+    else:
+        name = cls.__name__
+        if name not in custom:
+            custom[name] = textwrap.dedent(inspect.getsource(cls))
+    args = [repr(a) for a in ctor.args] + [f"{k}={v!r}" for k, v in ctor.kwargs.items()]
+    return f"{name}({', '.join(args)})"
+
+
+def _forward(graph: Graph) -> tuple[list[str], list[str]]:
+    values: dict[tuple[str, str], str] = {}
+    args: list[str] = []
+    for node in graph.nodes:
+        spec = graph.spec(node.id)
+        if spec.role == "input":
+            name = attribute_name(node.name)
+            args.append(name)
+            values[(node.id, spec.outputs[0].name)] = name
+    lines: list[str] = []
+    live = live_nodes(graph)
+    for node_id in live:
+        node = graph.node(node_id)
+        spec = graph.spec(node_id)
+        incoming = graph.incoming(node_id)
+        if spec.role != "layer":
+            continue
+        call_args = ", ".join(
+            values[(incoming[p.name].src, incoming[p.name].src_port)]
+            for p in spec.input_ports(node.params)
+            if p.name in incoming
+        )
+        var = attribute_name(node.name)
+        lines.append(f"{var} = self.{var}({call_args})")
+        ports = spec.output_ports(node.params)
+        if len(ports) == 1:
+            values[(node_id, ports[0].name)] = var
+        else:
+            for i, port in enumerate(ports):
+                values[(node_id, port.name)] = f"{var}[{i}]"
+    # Results in the document order of the Output nodes, as the GraphModule returns them.
+    live_set = set(live)
+    results = [
+        values[(e.src, e.src_port)]
+        for n in graph.nodes
+        if graph.spec(n.id).role == "output" and n.id in live_set
+        for e in graph.incoming(n.id).values()
+    ]
+    lines.append(f"return {results[0]}" if len(results) == 1 else f"return {', '.join(results)}")
+    return args, lines
+
+
+def _render(
+    title: str,
+    class_name: str,
+    custom: dict[str, str],
+    init_lines: list[str],
+    forward_args: list[str],
+    forward_lines: list[str],
+) -> str:
+    sources = "\n\n".join(custom.values())
+    imports = ["import torch", "from torch import nn"]
+    if "math." in sources:
+        imports.insert(0, "import math")
+        imports.insert(1, "")
+    typing = [n for n in _TYPING_NAMES if n in sources]
+    if typing:
+        imports.insert(0, f"from typing import {', '.join(typing)}")
+        imports.insert(1, "")
+    body_init = "\n".join(f"        {line}" for line in init_lines)
+    body_forward = "\n".join(f"        {line}" for line in forward_lines)
+    parts = [
+        f'"""{title}: generated by Strata Studio on {date.today().isoformat()}.',
+        "",
+        "Needs only PyTorch. Load trained weights with",
+        "``model = build_model(); model.load_state_dict(torch.load(PATH, weights_only=True))``.",
+        '"""',
+        "",
+        "\n".join(imports),
+        "",
+    ]
+    if sources:
+        parts += ["", sources.rstrip(), ""]
+    parts += [
+        "",
+        f"class {class_name}(nn.Module):",
+        "    def __init__(self) -> None:",
+        "        super().__init__()",
+        body_init or "        pass",
+        "",
+        f"    def forward(self, {', '.join(forward_args)}):",
+        body_forward,
+        "",
+        "",
+        f"def build_model() -> {class_name}:",
+        f'    """A freshly initialised {class_name}."""',
+        f"    return {class_name}()",
+        "",
+    ]
+    return "\n".join(parts)

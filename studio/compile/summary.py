@@ -1,0 +1,155 @@
+"""Per-layer output shapes, parameter counts, FLOPs and activation memory, with totals.
+
+Counts come from the real builders run on the meta device, so they are the numbers of the
+module that training will use (the tests hold the total equal to ``sum(p.numel())``).
+FLOPs are torch's own count (`FlopCounterMode`: a multiply-add is two FLOPs) for one forward
+pass at the given batch size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from studio.compile.compiler import CompileError, live_nodes
+from studio.compile.inference import ShapeInference, infer_shapes, load_callable
+from studio.core.graph import Graph
+from studio.core.shapes import TensorShape
+
+_BYTES = {"float": 4, "long": 8}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    node_id: str
+    name: str
+    layer: str
+    output_shape: str
+    params: int
+    flops: int
+    activation_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    rows: list[LayerRow]
+    batch_size: int
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def total_flops(self) -> int:
+        return sum(r.flops for r in self.rows)
+
+    @property
+    def total_activation_bytes(self) -> int:
+        return sum(r.activation_bytes for r in self.rows)
+
+    def format_table(self) -> str:
+        """A fixed-width table, as `studio summary` prints it."""
+        header = ("Layer", "Type", "Output shape", "Params", "FLOPs", "Activations")
+        body = [
+            (
+                r.name,
+                r.layer,
+                r.output_shape,
+                f"{r.params:,}",
+                human_count(r.flops),
+                human_bytes(r.activation_bytes),
+            )
+            for r in self.rows
+        ]
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+        right = {3, 4, 5}
+
+        def line(cells: tuple[str, ...]) -> str:
+            return "  ".join(
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ).rstrip()
+
+        rule = "-" * len(line(header))
+        totals = (
+            f"Total parameters: {self.total_params:,}\n"
+            f"FLOPs per forward pass (batch {self.batch_size}): {human_count(self.total_flops)}"
+            f" ({self.total_flops:,})\n"
+            f"Activation memory (batch {self.batch_size}): "
+            f"{human_bytes(self.total_activation_bytes)}"
+        )
+        return "\n".join([line(header), rule, *(line(b) for b in body), rule, totals])
+
+
+def summarize(
+    graph: Graph, *, batch_size: int = 1, inference: ShapeInference | None = None
+) -> ModelSummary:
+    """Summarise every node that feeds an Output; raise `CompileError` on graph errors."""
+    inference = inference or infer_shapes(graph)
+    errors = inference.errors()
+    if errors:
+        raise CompileError(graph, errors)
+    rows: list[LayerRow] = []
+    for node_id in live_nodes(graph):
+        node = graph.node(node_id)
+        spec = graph.spec(node_id)
+        if spec.role == "output":
+            continue
+        out = inference.output_shape(node_id)
+        params = flops = 0
+        if spec.role == "layer":
+            params, flops = _measure(
+                spec.builder, node.params, inference.input_shapes(node_id), batch_size
+            )
+        rows.append(
+            LayerRow(
+                node_id=node_id,
+                name=node.name,
+                layer=spec.title,
+                output_shape=str(out) if out else "?",
+                params=params,
+                flops=flops,
+                activation_bytes=_activation_bytes(out, batch_size),
+            )
+        )
+    return ModelSummary(rows, batch_size)
+
+
+def _measure(
+    builder_path: str, params: dict, inputs: list[TensorShape], batch_size: int
+) -> tuple[int, int]:
+    builder = load_callable(builder_path)
+    counter = FlopCounterMode(display=False)
+    with torch.device("meta"), torch.no_grad():
+        module = builder(params, inputs)
+        tensors = [
+            torch.empty(
+                (batch_size, *s.dims), dtype=torch.long if s.dtype == "long" else torch.float32
+            )
+            for s in inputs
+        ]
+        with counter:
+            module(*tensors)
+    return sum(p.numel() for p in module.parameters()), int(counter.get_total_flops())
+
+
+def _activation_bytes(shape: TensorShape | None, batch_size: int) -> int:
+    if shape is None:
+        return 0
+    return shape.numel() * batch_size * _BYTES[shape.dtype]
+
+
+def human_count(value: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.2f}{unit}"
+    return str(value)
+
+
+def human_bytes(value: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value} B"
