@@ -38,6 +38,10 @@ def residual_chain(nodes: int, width: int = 64) -> Graph:
         graph.connect(prev, "out", add.id, "in2")
         graph.connect(add.id, "out", norm.id, "in")
         prev = norm.id
+    for i in range(nodes - 4 - 5 * blocks):  # pad to exactly `nodes`
+        pad = graph.add_node("studio.Identity", name=f"pad{i}")
+        graph.connect(prev, "out", pad.id, "in")
+        prev = pad.id
     head = graph.add_node("studio.Linear", name="head", params={"out_features": 10})
     out = graph.add_node("studio.Output", name="y")
     graph.connect(prev, "out", head.id, "in")

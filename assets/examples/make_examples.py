@@ -26,8 +26,10 @@ class Builder:
         self.graph = Graph(registry)
         self.last: str | None = None
 
-    def add(self, kind: str, name: str, *, at: str | list[str] | None = None, **params: Any) -> str:
-        node = self.graph.add_node(f"studio.{kind}", name=name, params=params)
+    def add(
+        self, layer: str, name: str, *, at: str | list[str] | None = None, **params: Any
+    ) -> str:
+        node = self.graph.add_node(f"studio.{layer}", name=name, params=params)
         sources = [self.last] if at is None else [at] if isinstance(at, str) else at
         ports = self.graph.input_ports(node.id)
         for src, port in zip([s for s in sources if s], ports, strict=False):

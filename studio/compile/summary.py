@@ -123,7 +123,8 @@ def _measure(
     builder = load_callable(builder_path)
     counter = FlopCounterMode(display=False)
     with torch.device("meta"), torch.no_grad():
-        module = builder(params, inputs)
+        # Eval mode: FLOPs are those of inference, and BatchNorm accepts a batch of one.
+        module = builder(params, inputs).eval()
         tensors = [
             torch.empty(
                 (batch_size, *s.dims), dtype=torch.long if s.dtype == "long" else torch.float32

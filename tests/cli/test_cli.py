@@ -94,8 +94,8 @@ def test_summary_of_a_gan_shows_both_graphs(capsys):
 def test_code_prints_standalone_source(capsys):
     code, out, _ = run(capsys, "code", str(MLP))
     assert code == 0
-    assert "class MlpClassifier(nn.Module):" in out
-    assert "self.hidden1 = nn.Linear(4, 32" in out
+    assert "class MLPClassifier(nn.Module):" in out
+    assert "self.hidden1 = nn.Linear(4, 32)" in out
     compile(out, "generated.py", "exec")
 
 

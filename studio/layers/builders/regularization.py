@@ -1,0 +1,24 @@
+"""Builders for dropout layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from studio.core.shapes import TensorShape
+from studio.layers.builders.concise import construct_concise
+from studio.layers.rules import regularization as rules
+
+
+def build_dropout(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """Dropout of single values, any shape."""
+    rules.dropout(params, inputs)
+    return construct_concise(nn.Dropout, p=params["p"])
+
+
+def build_dropout2d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """Dropout of whole channels of images (N, C, H, W)."""
+    rules.dropout2d(params, inputs)
+    return construct_concise(nn.Dropout2d, p=params["p"])

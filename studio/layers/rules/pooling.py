@@ -1,0 +1,69 @@
+"""Rules for pooling layers, which shrink spatial dims and keep the channels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from studio.core.shapes import ShapeError, TensorShape
+from studio.layers.rules.checks import (
+    check_window,
+    expect_float,
+    expect_layout,
+    only_input,
+    sliding_size,
+)
+
+_LAYOUTS = {1: "C, L", 2: "C, H, W"}
+
+
+def max_pool1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    return [_pool("MaxPool1d", 1, params, inputs)]
+
+
+def max_pool2d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    return [_pool("MaxPool2d", 2, params, inputs)]
+
+
+def avg_pool1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    return [_pool("AvgPool1d", 1, params, inputs)]
+
+
+def avg_pool2d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    return [_pool("AvgPool2d", 2, params, inputs)]
+
+
+def _pool(
+    layer: str, spatial_dims: int, params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> TensorShape:
+    shape = only_input(layer, inputs)
+    expect_float(layer, shape)
+    expect_layout(layer, shape, _LAYOUTS[spatial_dims])
+    kernel, padding = params["kernel_size"], params["padding"]
+    if 2 * padding > kernel:
+        raise ShapeError(
+            f"{layer}'s padding ({padding}) must be at most half its kernel_size ({kernel}). "
+            "Lower padding or raise kernel_size."
+        )
+    channels, *spatial = shape.dims
+    check_window(layer, spatial, kernel, padding)
+    stride = params["stride"] or kernel  # 0 means "same as the kernel"
+    return TensorShape((channels, *(sliding_size(s, kernel, stride, padding) for s in spatial)))
+
+
+def adaptive_avg_pool2d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> list[TensorShape]:
+    """(N, C, H, W) → (N, C, *output_size), whatever H and W are."""
+    shape = only_input("AdaptiveAvgPool2d", inputs)
+    expect_float("AdaptiveAvgPool2d", shape)
+    expect_layout("AdaptiveAvgPool2d", shape, "C, H, W")
+    return [TensorShape((shape.dims[0], *params["output_size"]))]
+
+
+def global_avg_pool(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    """(N, C, L), (N, C, H, W) or (N, C, D, H, W) → (N, C)."""
+    shape = only_input("GlobalAvgPool", inputs)
+    expect_float("GlobalAvgPool", shape)
+    expect_layout("GlobalAvgPool", shape, "C, L", "C, H, W", "C, D, H, W")
+    return [TensorShape(shape.dims[:1])]

@@ -1,0 +1,138 @@
+"""Plausible inputs for every built-in layer, and the output each must produce.
+
+Torch-free on purpose: the builder tests run these through meta and real modules, and the
+catalog test runs them through the shape rules in a process without torch. A layer added to the
+catalog without an example here fails `test_every_layer_has_an_example`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.core.shapes import DType, TensorShape
+
+
+@dataclass(frozen=True)
+class Example:
+    """Inputs (one sample's dims, per port) and the output dims the layer should produce."""
+
+    inputs: tuple[tuple[int, ...], ...]
+    out: tuple[int, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    dtype: DType = "float"
+    out_dtype: DType = "float"
+
+    def shapes(self) -> list[TensorShape]:
+        return [TensorShape(dims, self.dtype) for dims in self.inputs]
+
+    def output(self) -> TensorShape:
+        return TensorShape(self.out, self.out_dtype)
+
+
+def ex(
+    *inputs: tuple[int, ...],
+    out: tuple[int, ...],
+    dtype: DType = "float",
+    out_dtype: DType = "float",
+    **params: Any,
+) -> Example:
+    return Example(tuple(inputs), out, params, dtype, out_dtype)
+
+
+EXAMPLES: dict[str, list[Example]] = {
+    "studio.Input": [ex((1, 28, 28), out=(1, 28, 28))],  # Input/Output: the compiler's job
+    "studio.Output": [ex((10,), out=(10,))],
+    "studio.Linear": [ex((20,), out=(64,)), ex((7, 20), out=(7, 5), out_features=5, bias=False)],
+    "studio.Embedding": [ex((12,), out=(12, 64), dtype="long")],
+    "studio.Conv1d": [
+        ex((4, 30), out=(16, 30)),
+        ex((4, 30), out=(8, 13), out_channels=8, stride=2, padding=0, kernel_size=5),
+    ],
+    "studio.Conv2d": [
+        ex((3, 32, 32), out=(16, 32, 32)),
+        ex((4, 9, 9), out=(8, 5, 5), out_channels=8, dilation=2, groups=2, padding=0),
+    ],
+    "studio.ConvTranspose2d": [ex((8, 7, 7), out=(16, 14, 14))],
+    "studio.Upsample": [
+        ex((2, 5, 5), out=(2, 10, 10)),
+        ex((2, 5, 5), out=(2, 15, 15), scale_factor=3, mode="bilinear"),
+        ex((2, 6), out=(2, 12)),
+    ],
+    "studio.MaxPool1d": [ex((4, 10), out=(4, 5))],
+    "studio.MaxPool2d": [
+        ex((4, 10, 10), out=(4, 5, 5)),
+        ex((4, 10, 10), out=(4, 5, 5), kernel_size=3, stride=2, padding=1),
+    ],
+    "studio.AvgPool1d": [ex((4, 10), out=(4, 5))],
+    "studio.AvgPool2d": [ex((4, 10, 10), out=(4, 5, 5))],
+    "studio.AdaptiveAvgPool2d": [
+        ex((4, 9, 7), out=(4, 1, 1)),
+        ex((4, 9, 7), out=(4, 3, 2), output_size=(3, 2)),
+    ],
+    "studio.GlobalAvgPool": [ex((16, 5, 5), out=(16,)), ex((16, 9), out=(16,))],
+    "studio.BatchNorm1d": [ex((20,), out=(20,)), ex((6, 11), out=(6, 11))],
+    "studio.BatchNorm2d": [ex((6, 4, 4), out=(6, 4, 4))],
+    "studio.LayerNorm": [ex((10, 32), out=(10, 32))],
+    "studio.GroupNorm": [ex((16, 4, 4), out=(16, 4, 4))],
+    "studio.Dropout": [ex((20,), out=(20,))],
+    "studio.Dropout2d": [ex((6, 4, 4), out=(6, 4, 4))],
+    "studio.RNN": [ex((9, 5), out=(9, 64))],
+    "studio.LSTM": [
+        ex((9, 5), out=(9, 64)),
+        ex(
+            (9, 5),
+            out=(40,),
+            hidden_size=20,
+            num_layers=2,
+            dropout=0.1,
+            bidirectional=True,
+            output="last",
+        ),
+    ],
+    "studio.GRU": [ex((9, 5), out=(20,), hidden_size=20, output="last")],
+    "studio.MultiheadAttention": [ex((10, 32), out=(10, 32))],
+    "studio.TransformerEncoderLayer": [
+        ex((10, 32), out=(10, 32)),
+        ex((10, 32), out=(10, 32), activation="gelu", norm_first=True),
+    ],
+    "studio.PositionalEncoding": [
+        ex((10, 32), out=(10, 32)),
+        ex((10, 7), out=(10, 7), kind="learned"),
+    ],
+    "studio.ReLU": [ex((20,), out=(20,))],
+    "studio.LeakyReLU": [ex((20,), out=(20,))],
+    "studio.GELU": [ex((20,), out=(20,))],
+    "studio.SiLU": [ex((20,), out=(20,))],
+    "studio.ELU": [ex((20,), out=(20,))],
+    "studio.Sigmoid": [ex((20,), out=(20,))],
+    "studio.Tanh": [ex((20,), out=(20,))],
+    "studio.Softmax": [ex((10,), out=(10,)), ex((4, 10), out=(4, 10), dim=1)],
+    "studio.LogSoftmax": [ex((10,), out=(10,))],
+    "studio.Identity": [
+        ex((10, 2), out=(10, 2)),
+        ex((5,), out=(5,), dtype="long", out_dtype="long"),
+    ],
+    "studio.Add": [
+        ex((8, 4), (8, 4), out=(8, 4)),
+        ex((8,), (8,), (8,), out=(8,), inputs=3),
+        ex((8,), (8,), out=(8,), dtype="long", out_dtype="long"),
+    ],
+    "studio.Multiply": [ex((8,), (8,), out=(8,)), ex(*[(2, 3)] * 8, out=(2, 3), inputs=8)],
+    "studio.Concat": [
+        ex((8, 4), (3, 4), out=(11, 4)),
+        ex((2, 5), (2, 1), (2, 3), out=(2, 9), inputs=3, dim=-1),
+    ],
+    "studio.Flatten": [
+        ex((16, 8, 8), out=(1024,)),
+        ex((3, 4), out=(12,), dtype="long", out_dtype="long"),
+    ],
+    "studio.Reshape": [ex((16, 8, 8), out=(1024,)), ex((64,), out=(4, 4, 4), shape=(4, -1, 4))],
+    "studio.Permute": [ex((10, 6), out=(6, 10)), ex((2, 3, 4), out=(4, 2, 3), dims=(3, 1, 2))],
+    "studio.SelectLast": [ex((10, 6), out=(6,))],
+    "studio.Mean": [ex((10, 6), out=(6,)), ex((10, 6), out=(10, 1), dim=-1, keepdim=True)],
+    "studio.Sum": [
+        ex((10, 6), out=(6,)),
+        ex((10, 6), out=(10,), dim=2, dtype="long", out_dtype="long"),
+    ],
+}
