@@ -61,7 +61,7 @@ def _load_into(registry: LayerRegistry, entry: EntryPoint) -> PluginReport:
         where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
         report.errors.append(f"{type(exc).__name__}: {exc}{where}")
         return report
-    origin = f"plugin {entry.name} ({dist})"
+    origin = "studio" if entry.value == BUILTIN_ENTRY else f"plugin {entry.name} ({dist})"
     for spec in scratch:
         try:
             registry.register(spec, origin=origin)
