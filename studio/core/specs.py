@@ -27,7 +27,7 @@ class ParamSpec:
     """One typed, documented layer parameter.
 
     `minimum`/`maximum` bound ints and floats and every element of an `int_tuple`;
-    `length` fixes a tuple's length (`None` for any length of at least `min_length`).
+    `length` fixes a tuple's length (`None` for any length from `min_length` to `max_length`).
     `nullable` lets `None` mean "not set" (e.g. an optional hidden size).
     """
 
@@ -40,6 +40,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     length: int | None = None
     min_length: int = 1
+    max_length: int = 8
     nullable: bool = False
 
     def __post_init__(self) -> None:
@@ -97,8 +98,8 @@ class ParamSpec:
             raise ParamError(f"{self.name}: must have exactly {self.length} integers")
         if len(items) < self.min_length:
             raise ParamError(f"{self.name}: must have at least {self.min_length} integers")
-        if len(items) > 8:
-            raise ParamError(f"{self.name}: must have at most 8 integers")
+        if len(items) > self.max_length:
+            raise ParamError(f"{self.name}: must have at most {self.max_length} integers")
         for item in items:
             self._check_range(item)
         return tuple(items)

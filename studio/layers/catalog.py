@@ -45,8 +45,18 @@ def _tuple(
     low: int = 1,
     high: int = _BIG,
     length: int | None = None,
+    max_length: int = _MAX_DIM,
 ) -> ParamSpec:
-    return ParamSpec(name, "int_tuple", default, help, minimum=low, maximum=high, length=length)
+    return ParamSpec(
+        name,
+        "int_tuple",
+        default,
+        help,
+        minimum=low,
+        maximum=high,
+        length=length,
+        max_length=max_length,
+    )
 
 
 def _layer(
@@ -224,7 +234,10 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Where data enters the model; the shape is one sample's, without the batch.",
         "io:build_identity",
         _tuple(
-            "shape", (1, 28, 28), "One sample's size, 1 to 4 numbers, e.g. 3, 32, 32 for an image."
+            "shape",
+            (1, 28, 28),
+            "One sample's size, 1 to 4 numbers, e.g. 3, 32, 32 for an image.",
+            max_length=4,
         ),
         _choice(
             "dtype", "float", ("float", "long"), "'long' for integer token ids fed to Embedding."

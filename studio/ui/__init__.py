@@ -1,0 +1,1 @@
+"""Reserved for the ui issue; see DESIGN.md."""

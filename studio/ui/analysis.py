@@ -1,0 +1,185 @@
+"""What the window learns about a graph in the background: shapes, problems, summary, device.
+
+Shape inference runs layer builders on meta tensors and the summary measures real modules,
+so both need torch (1.5 s to import) and can take seconds on a large graph. The window
+therefore hands a *snapshot* of the graph (plain data, taken in milliseconds) to a worker
+thread, which rebuilds a private copy and yields reports one by one; the live document is
+never touched off the Qt thread. Node and edge ids survive the copy, so every report maps
+straight back onto the canvas. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from studio.compile.inference import Problem, infer_shapes
+from studio.core.graph import Graph
+from studio.core.registry import LayerRegistry
+from studio.core.shapes import TensorShape
+
+
+@dataclass(frozen=True)
+class ShapeReport:
+    """Every node's input and output shapes, and every problem with its sentence."""
+
+    outputs: dict[str, dict[str, TensorShape]]
+    inputs: dict[str, list[TensorShape | None]]
+    problems: list[Problem]
+    lines: list[str]
+
+    by_node: dict[str, list[Problem]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[Problem]] = {}
+        for problem in self.problems:
+            if problem.node_id is not None:
+                index.setdefault(problem.node_id, []).append(problem)
+        object.__setattr__(self, "by_node", index)
+
+    def problem_for(self, node_id: str) -> Problem | None:
+        """The node's most serious problem: an error before a warning."""
+        found = self.by_node.get(node_id)
+        if not found:
+            return None
+        return min(found, key=lambda p: p.severity != "error")
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "warning")
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """Where torch would train: ``"CPU"``, ``"CUDA: <name>"`` or ``"MPS"``."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    node_id: str
+    name: str
+    layer: str
+    output_shape: str
+    params: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class SummaryReport:
+    """The model summary at batch size 1, or why there is none (the graph has errors)."""
+
+    rows: list[SummaryRow] = field(default_factory=list)
+    total_params: int = 0
+    total_flops: int = 0
+    unavailable: str | None = None
+
+
+Report = ShapeReport | DeviceReport | SummaryReport
+
+
+def graph_snapshot(graph: Graph) -> dict[str, Any]:
+    """Plain data that `graph_from_snapshot` rebuilds in another thread (ids preserved)."""
+    return graph.to_dict()
+
+
+def graph_from_snapshot(snapshot: Mapping[str, Any], registry: LayerRegistry) -> Graph:
+    graph = Graph(registry)
+    for node in snapshot["nodes"]:
+        graph.add_node(
+            node["type"],
+            name=node["name"],
+            params=node["params"],
+            position=tuple(node["position"]),
+            node_id=node["id"],
+        )
+    for edge in snapshot["edges"]:
+        graph.connect(
+            edge["src"], edge["src_port"], edge["dst"], edge["dst_port"], edge_id=edge["id"]
+        )
+    return graph
+
+
+def analyse_graph(
+    snapshot: Mapping[str, Any],
+    registry: LayerRegistry,
+    *,
+    batch_size: int = 1,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[Report]:
+    """Yield a `ShapeReport`, then a `DeviceReport`, then a `SummaryReport`.
+
+    Meant for a worker thread; `cancelled` is polled between steps so a stale analysis
+    (the graph changed again) stops early.
+    """
+    graph = graph_from_snapshot(snapshot, registry)
+    inference = infer_shapes(graph)
+    problems = inference.problems()
+    outputs: dict[str, dict[str, TensorShape]] = {}
+    inputs: dict[str, list[TensorShape | None]] = {}
+    for node_id, result in inference.results.items():
+        outputs[node_id] = dict(result.outputs)
+        inputs[node_id] = list(result.inputs)
+    yield ShapeReport(outputs, inputs, problems, [p.format(graph) for p in problems])
+    if cancelled():
+        return
+    yield DeviceReport(torch_device_label())
+    if cancelled():
+        return
+    errors = sum(1 for p in problems if p.severity == "error")
+    if errors:
+        noun = "problem" if errors == 1 else "problems"
+        yield SummaryReport(unavailable=f"Fix the {errors} {noun} to see the summary.")
+        return
+    from studio.compile.summary import summarize
+
+    summary = summarize(graph, batch_size=batch_size, inference=inference)
+    rows = [
+        SummaryRow(r.node_id, r.name, r.layer, r.output_shape, r.params, r.flops)
+        for r in summary.rows
+    ]
+    yield SummaryReport(rows, summary.total_params, summary.total_flops)
+
+
+@cache
+def torch_device_label() -> str:
+    """The device `--device auto` picks, in words; imports torch (call it off the Qt thread)."""
+    import torch
+
+    # torch brings a million long-lived objects; left to the cyclic collector, each full
+    # collection would pause every thread (the Qt thread included) for a tenth of a second.
+    gc.freeze()
+
+    if torch.cuda.is_available():
+        return f"CUDA: {torch.cuda.get_device_name(0)}"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "MPS (Apple GPU)"
+    return "CPU"
+
+
+def shape_text(shape: TensorShape | None) -> str:
+    """``(N, 16, 8, 8)``, or an em dash when unknown."""
+    return "—" if shape is None else str(shape)
+
+
+def compact_shape_text(shape: TensorShape) -> str:
+    """``16×8×8`` for an edge label; the batch dimension is left out, ``long`` is marked."""
+    dims = "×".join(str(d) for d in shape.dims) or "scalar"
+    return dims if shape.dtype == "float" else f"{dims} {shape.dtype}"
+
+
+def human_count(value: int) -> str:
+    """``1.23M``: as `studio summary` prints counts (its module imports torch, so not reused)."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.2f}{unit}"
+    return str(value)

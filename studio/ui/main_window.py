@@ -1,0 +1,666 @@
+"""The main window: canvas in the centre, palette, inspector, problems and summary docks.
+
+Everything slow happens off the Qt thread: a project file is parsed and its graphs built in
+a worker, and each graph is analysed (shapes, problems, summary, which need torch) from a
+snapshot in a worker whose reports arrive by signal. Reports carry the generation of the
+graph they describe, and a report about an older generation is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+from psygnal import SignalInstance
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QGraphicsScene,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from studio import __version__
+from studio.core.errors import StudioError
+from studio.core.graph import Graph
+from studio.core.project import SUFFIX, Project
+from studio.core.registry import LayerRegistry
+from studio.core.resources import list_templates
+from studio.ui import theme
+from studio.ui.analysis import (
+    DeviceReport,
+    ShapeReport,
+    SummaryReport,
+    analyse_graph,
+    graph_snapshot,
+)
+from studio.ui.canvas import GraphScene, GraphView, NodeItem
+from studio.ui.inspector import InspectorPanel
+from studio.ui.palette import PalettePanel
+from studio.ui.reports import ProblemsPanel, SummaryPanel
+from studio.ui.tasks import Task, TaskRunner
+
+PLACEHOLDER = "Open a project with File ▸ Open… (Ctrl+O)\nor start from File ▸ Open Example"
+# Edits are analysed once typing or dragging pauses this long.
+ANALYSIS_DELAY_MS = 150
+
+
+class GraphPage:
+    """One graph of the open project: its scene, and what the analysis last found."""
+
+    def __init__(self, name: str, graph: Graph, scene: GraphScene) -> None:
+        self.name = name
+        self.graph = graph
+        self.scene = scene
+        self.shapes: ShapeReport | None = None
+        self.summary: SummaryReport | None = None
+        self.generation = 0
+        self.task: Task | None = None
+        self.view_state: tuple[float, QPointF] | None = None
+        self.edit_handler: Callable[..., None] | None = None
+
+
+def _structural_signals(graph: Graph) -> list[SignalInstance]:
+    """The graph events that change shapes or problems (a move changes neither)."""
+    return [
+        graph.node_added,
+        graph.node_removed,
+        graph.node_renamed,
+        graph.param_changed,
+        graph.edge_added,
+        graph.edge_removed,
+    ]
+
+
+class MainWindow(QMainWindow):
+    """The editor window. `open_project` loads in the background; `set_project` shows one."""
+
+    project_opened = Signal(object)  # Project
+    analysis_updated = Signal(str, str)  # graph name, "shapes" | "device" | "summary"
+
+    def __init__(
+        self, registry: LayerRegistry | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        if registry is None:
+            from studio.plugins import default_registry
+
+            registry = default_registry()
+        self.registry = registry
+        self.project: Project | None = None
+        self.pages: dict[str, GraphPage] = {}
+        self.current: GraphPage | None = None
+        self.device_label: str | None = None
+        self.tasks = TaskRunner(self)
+        self._modified = False
+        self._open_task: Task | None = None
+        self._shut_down = False
+        self._dirty_pages: set[str] = set()
+        self._analysis_timer = QTimer(self)
+        self._analysis_timer.setSingleShot(True)
+        self._analysis_timer.setInterval(ANALYSIS_DELAY_MS)
+        self._analysis_timer.timeout.connect(self._analyse_dirty_pages)
+
+        self._empty_scene = QGraphicsScene(self)
+        self.view = GraphView()
+        self.view.placeholder = PLACEHOLDER
+        self.view.setScene(self._empty_scene)
+        self.setCentralWidget(self.view)
+
+        self.palette_panel = PalettePanel(registry)
+        self.inspector = InspectorPanel()
+        self.problems_panel = ProblemsPanel()
+        self.summary_panel = SummaryPanel()
+        self.palette_dock = self._dock("Layers", "palette", self.palette_panel)
+        self.inspector_dock = self._dock("Inspector", "inspector", self.inspector)
+        self.problems_dock = self._dock("Problems", "problems", self.problems_panel)
+        self.summary_dock = self._dock("Summary", "summary", self.summary_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.summary_dock)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.problems_dock.raise_()
+        self.problems_panel.node_requested.connect(self.reveal_node)
+        self.summary_panel.node_requested.connect(self.reveal_node)
+        self.problems_panel.clear()
+        self.summary_panel.show_pending("Open a project to see its summary.")
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+        self.view.zoom_changed.connect(self._show_zoom)
+        self.resize(1600, 1000)
+        self.resizeDocks(
+            [self.palette_dock, self.inspector_dock], [230, 300], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.problems_dock], [270], Qt.Orientation.Vertical)
+        self._update_title()
+        self._update_actions()
+
+    # ----------------------------------------------------------------- building
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        return dock
+
+    def _action(
+        self, text: str, slot: object, shortcuts: list[QKeySequence] | None = None
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts(shortcuts)
+        action.triggered.connect(slot)
+        return action
+
+    def _make_actions(self) -> None:
+        keys = QKeySequence.StandardKey
+        self.open_action = self._action("&Open…", self._ask_open, [QKeySequence(keys.Open)])
+        self.save_action = self._action("&Save", self.save_project, [QKeySequence(keys.Save)])
+        self.save_as_action = self._action(
+            "Save &As…", self._ask_save_as, [QKeySequence("Ctrl+Shift+S")]
+        )
+        self.quit_action = self._action("&Quit", self.close, [QKeySequence("Ctrl+Q")])
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.fit_action = self._action(
+            "&Fit to View", self.view.fit_to_view, [QKeySequence("F"), QKeySequence("Ctrl+0")]
+        )
+        self.zoom_in_action = self._action(
+            "Zoom &In",
+            lambda: self.view.set_zoom(self.view.zoom * 1.25),
+            [QKeySequence(keys.ZoomIn)],
+        )
+        self.zoom_out_action = self._action(
+            "Zoom &Out",
+            lambda: self.view.set_zoom(self.view.zoom / 1.25),
+            [QKeySequence(keys.ZoomOut)],
+        )
+        self.about_action = self._action("&About Strata Studio", self._about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.examples_menu = QMenu("Open &Example", self)
+        self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
+        file_menu.addMenu(self.examples_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.fit_action)
+        view_menu.addAction(self.zoom_in_action)
+        view_menu.addAction(self.zoom_out_action)
+        view_menu.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _make_toolbar(self) -> None:
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(self.open_action)
+        toolbar.addAction(self.save_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.fit_action)
+        toolbar.addSeparator()
+        self.graph_selector = QComboBox()
+        self.graph_selector.setToolTip("This project has several graphs; choose the one to show.")
+        self.graph_selector.currentTextChanged.connect(self._on_graph_chosen)
+        label = QLabel("Graph:")
+        label.setStyleSheet("padding-left: 4px;")
+        self._graph_label_action = toolbar.addWidget(label)
+        self._graph_selector_action = toolbar.addWidget(self.graph_selector)
+        self._graph_label_action.setVisible(False)
+        self._graph_selector_action.setVisible(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+
+    def _make_status_bar(self) -> None:
+        status = self.statusBar()
+        status.setSizeGripEnabled(False)
+        self.problems_status = QLabel()
+        self.params_status = QLabel()
+        self.device_status = QLabel()
+        self.device_status.setToolTip("Where training runs with --device auto")
+        self.zoom_status = QLabel()
+        for label in (
+            self.problems_status,
+            self.params_status,
+            self.device_status,
+            self.zoom_status,
+        ):
+            status.addPermanentWidget(label)
+
+    # ----------------------------------------------------------------- projects
+    @property
+    def modified(self) -> bool:
+        return self._modified
+
+    def set_modified(self, modified: bool) -> None:
+        if modified != self._modified:
+            self._modified = modified
+            self._update_title()
+
+    def open_project(self, path: str | Path, *, as_template: bool = False) -> Task:
+        """Load a project in the background; a `ProjectError` is shown in a message box.
+
+        `as_template` opens a copy with no file, so Save asks where to put it.
+        """
+        path = Path(path)
+        registry = self.registry
+
+        def load(cancelled: object) -> Iterator[Project]:
+            yield Project.load(path, registry)
+
+        def loaded(item: object) -> None:
+            assert isinstance(item, Project)
+            if as_template:
+                item.path = None
+            self.set_project(item)
+            self.statusBar().showMessage(f"Opened {path.name}", 4000)
+
+        if self._open_task is not None:
+            self._open_task.cancel()
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        self._open_task = self.tasks.start("open project", load, loaded, self._open_failed)
+        return self._open_task
+
+    def _open_failed(self, exc: BaseException, trace: str) -> None:
+        self.statusBar().clearMessage()
+        if isinstance(exc, StudioError):
+            message = str(exc)
+        else:  # a bug of ours: say what happened without a traceback dialog
+            message = f"Unexpected error while opening the project: {type(exc).__name__}: {exc}"
+        QMessageBox.critical(self, "Cannot open project", message)
+
+    def set_project(self, project: Project) -> None:
+        """Show a loaded project (replacing the current one, which is not saved)."""
+        self._close_project()
+        self.project = project
+        names = list(project.graphs)
+        self.graph_selector.blockSignals(True)
+        self.graph_selector.clear()
+        self.graph_selector.addItems(names)
+        self.graph_selector.setCurrentIndex(0)
+        self.graph_selector.blockSignals(False)
+        several = len(names) > 1
+        self._graph_label_action.setVisible(several)
+        self._graph_selector_action.setVisible(several)
+        self.set_modified(False)
+        self.show_graph(names[0])
+        self._update_title()
+        self._update_actions()
+        self.project_opened.emit(project)
+
+    def _close_project(self) -> None:
+        self._analysis_timer.stop()
+        self._dirty_pages.clear()
+        for page in self.pages.values():
+            if page.task is not None:
+                page.task.cancel()
+            self._disconnect_page(page)
+            page.scene.close()
+            page.scene.deleteLater()
+        self.pages.clear()
+        self.current = None
+        self.project = None
+        self.view.setScene(self._empty_scene)
+        self.inspector.show_node(None, None, None)
+        self.problems_panel.clear()
+        self.summary_panel.show_pending("Open a project to see its summary.")
+        self.problems_status.clear()
+        self.params_status.clear()
+
+    def save_project(self) -> bool:
+        if self.project is None:
+            return False
+        if self.project.path is None:
+            return self._ask_save_as()
+        return self.save_project_as(self.project.path)
+
+    def save_project_as(self, path: str | Path) -> bool:
+        """Save atomically to `path`; a failure is shown and leaves the old file whole."""
+        if self.project is None:
+            return False
+        path = Path(path)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        try:
+            self.project.save(path)
+        except StudioError as exc:
+            QMessageBox.critical(self, "Cannot save project", str(exc))
+            return False
+        self.set_modified(False)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def _ask_open(self) -> None:
+        if not self._confirm_discard():
+            return
+        start = str(self.project.path.parent) if self.project and self.project.path else ""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open project", start, f"Strata projects (*{SUFFIX});;All files (*)"
+        )
+        if path:
+            self.open_project(path)
+
+    def _ask_save_as(self) -> bool:
+        if self.project is None:
+            return False
+        if self.project.path is not None:
+            suggestion = str(self.project.path)
+        else:
+            stem = "_".join(self.project.name.lower().split()) or "project"
+            suggestion = str(Path.home() / f"{stem}{SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project as", suggestion, f"Strata projects (*{SUFFIX})"
+        )
+        return self.save_project_as(path) if path else False
+
+    def _fill_examples_menu(self) -> None:
+        self.examples_menu.clear()
+        templates = list_templates()
+        if not templates:
+            self.examples_menu.addAction("No examples found").setEnabled(False)
+        for template in templates:
+            action = self.examples_menu.addAction(template.title)
+            action.setToolTip(template.description)
+            action.triggered.connect(lambda _=False, path=template.path: self._open_example(path))
+
+    def _open_example(self, path: Path) -> None:
+        if self._confirm_discard():
+            self.open_project(path, as_template=True)
+
+    def _confirm_discard(self) -> bool:
+        """Ask before losing unsaved changes; True when it is fine to go on."""
+        if not self._modified or self.project is None:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save the changes to {self.project.name} first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_project()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # ----------------------------------------------------------------- graphs
+    def show_graph(self, name: str) -> None:
+        """Put one of the project's graphs on the canvas."""
+        if self.project is None or name not in self.project.graphs:
+            return
+        if self.current is not None:
+            if self.current.name == name:
+                return
+            self.current.view_state = (
+                self.view.zoom,
+                self.view.mapToScene(self.view.viewport().rect().center()),
+            )
+        page = self.pages.get(name) or self._make_page(name)
+        self.current = page
+        self.view.setScene(page.scene)
+        if self.graph_selector.currentText() != name:
+            self.graph_selector.blockSignals(True)
+            self.graph_selector.setCurrentText(name)
+            self.graph_selector.blockSignals(False)
+        if page.view_state is None:
+            # After pending resizes (and, for a large graph, once every item exists), so the
+            # view frames what the graph really covers in the viewport it really has.
+            if page.scene.is_populated:
+                QTimer.singleShot(0, partial(self._frame_graph, page))
+            else:
+                page.scene.populated.connect(partial(self._frame_graph, page))
+        else:
+            zoom, centre = page.view_state
+            self.view.set_zoom(zoom)
+            self.view.centerOn(centre)
+        self._show_page_reports(page)
+        self._on_selection_changed()
+        if page.shapes is None and page.task is None:
+            if page.scene.is_populated:
+                self._analyse(page)
+            else:
+                # A worker importing torch competes for the GIL: let the canvas fill first.
+                page.scene.populated.connect(partial(self._analyse_if_needed, page))
+
+    def _frame_graph(self, page: GraphPage) -> None:
+        if self.current is page and page.view_state is None:
+            self.view.frame_graph()
+
+    def _make_page(self, name: str) -> GraphPage:
+        assert self.project is not None
+        graph = self.project.graphs[name]
+        scene = GraphScene(graph, self)
+        page = GraphPage(name, graph, scene)
+        self.pages[name] = page
+        scene.selectionChanged.connect(self._on_selection_changed)
+
+        def edited(*_: object) -> None:
+            self._on_graph_edited(name)
+
+        page.edit_handler = edited
+        graph.node_moved.connect(self._on_graph_moved)
+        for signal in _structural_signals(graph):
+            signal.connect(edited)
+        return page
+
+    def _disconnect_page(self, page: GraphPage) -> None:
+        page.graph.node_moved.disconnect(self._on_graph_moved)
+        if page.edit_handler is not None:
+            for signal in _structural_signals(page.graph):
+                signal.disconnect(page.edit_handler)
+
+    def _on_graph_chosen(self, name: str) -> None:
+        if name:
+            self.show_graph(name)
+
+    def _on_graph_moved(self, *_: object) -> None:
+        self.set_modified(True)
+
+    def _on_graph_edited(self, graph_name: str) -> None:
+        self.set_modified(True)
+        self._dirty_pages.add(graph_name)
+        self._analysis_timer.start()
+
+    # ----------------------------------------------------------------- analysis
+    def _analyse_dirty_pages(self) -> None:
+        for name in list(self._dirty_pages):
+            page = self.pages.get(name)
+            if page is not None:
+                self._analyse(page)
+        self._dirty_pages.clear()
+
+    def _analyse_if_needed(self, page: GraphPage) -> None:
+        if self.pages.get(page.name) is page and page.shapes is None and page.task is None:
+            self._analyse(page)
+
+    def _analyse(self, page: GraphPage) -> None:
+        page.generation += 1
+        generation = page.generation
+        if page.task is not None:
+            page.task.cancel()
+        snapshot = graph_snapshot(page.graph)
+        registry = self.registry
+
+        def work(cancelled: object) -> Iterator[object]:
+            yield from analyse_graph(snapshot, registry, cancelled=cancelled)  # type: ignore[arg-type]
+
+        page.task = self.tasks.start(
+            f"analyse {page.name}",
+            work,
+            lambda item: self._on_report(page, generation, item),
+            lambda exc, trace: self._on_analysis_failed(page, generation, exc),
+            lambda: self._on_analysis_finished(page, generation),
+        )
+
+    def _is_live(self, page: GraphPage, generation: int) -> bool:
+        return self.pages.get(page.name) is page and page.generation == generation
+
+    def _on_report(self, page: GraphPage, generation: int, report: object) -> None:
+        if isinstance(report, DeviceReport):
+            self.device_label = report.label
+            self.device_status.setText(f"Device: {report.label}")
+        if not self._is_live(page, generation):
+            return
+        if isinstance(report, ShapeReport):
+            page.shapes = report
+            page.scene.apply_report(report)
+            if page is self.current:
+                self.problems_panel.show_report(report)
+                self._show_problem_count(report)
+                self._on_selection_changed()
+            self.analysis_updated.emit(page.name, "shapes")
+        elif isinstance(report, SummaryReport):
+            page.summary = report
+            if page is self.current:
+                self.summary_panel.show_report(report)
+                self._show_params(report)
+            self.analysis_updated.emit(page.name, "summary")
+        elif isinstance(report, DeviceReport):
+            self.analysis_updated.emit(page.name, "device")
+
+    def _on_analysis_failed(self, page: GraphPage, generation: int, exc: BaseException) -> None:
+        if not self._is_live(page, generation):
+            return
+        message = f"The analysis stopped: {type(exc).__name__}: {exc}"
+        page.summary = SummaryReport(unavailable=message)
+        if page is self.current:
+            self.summary_panel.show_report(page.summary)
+            self.statusBar().showMessage(message, 8000)
+
+    def _on_analysis_finished(self, page: GraphPage, generation: int) -> None:
+        if page.generation == generation:
+            page.task = None
+
+    def _show_page_reports(self, page: GraphPage) -> None:
+        if page.shapes is None:
+            self.problems_panel.show_pending()
+            self.problems_status.setText("Checking…")
+            self.problems_status.setStyleSheet("")
+        else:
+            self.problems_panel.show_report(page.shapes)
+            self._show_problem_count(page.shapes)
+        if page.summary is None:
+            self.summary_panel.show_pending()
+            self.params_status.setText("Parameters: …")
+        else:
+            self.summary_panel.show_report(page.summary)
+            self._show_params(page.summary)
+
+    def _show_problem_count(self, report: ShapeReport) -> None:
+        errors, warnings = report.error_count, report.warning_count
+        if errors:
+            text = f"{errors} problem" + ("s" if errors != 1 else "")
+            colour = theme.ERROR
+        else:
+            text = "valid"
+            colour = theme.OK
+        if warnings:
+            text += f" · {warnings} warning" + ("s" if warnings != 1 else "")
+        self.problems_status.setText(text)
+        self.problems_status.setStyleSheet(f"color: {colour.name()};")
+
+    def _show_params(self, report: SummaryReport) -> None:
+        if report.unavailable:
+            self.params_status.setText("Parameters: —")
+        else:
+            self.params_status.setText(f"Parameters: {report.total_params:,}")
+
+    def _show_zoom(self, zoom: float) -> None:
+        self.zoom_status.setText(f"{zoom * 100:.0f}%")
+
+    # ----------------------------------------------------------------- selection
+    def reveal_node(self, node_id: str) -> None:
+        """Select a node and centre the view on it (problems list, summary table)."""
+        page = self.current
+        if page is None:
+            return
+        item = page.scene.select_node(node_id)
+        if item is not None:
+            self.view.centre_on_item(item)
+
+    def _on_selection_changed(self) -> None:
+        page = self.current
+        if page is None:
+            self.inspector.show_node(None, None, None)
+            return
+        selected = page.scene.selected_node_ids()
+        node_id = selected[0] if len(selected) == 1 else None
+        self.inspector.show_node(page.graph, node_id, page.shapes)
+        if len(selected) > 1:
+            self.inspector.help.setText(f"{len(selected)} layers selected.")
+
+    def selected_node(self) -> NodeItem | None:
+        page = self.current
+        if page is None:
+            return None
+        selected = page.scene.selected_node_ids()
+        return page.scene.nodes[selected[0]] if len(selected) == 1 else None
+
+    # ----------------------------------------------------------------- window
+    def _update_title(self) -> None:
+        if self.project is None:
+            self.setWindowTitle(theme.APP_NAME)
+        else:
+            mark = "*" if self._modified else ""
+            self.setWindowTitle(f"{mark}{self.project.name} — {theme.APP_NAME}")
+
+    def _update_actions(self) -> None:
+        has_project = self.project is not None
+        self.save_action.setEnabled(has_project)
+        self.save_as_action.setEnabled(has_project)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {theme.APP_NAME}",
+            f"<h3>{theme.APP_NAME} {__version__}</h3>"
+            "<p>Design, train, explain and export neural networks on a canvas, without code.</p>"
+            "<p>Projects are plain JSON (<code>*.strata</code>); everything the window does is "
+            "also available from the <code>studio</code> command.</p>",
+        )
+
+    def shutdown(self) -> bool:
+        """Stop background work and release the graphs; True when every worker finished."""
+        if self._shut_down:
+            return True
+        self._shut_down = True
+        self._analysis_timer.stop()
+        finished = self.tasks.shutdown()
+        self._close_project()
+        return finished
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
