@@ -1,0 +1,1 @@
+"""Reserved for the data issue; see DESIGN.md."""

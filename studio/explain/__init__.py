@@ -1,0 +1,1 @@
+"""Reserved for the explain issue; see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""Reserved for the training issue; see DESIGN.md."""
