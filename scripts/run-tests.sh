@@ -29,7 +29,7 @@ step() {
 step "ruff check" ruff check .
 step "ruff format --check" ruff format --check .
 step "mypy" mypy
-step "lint-imports" lint-imports
+step "lint-imports" lint-imports --no-cache
 step "pytest" python -m pytest "$@"
 
 echo

@@ -87,6 +87,7 @@ def test_generated_code_runs_standalone_with_identical_outputs(load_template, st
         assert torch.equal(a, b)
 
 
+@pytest.mark.filterwarnings("ignore:The tensor attributes .*_flat_weights:UserWarning")
 @pytest.mark.parametrize(("stem", "graph_name"), GRAPHS, ids=IDS)
 def test_compiled_module_exports_with_dynamic_batch(load_template, stem, graph_name):
     graph = load_template(stem).graphs[graph_name]
@@ -105,6 +106,8 @@ def test_compiled_module_exports_with_dynamic_batch(load_template, stem, graph_n
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The TorchScript type system:UserWarning")
 @pytest.mark.parametrize(("stem", "graph_name"), GRAPHS, ids=IDS)
 def test_compiled_module_scripts_or_traces(load_template, stem, graph_name):
     graph = load_template(stem).graphs[graph_name]
