@@ -131,11 +131,16 @@ class RemoveNodeCommand(Command):
         self.node_id = node_id
         node = graph.node(node_id)
         self.text = f"Remove {node.name}"
-        self._disconnects = [DisconnectCommand(graph, e.id) for e in graph.edges_of(node_id)]
+        # Collected on the first `do`, not here: commands made up front for a selection (two
+        # connected nodes) must not both try to remove the edge between them.
+        self._disconnects: list[DisconnectCommand] | None = None
         self._snapshot: dict[str, Any] = {}
         self._index = 0
 
     def do(self) -> None:
+        if self._disconnects is None:
+            edges = self.graph.edges_of(self.node_id)
+            self._disconnects = [DisconnectCommand(self.graph, e.id) for e in edges]
         for child in self._disconnects:
             child.do()
         node = self.graph.node(self.node_id)
@@ -158,7 +163,7 @@ class RemoveNodeCommand(Command):
             node_id=self.node_id,
             index=self._index,
         )
-        for child in reversed(self._disconnects):
+        for child in reversed(self._disconnects or []):
             child.undo()
 
 

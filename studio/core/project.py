@@ -66,14 +66,15 @@ class GraphModel(_Strict):
 class DataSection(BaseModel):
     """Which data the project trains on; the data issue fills in the sources."""
 
-    model_config = ConfigDict(extra="allow")
+    # Checked on assignment too, so that a project never saves what it could not load again.
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
     dataset: Annotated[str, Field(max_length=256)] | None = None
 
 
 class TrainingSection(BaseModel):
     """Training settings; the training issue adds the rest of the configuration."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
     mode: Literal["supervised", "autoencoder", "gan"] = "supervised"
     task: Literal["classification", "regression", "reconstruction", "generation"] = "classification"
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
