@@ -24,7 +24,7 @@ def residual_chain(nodes: int, width: int = 64) -> Graph:
     """Input → [Linear → ReLU → Linear → Add(skip) → LayerNorm] × k → Linear → Output."""
     graph = Graph(default_registry())
     prev = graph.add_node("studio.Input", name="x", params={"shape": [width]}).id
-    blocks = max(1, (nodes - 4) // 5)
+    blocks = max(1, (nodes - 3) // 5)
     for i in range(blocks):
         fc1 = graph.add_node("studio.Linear", name=f"b{i}_fc1", params={"out_features": width})
         act = graph.add_node("studio.ReLU", name=f"b{i}_act")
@@ -38,7 +38,7 @@ def residual_chain(nodes: int, width: int = 64) -> Graph:
         graph.connect(prev, "out", add.id, "in2")
         graph.connect(add.id, "out", norm.id, "in")
         prev = norm.id
-    for i in range(nodes - 4 - 5 * blocks):  # pad to exactly `nodes`
+    for i in range(nodes - 3 - 5 * blocks):  # pad to exactly `nodes`
         pad = graph.add_node("studio.Identity", name=f"pad{i}")
         graph.connect(prev, "out", pad.id, "in")
         prev = pad.id

@@ -3,7 +3,7 @@
 For the MLP, CNN and LSTM templates: the compiled `GraphModule` and a hand-written
 `nn.Module` with the same weights train on the same batches; losses must agree to 5
 decimals and the step-time ratio (compiled / hand-written) should be <= 1.02.
-Run: python benchmarks/step_parity.py [--steps 200] [--rounds 7]
+Run: python benchmarks/step_parity.py [--steps 200] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def run_case(name: str, steps: int, rounds: int) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     print(f"training step, median of {args.rounds} rounds x {args.steps} steps (CPU)")

@@ -250,7 +250,7 @@ def parse_json(raw: bytes | str, source: str) -> object:
     """Parse JSON, refusing NaN/Infinity literals and explaining where a broken file breaks."""
     if isinstance(raw, bytes):
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ProjectError(
                 f"{source}: not UTF-8 text (byte {exc.start}); is this a project file?"
@@ -327,7 +327,12 @@ def migrate(document: object, source: str) -> object:
     if version < 1:
         raise ProjectError(f"{source}: schema_version: must be at least 1")
     while version < SCHEMA_VERSION:
-        document = MIGRATIONS[version](document)
+        try:
+            document = MIGRATIONS[version](document)
+        except Exception as exc:  # an old file the migration did not foresee
+            raise ProjectError(
+                f"{source}: could not upgrade from schema {version}: {type(exc).__name__}: {exc}"
+            ) from None
         version += 1
         document["schema_version"] = version
     return document
