@@ -13,7 +13,7 @@ STUDIO=.venv/bin/studio
 
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
     echo "No display found: running the example headless (validate + summary)." \
-        "Use 'xvfb-run scripts/run-app.sh' or a desktop session to see the window."
+        "Use 'xvfb-run bash scripts/run-app.sh' or a desktop session to see the window."
     "$STUDIO" validate "$EXAMPLE"
     "$STUDIO" summary "$EXAMPLE"
     exit 0
