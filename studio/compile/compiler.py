@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from torch import fx, nn
 
-from studio.compile.inference import Problem, ShapeInference, infer_shapes, load_callable
+from studio.compile.inference import Problem, ShapeInference, infer_shapes
 from studio.core.errors import StudioError
 from studio.core.graph import Graph
+from studio.layers import load_builder
 
 # Names an nn.Module (or GraphModule) already uses: a node called "forward" or "training"
 # would shadow them, so such submodules get a trailing underscore.
@@ -76,7 +77,7 @@ def build_modules(graph: Graph, inference: ShapeInference) -> dict[str, nn.Modul
         spec = graph.spec(node_id)
         if spec.role != "layer":
             continue
-        builder = load_callable(spec.builder)
+        builder = load_builder(spec)
         modules[node_id] = builder(graph.node(node_id).params, inference.input_shapes(node_id))
     return modules
 

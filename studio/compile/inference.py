@@ -13,16 +13,14 @@ downstream of them (`ShapeInference.mark_dirty` / `refresh`).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
-from studio.core.errors import StudioError
 from studio.core.graph import Edge, Graph, Node
 from studio.core.shapes import ShapeError, TensorShape, describe
 from studio.core.specs import LayerSpec
+from studio.layers import load_builder, load_shape_rule
 
 Severity = Literal["error", "warning"]
 META_BATCH = 2
@@ -224,8 +222,9 @@ def output_shapes(
     spec: LayerSpec, params: Mapping[str, Any], inputs: Sequence[TensorShape]
 ) -> list[TensorShape]:
     """A layer's output shapes: its pure shape rule when it has one, else a meta run."""
-    if spec.shape_rule is not None:
-        return list(load_callable(spec.shape_rule)(params, inputs))
+    rule = load_shape_rule(spec)
+    if rule is not None:
+        return list(rule(params, inputs))
     return meta_output_shapes(spec, params, inputs)
 
 
@@ -235,7 +234,7 @@ def meta_output_shapes(
     """Build the layer on the meta device and run it on empty tensors of the given shapes."""
     import torch
 
-    builder = load_callable(spec.builder)
+    builder = load_builder(spec)
     with torch.device("meta"), torch.no_grad():
         module = builder(params, inputs)
         tensors = [meta_tensor(shape) for shape in inputs]
@@ -254,16 +253,6 @@ def meta_tensor(shape: TensorShape) -> Any:
 def shape_of(tensor: Any) -> TensorShape:
     dims = tuple(int(d) for d in tensor.shape[1:])
     return TensorShape(dims, "float" if tensor.dtype.is_floating_point else "long")
-
-
-@cache
-def load_callable(path: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"``; the error names the path."""
-    module_name, _, attr = path.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError) as exc:
-        raise StudioError(f"cannot load {path!r}: {exc}") from None
 
 
 def first_line(exc: BaseException) -> str:

@@ -9,14 +9,19 @@ pass at the given batch size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from studio.compile.compiler import CompileError, live_nodes
-from studio.compile.inference import ShapeInference, infer_shapes, load_callable
+from studio.compile.inference import ShapeInference, infer_shapes
 from studio.core.graph import Graph
 from studio.core.shapes import TensorShape
+from studio.layers import load_builder
+
+if TYPE_CHECKING:
+    from studio.layers import Builder
 
 _BYTES = {"float": 4, "long": 8}
 
@@ -101,7 +106,7 @@ def summarize(
         params = flops = 0
         if spec.role == "layer":
             params, flops = _measure(
-                spec.builder, node.params, inference.input_shapes(node_id), batch_size
+                load_builder(spec), node.params, inference.input_shapes(node_id), batch_size
             )
         rows.append(
             LayerRow(
@@ -118,9 +123,8 @@ def summarize(
 
 
 def _measure(
-    builder_path: str, params: dict, inputs: list[TensorShape], batch_size: int
+    builder: Builder, params: dict, inputs: list[TensorShape], batch_size: int
 ) -> tuple[int, int]:
-    builder = load_callable(builder_path)
     counter = FlopCounterMode(display=False)
     with torch.device("meta"), torch.no_grad():
         # Eval mode: FLOPs are those of inference, and BatchNorm accepts a batch of one.

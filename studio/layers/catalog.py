@@ -133,6 +133,10 @@ def _dim(default: int, help: str) -> ParamSpec:
     return _int("dim", default, help, low=-_MAX_DIM, high=_MAX_DIM)
 
 
+_EPS = _float(
+    "eps", 1e-5, "Small number added to the variance to avoid dividing by zero.", 1e-12, 1.0
+)
+_MOMENTUM = _float("momentum", 0.1, "How fast the running statistics follow new batches.", 0.0, 1.0)
 _INPUT_COUNT = _int("inputs", 2, "How many inputs to combine.", low=2, high=_MAX_INPUTS)
 _SAMPLE_DIM_HELP = "Dimension counted after the batch: 1 is the first, -1 the last."
 
@@ -338,10 +342,8 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Normalization",
         "Normalizes each feature over the batch: (N, C) or (N, C, L).",
         "normalization:build_batch_norm1d",
-        _float(
-            "eps", 1e-5, "Small number added to the variance to avoid dividing by zero.", 1e-12, 1.0
-        ),
-        _float("momentum", 0.1, "How fast the running statistics follow new batches.", 0.0, 1.0),
+        _EPS,
+        _MOMENTUM,
         key=("momentum",),
     ),
     _layer(
@@ -349,10 +351,8 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Normalization",
         "Normalizes each channel of images (N, C, H, W) over the batch.",
         "normalization:build_batch_norm2d",
-        _float(
-            "eps", 1e-5, "Small number added to the variance to avoid dividing by zero.", 1e-12, 1.0
-        ),
-        _float("momentum", 0.1, "How fast the running statistics follow new batches.", 0.0, 1.0),
+        _EPS,
+        _MOMENTUM,
         key=("momentum",),
     ),
     _layer(
@@ -360,9 +360,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Normalization",
         "Normalizes each sample over its last dimension; usual in transformers.",
         "normalization:build_layer_norm",
-        _float(
-            "eps", 1e-5, "Small number added to the variance to avoid dividing by zero.", 1e-12, 1.0
-        ),
+        _EPS,
         key=("eps",),
     ),
     _layer(
@@ -371,9 +369,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Normalizes groups of channels per sample; works with small batches.",
         "normalization:build_group_norm",
         _int("num_groups", 8, "Number of channel groups; must divide the channel count."),
-        _float(
-            "eps", 1e-5, "Small number added to the variance to avoid dividing by zero.", 1e-12, 1.0
-        ),
+        _EPS,
         key=("num_groups",),
     ),
     # Regularization
