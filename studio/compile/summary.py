@@ -18,6 +18,7 @@ from studio.compile.compiler import CompileError, live_nodes
 from studio.compile.inference import ShapeInference, infer_shapes
 from studio.core.graph import Graph
 from studio.core.shapes import TensorShape
+from studio.core.units import human_bytes, human_count
 from studio.layers import load_builder
 
 if TYPE_CHECKING:
@@ -144,17 +145,3 @@ def _activation_bytes(shape: TensorShape | None, batch_size: int) -> int:
     if shape is None:
         return 0
     return shape.numel() * batch_size * _BYTES[shape.dtype]
-
-
-def human_count(value: int) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.2f}{unit}"
-    return str(value)
-
-
-def human_bytes(value: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value} B"

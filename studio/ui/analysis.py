@@ -1,7 +1,8 @@
 """What the window learns about a graph in the background: shapes, problems, summary, device.
 
-Shape inference runs layer builders on meta tensors and the summary measures real modules,
-so both need torch (1.5 s to import) and can take seconds on a large graph. The window
+Shape inference is fast for the built-in layers (pure-Python shape rules), but a plugin layer
+without a rule runs on meta tensors, and the summary measures real modules: both need torch
+(1.5 s to import) and can take seconds on a large graph. The window
 therefore hands a *snapshot* of the graph (plain data, taken in milliseconds) to a worker
 thread, which rebuilds a private copy and yields reports one by one; the live document is
 never touched off the Qt thread. Node and edge ids survive the copy, so every report maps
@@ -175,11 +176,3 @@ def compact_shape_text(shape: TensorShape) -> str:
     """``16×8×8`` for an edge label; the batch dimension is left out, ``long`` is marked."""
     dims = "×".join(str(d) for d in shape.dims) or "scalar"
     return dims if shape.dtype == "float" else f"{dims} {shape.dtype}"
-
-
-def human_count(value: int) -> str:
-    """``1.23M``: as `studio summary` prints counts (its module imports torch, so not reused)."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.2f}{unit}"
-    return str(value)

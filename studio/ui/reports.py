@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.units import human_count
 from studio.ui import theme
-from studio.ui.analysis import ShapeReport, SummaryReport, human_count
+from studio.ui.analysis import ShapeReport, SummaryReport
 
 NODE_ID_ROLE = Qt.ItemDataRole.UserRole
 
