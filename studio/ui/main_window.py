@@ -14,7 +14,7 @@ from pathlib import Path
 
 from psygnal import SignalInstance
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import __version__
+from studio.core.commands import Command
 from studio.core.errors import StudioError
 from studio.core.graph import Graph
 from studio.core.project import SUFFIX, Project
@@ -47,6 +48,7 @@ from studio.ui.inspector import InspectorPanel
 from studio.ui.palette import PalettePanel
 from studio.ui.reports import ProblemsPanel, SummaryPanel
 from studio.ui.tasks import Task, TaskRunner
+from studio.ui.undo import CoreUndoCommand
 
 PLACEHOLDER = "Open a project with File ▸ Open… (Ctrl+O)\nor start from File ▸ Open Example"
 # Edits are analysed once typing or dragging pauses this long.
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
     """The editor window. `open_project` loads in the background; `set_project` shows one."""
 
     project_opened = Signal(object)  # Project
+    edit_refused = Signal(str)  # the refusal's message, e.g. "... would make a cycle ..."
     analysis_updated = Signal(str, str)  # graph name, "shapes" | "device" | "summary"
 
     def __init__(
@@ -100,6 +103,8 @@ class MainWindow(QMainWindow):
         self.current: GraphPage | None = None
         self.device_label: str | None = None
         self.tasks = TaskRunner(self)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.set_modified(not clean))
         self._modified = False
         self._open_task: Task | None = None
         self._shut_down = False
@@ -192,6 +197,10 @@ class MainWindow(QMainWindow):
             lambda: self.view.set_zoom(self.view.zoom / 1.25),
             [QKeySequence(keys.ZoomOut)],
         )
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence(keys.Undo)])
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(keys.Redo)])
         self.about_action = self._action("&About Strata Studio", self._about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -207,6 +216,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.save_as_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu.addAction(self.undo_action)
+        self.edit_menu.addAction(self.redo_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.fit_action)
         view_menu.addAction(self.zoom_in_action)
@@ -254,6 +266,21 @@ class MainWindow(QMainWindow):
             self.zoom_status,
         ):
             status.addPermanentWidget(label)
+
+    # ----------------------------------------------------------------- edits
+    def push(self, command: Command) -> bool:
+        """Do a core command and record it for undo; a refusal is shown, not raised.
+
+        Every edit made in the window (canvas, inspector, palette) goes through here.
+        """
+        try:
+            command.do()
+        except StudioError as exc:
+            self.statusBar().showMessage(str(exc), 6000)
+            self.edit_refused.emit(str(exc))
+            return False
+        self.undo_stack.push(CoreUndoCommand(command))
+        return True
 
     # ----------------------------------------------------------------- projects
     @property
@@ -310,6 +337,7 @@ class MainWindow(QMainWindow):
         several = len(names) > 1
         self._graph_label_action.setVisible(several)
         self._graph_selector_action.setVisible(several)
+        self.undo_stack.clear()
         self.set_modified(False)
         self.show_graph(names[0])
         self._update_title()
@@ -354,6 +382,7 @@ class MainWindow(QMainWindow):
         except StudioError as exc:
             QMessageBox.critical(self, "Cannot save project", str(exc))
             return False
+        self.undo_stack.setClean()
         self.set_modified(False)
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True

@@ -383,7 +383,7 @@ def test_a_2000_node_graph_loads_without_freezing_the_window(
 
 def test_file_view_and_help_menus(main_window: MainWindow) -> None:
     titles = [a.text().replace("&", "") for a in main_window.menuBar().actions()]
-    assert titles == ["File", "View", "Help"]
+    assert titles == ["File", "Edit", "View", "Help"]
     file_menu = main_window.menuBar().actions()[0].menu()
     entries = [a.text().replace("&", "") for a in file_menu.actions() if a.text()]
     for wanted in ("Open…", "Save", "Save As…", "Quit"):
@@ -391,3 +391,34 @@ def test_file_view_and_help_menus(main_window: MainWindow) -> None:
     main_window._fill_examples_menu()
     examples = [a.text() for a in main_window.examples_menu.actions()]
     assert len(examples) == len(TEMPLATES)
+
+
+def test_push_records_an_undoable_edit_and_a_refusal_changes_nothing(
+    main_window: MainWindow, qtbot
+) -> None:
+    from studio.core.commands import AddNodeCommand, ConnectCommand, SetParamCommand
+    from studio.core.errors import GraphEditError
+
+    project = Project.load(TEMPLATES["mlp_classifier"], main_window.registry)
+    main_window.set_project(project)
+    graph = project.main_graph
+    hidden = graph.node_by_name("hidden1")
+    assert hidden is not None
+    assert main_window.push(SetParamCommand(graph, hidden.id, "out_features", 8))
+    assert graph.node(hidden.id).params["out_features"] == 8
+    assert main_window.modified
+    main_window.undo_action.trigger()
+    assert graph.node(hidden.id).params["out_features"] == 32
+    assert not main_window.modified
+    main_window.redo_action.trigger()
+    assert graph.node(hidden.id).params["out_features"] == 8
+    before = graph.to_dict()
+    relu2, relu1 = graph.node_by_name("relu2"), graph.node_by_name("relu1")
+    assert relu1 is not None and relu2 is not None
+    with pytest.raises(GraphEditError):
+        ConnectCommand(graph, relu2.id, "out", relu1.id, "in")  # refused before any change
+    with qtbot.waitSignal(main_window.edit_refused) as refused:
+        ok = main_window.push(AddNodeCommand(graph, "studio.ReLU", name="relu1"))
+    assert not ok and "already used" in refused.args[0]
+    assert graph.to_dict() == before
+    assert main_window.undo_stack.count() == 1
