@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 
 from psygnal import SignalInstance
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio import __version__
-from studio.core.commands import Command
+from studio.core.autosave import Autosave
+from studio.core.commands import AddNodeCommand, Command
 from studio.core.errors import StudioError
 from studio.core.graph import Graph
 from studio.core.project import SUFFIX, Project
 from studio.core.registry import LayerRegistry
-from studio.core.resources import list_templates
+from studio.core.resources import Template, list_templates
 from studio.ui import theme
 from studio.ui.analysis import (
     DeviceReport,
@@ -44,13 +45,20 @@ from studio.ui.analysis import (
     graph_snapshot,
 )
 from studio.ui.canvas import GraphScene, GraphView, NodeItem
+from studio.ui.code_view import CodeView
+from studio.ui.gallery import TemplateGallery
 from studio.ui.inspector import InspectorPanel
 from studio.ui.palette import PalettePanel
+from studio.ui.recovery import AutosaveController, RecoveryDialog, describe_time
 from studio.ui.reports import ProblemsPanel, SummaryPanel
+from studio.ui.settings import THEME_KEY, RecentFiles, app_settings
+from studio.ui.shortcuts import ShortcutsDialog
 from studio.ui.tasks import Task, TaskRunner
 from studio.ui.undo import CoreUndoCommand
 
-PLACEHOLDER = "Open a project with File ▸ Open… (Ctrl+O)\nor start from File ▸ Open Example"
+PLACEHOLDER = (
+    "Start from a template with File ▸ New… (Ctrl+N)\nor open a project with File ▸ Open… (Ctrl+O)"
+)
 # Edits are analysed once typing or dragging pauses this long.
 ANALYSIS_DELAY_MS = 150
 
@@ -88,6 +96,7 @@ class MainWindow(QMainWindow):
     project_opened = Signal(object)  # Project
     edit_refused = Signal(str)  # the refusal's message, e.g. "... would make a cycle ..."
     analysis_updated = Signal(str, str)  # graph name, "shapes" | "device" | "summary"
+    project_saved = Signal(object)  # Path: the file a save just wrote
 
     def __init__(
         self, registry: LayerRegistry | None = None, parent: QWidget | None = None
@@ -121,7 +130,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
 
         self.palette_panel = PalettePanel(registry)
-        self.inspector = InspectorPanel()
+        self.inspector = InspectorPanel(push=self.push)
         self.problems_panel = ProblemsPanel()
         self.summary_panel = SummaryPanel()
         self.palette_dock = self._dock("Layers", "palette", self.palette_panel)
@@ -135,6 +144,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self._make_code_dock()
         self.problems_dock.raise_()
         self.problems_panel.node_requested.connect(self.reveal_node)
         self.summary_panel.node_requested.connect(self.reveal_node)
@@ -153,6 +163,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.problems_dock], [270], Qt.Orientation.Vertical)
         self._update_title()
         self._update_actions()
+        self._init_files_autosave_themes()
 
     # ----------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -203,6 +214,7 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(keys.Redo)])
         self.about_action = self._action("&About Strata Studio", self._about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self._make_canvas_actions()
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -219,12 +231,27 @@ class MainWindow(QMainWindow):
         self.edit_menu = bar.addMenu("&Edit")
         self.edit_menu.addAction(self.undo_action)
         self.edit_menu.addAction(self.redo_action)
+        self.edit_menu.addAction(self.undo_history_action)
+        self.edit_menu.addSeparator()
+        for action in self.canvas_edit_actions:
+            self.edit_menu.addAction(action)
+        self.edit_menu.addSeparator()
+        self.edit_menu.addAction(self.select_all_action)
+        self.edit_menu.addSeparator()
+        self.edit_menu.addAction(self.auto_layout_action)
+        self.edit_menu.addAction(self.auto_layout_tb_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.fit_action)
         view_menu.addAction(self.zoom_in_action)
         view_menu.addAction(self.zoom_out_action)
         view_menu.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (
+            self.palette_dock,
+            self.inspector_dock,
+            self.problems_dock,
+            self.summary_dock,
+            self.code_dock,
+        ):
             view_menu.addAction(dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
@@ -238,6 +265,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.save_action)
         toolbar.addSeparator()
         toolbar.addAction(self.fit_action)
+        toolbar.addAction(self.auto_layout_action)
         toolbar.addSeparator()
         self.graph_selector = QComboBox()
         self.graph_selector.setToolTip("This project has several graphs; choose the one to show.")
@@ -385,6 +413,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.setClean()
         self.set_modified(False)
         self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.project_saved.emit(path)
         return True
 
     def _ask_open(self) -> None:
@@ -491,6 +520,7 @@ class MainWindow(QMainWindow):
         page = GraphPage(name, graph, scene)
         self.pages[name] = page
         scene.selectionChanged.connect(self._on_selection_changed)
+        scene.push = self.push
 
         def edited(*_: object) -> None:
             self._on_graph_edited(name)
@@ -603,6 +633,7 @@ class MainWindow(QMainWindow):
         else:
             self.summary_panel.show_report(page.summary)
             self._show_params(page.summary)
+        self._show_page_code(page)
 
     def _show_problem_count(self, report: ShapeReport) -> None:
         errors, warnings = report.error_count, report.warning_count
@@ -692,4 +723,467 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.shutdown()
+        self._end_files_session()
         event.accept()
+
+    # ---- inspector, palette, code
+    def _make_code_dock(self) -> None:
+        """The Code dock, tabbed with Problems and Summary; and the palette's and inspector's
+        connections to the window."""
+        self.code_view = CodeView()
+        self.code_dock = self._dock("Code", "code", self.code_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.code_dock)
+        self.tabifyDockWidget(self.summary_dock, self.code_dock)
+        self._code_task: Task | None = None
+        # The page and analysis generation the code view shows, or is having generated.
+        self._code_for: tuple[GraphPage, int] | None = None
+        self.code_dock.visibilityChanged.connect(self._on_code_dock_visibility)
+        self.analysis_updated.connect(self._on_analysis_for_code)
+        self.palette_panel.layer_activated.connect(self.add_layer_at_centre)
+        self.edit_refused.connect(self.inspector.note_refusal)
+
+    def add_layer_at_centre(self, type_id: str) -> bool:
+        """Add a layer at the centre of the view (palette double-click) and select it."""
+        page = self.current
+        if page is None:
+            self.statusBar().showMessage("Open a project first (File ▸ Open Example).", 4000)
+            return False
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        x, y = round(centre.x(), 2), round(centre.y(), 2)
+        # Adding several layers in a row steps each one down and right instead of stacking them.
+        taken = [node.position for node in page.graph.nodes]
+        for _ in range(50):
+            if not any(abs(x - px) < 12 and abs(y - py) < 12 for px, py in taken):
+                break
+            x, y = x + 30.0, y + 30.0
+        command = AddNodeCommand(page.graph, type_id, position=(x, y))
+        if not self.push(command):
+            return False
+        page.scene.select_node(command.node_id)
+        return True
+
+    def _on_analysis_for_code(self, graph_name: str, what: str) -> None:
+        page = self.current
+        if what == "shapes" and page is not None and page.name == graph_name:
+            self._show_page_code(page)
+
+    def _on_code_dock_visibility(self, visible: bool) -> None:
+        if visible and self.current is not None:
+            self._show_page_code(self.current)
+
+    def _show_page_code(self, page: GraphPage) -> None:
+        """The problems while the graph has errors, else its source, generated in a worker.
+
+        Generating builds every module (torch, and the weights' memory), so it happens only
+        while the Code dock is on screen; showing the dock brings the code up to date.
+        """
+        report = page.shapes
+        if report is None:
+            self._cancel_code()
+            self.code_view.show_pending("Checking the graph…")
+            return
+        if report.error_count:
+            self._cancel_code()
+            pairs = zip(report.problems, report.lines, strict=True)
+            self.code_view.show_problems([line for p, line in pairs if p.severity == "error"])
+            return
+        wanted = (page, page.generation)
+        if self._code_for == wanted:
+            return  # shown already, or on its way
+        self._cancel_code()
+        if self.code_dock.visibleRegion().isEmpty():  # behind another tab, closed or minimised
+            return
+        self._code_for = wanted
+        self.code_view.status.setText("Generating…")
+        snapshot = graph_snapshot(page.graph)
+        registry = self.registry
+        project_name = self.project.name if self.project is not None else page.name
+        several = self.project is not None and len(self.project.graphs) > 1
+        title = f"{project_name} {page.name}" if several else project_name
+
+        def work(cancelled: object) -> Iterator[object]:
+            from studio.compile.codegen import generate_code
+            from studio.compile.compiler import class_name_for
+            from studio.ui.analysis import graph_from_snapshot
+
+            graph = graph_from_snapshot(snapshot, registry)
+            class_name = class_name_for(title)
+            yield class_name, generate_code(graph, class_name=class_name, title=title)
+
+        def generated(item: object) -> None:
+            if self._code_for == wanted and isinstance(item, tuple):
+                class_name, code = item
+                lines = code.count("\n")
+                self.code_view.show_code(code, f"{class_name} · {lines} lines · read-only")
+
+        def failed(exc: BaseException, trace: str) -> None:
+            if self._code_for == wanted:
+                known = isinstance(exc, StudioError)
+                message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+                self.code_view.show_failure(message)
+
+        def finished() -> None:
+            if self._code_for == wanted:
+                self._code_task = None
+
+        self._code_task = self.tasks.start(
+            f"generate code for {page.name}", work, generated, failed, finished
+        )
+
+    def _cancel_code(self) -> None:
+        if self._code_task is not None:
+            self._code_task.cancel()
+            self._code_task = None
+        self._code_for = None
+
+    # ---- files, autosave, themes
+    def _init_files_autosave_themes(self) -> None:
+        """New from the gallery, Open Recent, autosave, View ▸ Theme, icons, shortcut help."""
+        self.setWindowIcon(theme.app_icon())
+        self.settings = app_settings()
+        self.recent_files = RecentFiles(self.settings)
+        self.gallery: TemplateGallery | None = None
+        self.recovery_dialog: RecoveryDialog | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+        self.autosave = AutosaveController(
+            self.tasks, lambda: self.project, lambda: self._modified, parent=self
+        )
+        self.autosave.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
+        session = self.autosave.session
+        # A window that goes without closing cleanly is a crash as far as its autosaves go.
+        self.destroyed.connect(lambda *_: session.release())
+        self.project_opened.connect(self._on_project_shown_for_files)
+        self.project_saved.connect(self._on_project_saved_for_files)
+        theme.notifier().theme_changed.connect(self._on_theme_changed)
+
+        keys = QKeySequence.StandardKey
+        self.new_action = self._action(
+            "&New…", self.show_template_gallery, [QKeySequence(keys.New)]
+        )
+        self.new_action.setStatusTip("Start a new project from a template")
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.full_screen_action = self._action(
+            "&Full Screen", self._toggle_full_screen, [QKeySequence(keys.FullScreen)]
+        )
+        self.full_screen_action.setCheckable(True)
+        self.shortcuts_action = self._action(
+            "&Keyboard Shortcuts",
+            self.show_shortcuts,
+            [QKeySequence("Ctrl+/"), QKeySequence(keys.HelpContents)],
+        )
+        self.theme_menu = QMenu("&Theme", self)
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, choice in theme.THEMES.items():
+            action = QAction(choice.title, self.theme_group)
+            action.setCheckable(True)
+            action.setChecked(name == theme.current().name)
+            action.triggered.connect(lambda _=False, name=name: self.set_theme(name))
+            self.theme_menu.addAction(action)
+            self.theme_actions[name] = action
+
+        file_menu = self._menu_holding(self.open_action)
+        if file_menu is not None:
+            file_menu.insertAction(self.open_action, self.new_action)
+            after_open = file_menu.actions()
+            index = after_open.index(self.open_action) + 1
+            if index < len(after_open):
+                file_menu.insertMenu(after_open[index], self.recent_menu)
+            else:
+                file_menu.addMenu(self.recent_menu)
+        view_menu = self._menu_holding(self.fit_action)
+        if view_menu is not None:
+            view_menu.addSeparator()
+            view_menu.addMenu(self.theme_menu)
+            view_menu.addAction(self.full_screen_action)
+        help_menu = self._menu_holding(self.about_action)
+        if help_menu is not None:
+            help_menu.insertAction(self.about_action, self.shortcuts_action)
+            help_menu.insertSeparator(self.about_action)
+
+        toolbar = self.toolbar
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        toolbar.setIconSize(QSize(20, 20))
+        present = toolbar.actions()
+        if self.new_action not in present:
+            toolbar.insertAction(self.open_action, self.new_action)
+        if self.undo_action not in present and self.save_action in present:
+            following = present[present.index(self.save_action) + 1 :]
+            before = following[0] if following else None
+            separator = toolbar.insertSeparator(before) if before else toolbar.addSeparator()
+            toolbar.insertAction(separator, self.undo_action)
+            toolbar.insertAction(separator, self.redo_action)
+        self._decorate_actions()
+
+    def _decorate_actions(self) -> None:
+        """Icons on the common actions, and tooltips that name their shortcut."""
+        icons = {
+            "new_action": "new",
+            "open_action": "open",
+            "save_action": "save",
+            "save_as_action": "save-as",
+            "undo_action": "undo",
+            "redo_action": "redo",
+            "fit_action": "fit",
+            "zoom_in_action": "zoom-in",
+            "zoom_out_action": "zoom-out",
+            "layout_action": "layout",
+            "auto_layout_action": "layout",
+            "shortcuts_action": "keyboard",
+        }
+        for attribute, icon_name in icons.items():
+            action = getattr(self, attribute, None)
+            if not isinstance(action, QAction):
+                continue
+            action.setIcon(theme.icon(icon_name))
+            shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            text = action.text().replace("&", "").rstrip(".…")
+            action.setToolTip(f"{text} ({shortcut})" if shortcut else text)
+        # The undo stack renames its actions ("Undo Move"); keep the tooltip's shortcut.
+        self.undo_stack.undoTextChanged.connect(self._retip_undo_actions)
+        self.undo_stack.redoTextChanged.connect(self._retip_undo_actions)
+        self._retip_undo_actions()
+
+    def _retip_undo_actions(self, *_: object) -> None:
+        for action in (self.undo_action, self.redo_action):
+            native = QKeySequence.SequenceFormat.NativeText
+            action.setToolTip(
+                f"{action.text().replace('&', '')} ({action.shortcut().toString(native)})"
+            )
+
+    def _menu_holding(self, action: QAction) -> QMenu | None:
+        for top in self.menuBar().actions():
+            menu = top.menu()
+            if isinstance(menu, QMenu) and action in menu.actions():
+                return menu
+        return None
+
+    # files
+    def show_template_gallery(self) -> TemplateGallery:
+        """File ▸ New…: the gallery, window-modal but not blocking; choosing opens a copy."""
+        if self.gallery is not None:
+            self.gallery.raise_()
+            return self.gallery
+        gallery = TemplateGallery(list_templates(), self.registry, self)
+        gallery.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        gallery.template_chosen.connect(self.new_from_template)
+        gallery.finished.connect(self._gallery_closed)
+        self.gallery = gallery
+        gallery.open()
+        return gallery
+
+    def _gallery_closed(self, _result: int) -> None:
+        self.gallery = None
+
+    def new_from_template(self, template: Template) -> Task | None:
+        """Open a template as an untitled project (after asking about unsaved changes)."""
+        if not self._confirm_discard():
+            return None
+        return self.open_project(template.path, as_template=True)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent_files.paths()
+        if not paths:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+            return
+        home = Path.home()
+        for number, path in enumerate(paths, start=1):
+            folder = path.parent
+            shown = f"~/{folder.relative_to(home)}" if folder.is_relative_to(home) else str(folder)
+            accelerator = f"&{number}" if number < 10 else "1&0"
+            action = self.recent_menu.addAction(f"{accelerator}  {path.name}   —   {shown}")
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _=False, path=path: self.open_recent(path))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("&Clear Recent Projects", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.recent_files.clear()
+
+    def open_recent(self, path: Path) -> Task | None:
+        """Open a recent project; one that is gone is dropped from the list, with a message."""
+        if not path.is_file():
+            self.recent_files.remove(path)
+            QMessageBox.information(
+                self,
+                "Project not found",
+                f"{path} no longer exists, so it was removed from the recent projects.",
+            )
+            return None
+        if not self._confirm_discard():
+            return None
+        return self.open_project(path)
+
+    def _on_project_shown_for_files(self, project: Project) -> None:
+        recovering = self.autosave.adopting
+        self.autosave.project_shown(project)
+        if project.path is not None and not recovering:
+            self.recent_files.add(project.path)
+
+    def _on_project_saved_for_files(self, path: Path) -> None:
+        self.autosave.saved(path)
+        self.recent_files.add(path)
+
+    # autosave and recovery
+    def offer_recovery(self) -> RecoveryDialog | None:
+        """If a crash left autosaves, list them (window-modal, not blocking); else None."""
+        entries = self.autosave.session.recoverable()
+        if not entries:
+            return None
+        dialog = RecoveryDialog(entries, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.recover_requested.connect(self.recover_autosave)
+        folder_session = self.autosave.session
+        dialog.discard_requested.connect(lambda entry: folder_session.discard(entry.key))
+        dialog.finished.connect(self._recovery_closed)
+        self.recovery_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _recovery_closed(self, _result: int) -> None:
+        self.recovery_dialog = None
+
+    def recover_autosave(self, entry: Autosave) -> Task:
+        """Open an autosave as its original project (same file), with its changes unsaved."""
+        registry = self.registry
+
+        def load(cancelled: object) -> Iterator[Project]:
+            yield Project.load(entry.content_path, registry)
+
+        def loaded(item: object) -> None:
+            assert isinstance(item, Project)
+            item.path = entry.original_path
+            self.autosave.adopt_next(entry.key)
+            self.set_project(item)
+            self.undo_stack.resetClean()  # never clean: undoing cannot reach the file's state
+            self.set_modified(True)
+            self.autosave.autosave_now()  # the side file now belongs to this session
+            when = describe_time(entry.saved_at)
+            self.statusBar().showMessage(
+                f"Recovered {entry.name} as autosaved {when}; save to keep the changes", 10000
+            )
+
+        if self._open_task is not None:
+            self._open_task.cancel()
+        self.statusBar().showMessage(f"Recovering {entry.name}…")
+        self._open_task = self.tasks.start("recover", load, loaded, self._open_failed)
+        return self._open_task
+
+    def _end_files_session(self) -> None:
+        """The clean close: the autosave goes, and so does the session's lock."""
+        self.autosave.close()
+        theme.notifier().theme_changed.disconnect(self._on_theme_changed)
+
+    # themes and help
+    def set_theme(self, name: str) -> None:
+        """Switch the whole application's theme and remember it."""
+        chosen = theme.set_theme(name)
+        self.settings.setValue(THEME_KEY, chosen.name)
+        self.settings.sync()
+        self.theme_actions[chosen.name].setChecked(True)
+
+    def _on_theme_changed(self, name: str) -> None:
+        action = self.theme_actions.get(name)
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+        for page in self.pages.values():
+            page.scene.setBackgroundBrush(theme.BACKGROUND)
+            for item in page.scene.items():
+                item.update()  # drops the item's cached pixmap, painted in the old colours
+        self._empty_scene.setBackgroundBrush(theme.BACKGROUND)
+        self.view.resetCachedContent()
+        self.view.viewport().update()
+        if self.current is not None and self.current.shapes is not None:
+            self._show_problem_count(self.current.shapes)
+
+    def _toggle_full_screen(self, checked: bool) -> None:
+        if checked:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard Shortcuts, built afresh from the actions the window has now."""
+        if self.shortcuts_dialog is None or not self.shortcuts_dialog.isVisible():
+            if self.shortcuts_dialog is not None:
+                self.shortcuts_dialog.deleteLater()
+            self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        return self.shortcuts_dialog
+
+    # ---- canvas editing
+    def _make_canvas_actions(self) -> None:
+        """Cut, Copy, Paste, Duplicate, Delete, Select All, auto-layout, and the undo history.
+
+        The canvas (`GraphView`) does the work; these actions are enabled only when it applies.
+        """
+        from PySide6.QtWidgets import QUndoView
+
+        keys = QKeySequence.StandardKey
+        view = self.view
+        self.cut_action = self._action("Cu&t", view.cut_selection, [QKeySequence(keys.Cut)])
+        self.copy_action = self._action("&Copy", self._copy_to_clipboard, [QKeySequence(keys.Copy)])
+        self.paste_action = self._action("&Paste", view.paste, [QKeySequence(keys.Paste)])
+        self.duplicate_action = self._action(
+            "D&uplicate", view.duplicate_selection, [QKeySequence("Ctrl+D")]
+        )
+        self.delete_action = self._action(
+            "&Delete",
+            view.delete_selection,
+            [QKeySequence(keys.Delete), QKeySequence("Backspace")],
+        )
+        self.select_all_action = self._action(
+            "Select &All", view.select_all, [QKeySequence(keys.SelectAll)]
+        )
+        self.auto_layout_action = self._action(
+            "Auto-layout &Left to Right",
+            lambda: view.auto_layout("LR"),
+            [QKeySequence("Ctrl+L")],
+        )
+        self.auto_layout_tb_action = self._action(
+            "Auto-layout T&op to Bottom",
+            lambda: view.auto_layout("TB"),
+            [QKeySequence("Ctrl+Shift+L")],
+        )
+        self.canvas_edit_actions = [
+            self.cut_action,
+            self.copy_action,
+            self.paste_action,
+            self.duplicate_action,
+            self.delete_action,
+        ]
+        # Their keys act on the canvas only while it has focus: Backspace in the palette, or
+        # Ctrl+A in the problems list, must not delete or select cards.
+        for action in [*self.canvas_edit_actions, self.select_all_action]:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            view.addAction(action)
+        self.undo_view = QUndoView(self.undo_stack)
+        self.undo_view.setEmptyLabel("<opened>")
+        self.undo_history_dock = self._dock("Undo History", "undo_history", self.undo_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.undo_history_dock)
+        self.undo_history_dock.hide()
+        self.undo_history_action = self.undo_history_dock.toggleViewAction()
+        self.undo_history_action.setText("Undo &History")
+        view.editing_changed.connect(self._update_edit_actions)
+        self._update_edit_actions()
+
+    def _update_edit_actions(self) -> None:
+        view = self.view
+        shown = view.graph_scene() is not None
+        cards, anything = view.selection_state()
+        for action in (self.cut_action, self.copy_action, self.duplicate_action):
+            action.setEnabled(cards)
+        self.delete_action.setEnabled(anything)
+        self.paste_action.setEnabled(view.can_paste)
+        for action in (self.select_all_action, self.auto_layout_action, self.auto_layout_tb_action):
+            action.setEnabled(shown)
+
+    def _copy_to_clipboard(self) -> None:
+        count = self.view.copy_selection()
+        if count:
+            self.statusBar().showMessage(
+                f"Copied {count} layer" + ("s" if count != 1 else ""), 3000
+            )

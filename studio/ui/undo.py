@@ -10,13 +10,29 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from studio.core.commands import Command, MoveNodesCommand
+from studio.core.commands import Command, MoveNodesCommand, SetParamCommand
+from studio.core.graph import Graph
+
+
+class TypedParamCommand(SetParamCommand):
+    """A param edit made in the inspector; the edits of one burst of typing are one step.
+
+    A burst is the time the person stays in one field: every keystroke in a spin box is an
+    edit (shapes follow as they type), and leaving the field starts a new burst, so typing
+    ``128`` then undoing goes back to the value before the ``1``, not to ``12``.
+    """
+
+    def __init__(self, graph: Graph, node_id: str, name: str, value: object, *, burst: int) -> None:
+        super().__init__(graph, node_id, name, value)
+        self.burst = burst
 
 
 class CoreUndoCommand(QUndoCommand):
-    """A done core `Command` on Qt's stack; consecutive moves of the same nodes merge."""
+    """A done core `Command` on Qt's stack; consecutive moves of the same nodes merge, and so
+    do the edits of one param in one burst of typing (`TypedParamCommand`)."""
 
     MOVE_ID = 1001
+    PARAM_ID = 1002
 
     def __init__(self, command: Command, *, done: bool = True) -> None:
         super().__init__(command.text)
@@ -33,11 +49,20 @@ class CoreUndoCommand(QUndoCommand):
         self.command.undo()
 
     def id(self) -> int:
-        return self.MOVE_ID if isinstance(self.command, MoveNodesCommand) else -1
+        if isinstance(self.command, MoveNodesCommand):
+            return self.MOVE_ID
+        return self.PARAM_ID if isinstance(self.command, TypedParamCommand) else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        """Nudging the same selection repeatedly is one step; a different selection is not."""
+        """Nudging the same selection repeatedly is one step; a different selection is not.
+        Typing in one field is one step until the field is left."""
         mine, theirs = self.command, getattr(other, "command", None)
+        if isinstance(mine, TypedParamCommand) and isinstance(theirs, TypedParamCommand):
+            key = (mine.node_id, mine.name, mine.burst)
+            same = mine.graph is theirs.graph and key == (theirs.node_id, theirs.name, theirs.burst)
+            if same:
+                mine.value = theirs.value  # `mine.old` stays: undo goes back before the burst
+            return same
         if not isinstance(mine, MoveNodesCommand) or not isinstance(theirs, MoveNodesCommand):
             return False
         if mine.graph is not theirs.graph or set(mine.moves) != set(theirs.moves):

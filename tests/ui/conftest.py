@@ -7,12 +7,21 @@ from collections.abc import Callable, Iterator
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from studio.core.autosave import SETTINGS_ENV
 from studio.core.graph import Graph
 from studio.core.registry import LayerRegistry
 from studio.ui import theme
 from studio.ui.main_window import MainWindow
 
 ANALYSIS_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Settings, recent files, autosaves and the error log go to a fresh folder, not home."""
+    folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv(SETTINGS_ENV, str(folder))
+    return folder
 
 
 def _visible_top_levels() -> set[QWidget]:
