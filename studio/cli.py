@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", help="list the bundled project templates")
     templates.set_defaults(run=cmd_templates)
 
+    datasets = commands.add_parser(
+        "datasets", help="list the bundled datasets with their kind, size and licence"
+    )
+    datasets.set_defaults(run=cmd_datasets)
+
     new = commands.add_parser("new", help="create a project from a template")
     new.add_argument("--template", required=True, help="a name from `studio templates`")
     new.add_argument("out", type=Path, help="the new .strata file")
@@ -132,6 +137,20 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from studio.data.registry import default_datasets
+
+    infos = list(default_datasets())
+    if not infos:
+        print("no datasets found", file=sys.stderr)
+        return EXIT_PROBLEMS
+    rows = [(i.name, i.kind, i.task, i.size_text(), i.licence) for i in infos]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
+    for *cells, licence in rows:
+        print("  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=True)), licence]))
+    return EXIT_OK
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     template = find_template(args.template)
     if template is None:
@@ -149,19 +168,32 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from studio.compile.inference import ShapeInference
+    from studio.compile.inference import Problem, ShapeInference
 
     project = load(args.project)
     errors = warnings = 0
     many = len(project.graphs) > 1
-    for name, graph in project.graphs.items():
-        for problem in ShapeInference(graph, listen=False).problems():
-            line = problem.format(graph)
-            print(f"{name}/{line}" if many and not line.startswith("warning") else line)
-            if problem.severity == "error":
-                errors += 1
-            else:
-                warnings += 1
+    inferences = {name: ShapeInference(g, listen=False) for name, g in project.graphs.items()}
+    found: list[tuple[str | None, Problem]] = [
+        (name, problem)
+        for name, inference in inferences.items()
+        for problem in inference.problems()
+    ]
+    if project.data.names_data:
+        from studio.data.compatibility import check_project_data
+
+        found += check_project_data(project, inferences=inferences)
+    for name, problem in found:
+        if name is None:
+            line = f"{'warning: ' if problem.severity == 'warning' else ''}data: {problem.message}"
+        else:
+            line = problem.format(project.graphs[name])
+            line = f"{name}/{line}" if many and not line.startswith("warning") else line
+        print(line)
+        if problem.severity == "error":
+            errors += 1
+        else:
+            warnings += 1
     layers = sum(len(g) for g in project.graphs.values())
     if errors:
         print(f"{args.project}: {errors} problem{'s' if errors > 1 else ''}", file=sys.stderr)

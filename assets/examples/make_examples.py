@@ -68,6 +68,27 @@ def mlp(r: LayerRegistry) -> Project:
     )
 
 
+def mlp_regressor(r: LayerRegistry) -> Project:
+    b = Builder(r)
+    b.add("Input", "features", shape=[10], dtype="float")
+    b.add("Linear", "hidden1", out_features=64)
+    b.add("ReLU", "relu1")
+    b.add("Dropout", "dropout", p=0.1)
+    b.add("Linear", "hidden2", out_features=32)
+    b.add("ReLU", "relu2")
+    b.add("Linear", "regressor", out_features=1)
+    b.add("Output", "progression")
+    return Project(
+        "MLP regressor",
+        r,
+        graphs={"model": b.done()},
+        description="A feed-forward network predicting a number: diabetes progression from 10 "
+        "measurements.",
+        data=DataSection(dataset="diabetes"),
+        training=TrainingSection(task="regression", epochs=100, batch_size=32, learning_rate=3e-3),
+    )
+
+
 def cnn(r: LayerRegistry) -> Project:
     b = Builder(r)
     b.add("Input", "image", shape=[1, 8, 8])
@@ -180,7 +201,7 @@ def gan(r: LayerRegistry) -> Project:
     g.add("BatchNorm1d", "bn2")
     g.add("LeakyReLU", "act2", negative_slope=0.2)
     g.add("Linear", "fc3", out_features=64)
-    g.add("Tanh", "pixels")
+    g.add("Sigmoid", "pixels")  # digits are scaled to [0, 1]
     g.add("Reshape", "to_image", shape=[1, 8, 8])
     g.add("Output", "image")
     d = Builder(r)
@@ -231,6 +252,7 @@ def residual(r: LayerRegistry) -> Project:
 
 TEMPLATES = {
     "mlp_classifier": mlp,
+    "mlp_regressor": mlp_regressor,
     "cnn_classifier": cnn,
     "lstm_sequence": lstm,
     "gru_text_classifier": gru_text,

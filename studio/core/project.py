@@ -19,6 +19,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from studio.core.data_settings import (
+    AugmentationSettings,
+    DataSource,
+    LoaderSettings,
+    PreprocessingSettings,
+    SplitSettings,
+)
 from studio.core.errors import GraphEditError, ProjectError, UnknownLayerError
 from studio.core.graph import MAX_COORDINATE, Graph
 from studio.core.registry import LayerRegistry
@@ -64,11 +71,25 @@ class GraphModel(_Strict):
 
 
 class DataSection(BaseModel):
-    """Which data the project trains on; the data issue fills in the sources."""
+    """Which data the project trains on and how it is split, normalised and fed.
+
+    `source` (the user's own file or folder), when set, is what the project trains on;
+    otherwise `dataset` names a bundled dataset (`studio datasets` lists them).
+    """
 
     # Checked on assignment too, so that a project never saves what it could not load again.
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     dataset: Annotated[str, Field(max_length=256)] | None = None
+    source: DataSource | None = None
+    splits: SplitSettings = Field(default_factory=SplitSettings)
+    preprocessing: PreprocessingSettings = Field(default_factory=PreprocessingSettings)
+    augmentation: AugmentationSettings = Field(default_factory=AugmentationSettings)
+    loader: LoaderSettings = Field(default_factory=LoaderSettings)
+
+    @property
+    def names_data(self) -> bool:
+        """Whether the project says what to train on (a file source or a bundled dataset)."""
+        return self.source is not None or bool(self.dataset)
 
 
 class TrainingSection(BaseModel):
