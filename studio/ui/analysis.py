@@ -7,18 +7,25 @@ therefore hands a *snapshot* of the graph (plain data, taken in milliseconds) to
 thread, which rebuilds a private copy and yields reports one by one; the live document is
 never touched off the Qt thread. Node and edge ids survive the copy, so every report maps
 straight back onto the canvas. Nothing here imports Qt.
+
+The project's data is checked against the graph too (an Input of (1, 28, 28) fed digits of
+(1, 8, 8) is a problem on that Input), from a snapshot of the data settings (`DataContext`):
+a bundled dataset is checked from the registry's description (no file read, no torch), a
+file the user chose is read by the worker.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from studio.compile.inference import Problem, infer_shapes
+from studio.compile.inference import Problem, ShapeInference, infer_shapes
 from studio.core.graph import Graph
+from studio.core.project import DataSection, Project, TrainingSection
 from studio.core.registry import LayerRegistry
 from studio.core.shapes import TensorShape
 
@@ -109,14 +116,96 @@ def graph_from_snapshot(snapshot: Mapping[str, Any], registry: LayerRegistry) ->
     return graph
 
 
+@dataclass(frozen=True)
+class DataContext:
+    """A snapshot of what checking one graph against the project's data needs (plain data).
+
+    Taken on the Qt thread in microseconds (`from_project`); the worker rebuilds the data
+    and training sections from it, so later edits never reach a running analysis.
+    """
+
+    graph_name: str
+    graph_names: tuple[str, ...]
+    data: dict[str, Any]
+    training: dict[str, Any]
+    project_path: Path | None = None
+
+    @classmethod
+    def from_project(cls, project: Project, graph_name: str) -> DataContext:
+        return cls(
+            graph_name,
+            tuple(project.graphs),
+            project.data.model_dump(mode="json"),
+            project.training.model_dump(mode="json"),
+            project.path,
+        )
+
+    @property
+    def names_data(self) -> bool:
+        return bool(self.data.get("source") or self.data.get("dataset"))
+
+    @property
+    def reads_files(self) -> bool:
+        """Whether the check reads the user's files (a bundled dataset is only described)."""
+        return self.data.get("source") is not None
+
+
+def check_data(
+    graph: Graph, inference: ShapeInference, registry: LayerRegistry, context: DataContext
+) -> list[Problem]:
+    """The data's problems that belong to this graph (or to no graph: the data itself)."""
+    from studio.data.compatibility import check_project_data
+
+    # Only this graph is checked; the project's other graphs stand in empty (a GAN's
+    # checks look the critic up by name), and their problems are dropped below.
+    graphs = {
+        name: graph if name == context.graph_name else Graph(registry)
+        for name in context.graph_names
+    }
+    project = Project(
+        "data check",
+        registry,
+        graphs=graphs,
+        data=DataSection.model_validate(context.data),
+        training=TrainingSection.model_validate(context.training),
+        path=context.project_path,
+    )
+    found = check_project_data(project, inferences={context.graph_name: inference})
+    return [problem for name, problem in found if name in (None, context.graph_name)]
+
+
+def data_problem_line(problem: Problem, graph: Graph) -> str:
+    """``input: sentence`` on a node, ``data: sentence`` about the data (as `studio validate`)."""
+    if problem.node_id is not None and problem.node_id in graph:
+        return problem.format(graph)
+    prefix = "warning: " if problem.severity == "warning" else ""
+    return f"{prefix}data: {problem.message}"
+
+
+def with_problems(report: ShapeReport, graph: Graph, extra: list[Problem]) -> ShapeReport:
+    """The report with `extra` problems added (and its per-node index rebuilt)."""
+    if not extra:
+        return report
+    return replace(
+        report,
+        problems=[*report.problems, *extra],
+        lines=[*report.lines, *(data_problem_line(p, graph) for p in extra)],
+    )
+
+
 def analyse_graph(
     snapshot: Mapping[str, Any],
     registry: LayerRegistry,
     *,
     batch_size: int = 1,
+    data: DataContext | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Iterator[Report]:
     """Yield a `ShapeReport`, then a `DeviceReport`, then a `SummaryReport`.
+
+    With `data`, the shape report holds the data's problems too. Checking a file the user
+    chose means reading it, so then the graph's own report comes first and a second
+    `ShapeReport`, with the data's problems added, follows it.
 
     Meant for a worker thread; `cancelled` is polled between steps so a stale analysis
     (the graph changed again) stops early.
@@ -129,7 +218,15 @@ def analyse_graph(
     for node_id, result in inference.results.items():
         outputs[node_id] = dict(result.outputs)
         inputs[node_id] = list(result.inputs)
-    yield ShapeReport(outputs, inputs, problems, [p.format(graph) for p in problems])
+    report = ShapeReport(outputs, inputs, problems, [p.format(graph) for p in problems])
+    if data is not None and data.names_data:
+        if data.reads_files:
+            yield report
+            if cancelled():
+                return
+        yield with_problems(report, graph, check_data(graph, inference, registry, data))
+    else:
+        yield report
     if cancelled():
         return
     yield DeviceReport(torch_device_label())

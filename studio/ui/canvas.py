@@ -648,8 +648,9 @@ class EdgeItem(QGraphicsItem):
         if mode in (
             Qt.ItemSelectionMode.ContainsItemShape,
             Qt.ItemSelectionMode.ContainsItemBoundingRect,
-        ):
-            return path.contains(self._path.pointAtPercent(0.0)) and path.contains(
+        ):  # the whole edge inside: both its ends too
+            start = self._path.elementAt(0)
+            return path.contains(QPointF(start.x, start.y)) and path.contains(
                 self._path.currentPosition()
             )
         return True

@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QTabWidget,
     QToolBar,
+    QUndoView,
     QWidget,
 )
 
@@ -38,6 +40,7 @@ from studio.core.registry import LayerRegistry
 from studio.core.resources import Template, list_templates
 from studio.ui import theme
 from studio.ui.analysis import (
+    DataContext,
     DeviceReport,
     ShapeReport,
     SummaryReport,
@@ -46,6 +49,7 @@ from studio.ui.analysis import (
 )
 from studio.ui.canvas import GraphScene, GraphView, NodeItem
 from studio.ui.code_view import CodeView
+from studio.ui.data_tab import DataEdit, DataEditCommand, DataState, DataTab
 from studio.ui.gallery import TemplateGallery
 from studio.ui.inspector import InspectorPanel
 from studio.ui.palette import PalettePanel
@@ -113,7 +117,7 @@ class MainWindow(QMainWindow):
         self.device_label: str | None = None
         self.tasks = TaskRunner(self)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.set_modified(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._modified = False
         self._open_task: Task | None = None
         self._shut_down = False
@@ -164,6 +168,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         self._init_files_autosave_themes()
+        self._init_data_tab()
 
     # ----------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -309,6 +314,9 @@ class MainWindow(QMainWindow):
             return False
         self.undo_stack.push(CoreUndoCommand(command))
         return True
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.set_modified(not clean)
 
     # ----------------------------------------------------------------- projects
     @property
@@ -568,9 +576,10 @@ class MainWindow(QMainWindow):
             page.task.cancel()
         snapshot = graph_snapshot(page.graph)
         registry = self.registry
+        data = self._data_context(page.name)
 
         def work(cancelled: object) -> Iterator[object]:
-            yield from analyse_graph(snapshot, registry, cancelled=cancelled)  # type: ignore[arg-type]
+            yield from analyse_graph(snapshot, registry, data=data, cancelled=cancelled)  # type: ignore[arg-type]
 
         page.task = self.tasks.start(
             f"analyse {page.name}",
@@ -1120,8 +1129,6 @@ class MainWindow(QMainWindow):
 
         The canvas (`GraphView`) does the work; these actions are enabled only when it applies.
         """
-        from PySide6.QtWidgets import QUndoView
-
         keys = QKeySequence.StandardKey
         view = self.view
         self.cut_action = self._action("Cu&t", view.cut_selection, [QKeySequence(keys.Cut)])
@@ -1187,3 +1194,93 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Copied {count} layer" + ("s" if count != 1 else ""), 3000
             )
+
+    # ---- data tab
+    def _init_data_tab(self) -> None:
+        """The Data tab, beside the canvas in the centre: tabs "Graph" and "Data"."""
+        self.data_tab = DataTab(self.tasks)
+        self.takeCentralWidget()  # the canvas, which becomes the first tab
+        self.central_tabs = QTabWidget()
+        self.central_tabs.setObjectName("central_tabs")
+        self.central_tabs.setDocumentMode(True)
+        self.central_tabs.addTab(self.view, "Graph")
+        self.central_tabs.addTab(self.data_tab, "Data")
+        self.central_tabs.setTabToolTip(0, "The model's layers and connections")
+        self.central_tabs.setTabToolTip(1, "What the model trains on: source, splits, a look")
+        self.setCentralWidget(self.central_tabs)
+        self._docks_hidden_for_data: list[QDockWidget] = []
+        self._bottom_height_for_graph: int | None = None
+        self.central_tabs.currentChanged.connect(self._on_central_tab_changed)
+        self.data_tab.edit_requested.connect(self.edit_data)
+        self.project_opened.connect(self.data_tab.set_project)
+        # A problem or a summary row names a node: show the canvas first, then the node.
+        for panel in (self.problems_panel, self.summary_panel):
+            panel.node_requested.disconnect(self.reveal_node)
+            panel.node_requested.connect(self._reveal_node_on_canvas)
+
+    def show_data_tab(self) -> None:
+        self.central_tabs.setCurrentWidget(self.data_tab)
+
+    def show_graph_tab(self) -> None:
+        self.central_tabs.setCurrentWidget(self.view)
+
+    def _reveal_node_on_canvas(self, node_id: str) -> None:
+        self.show_graph_tab()
+        self.reveal_node(node_id)
+
+    def _on_central_tab_changed(self, index: int) -> None:
+        """The layer palette and the inspector edit graphs: on the Data tab, it has their room,
+        and the bottom docks are made lower (the docks the person had open, at the height
+        they had, come back with the Graph tab)."""
+        graph_docks = (self.palette_dock, self.inspector_dock)
+        bottom = next(
+            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
+            None,
+        )
+        if self.central_tabs.widget(index) is self.data_tab:
+            self._docks_hidden_for_data = [d for d in graph_docks if d.isVisible()]
+            for dock in self._docks_hidden_for_data:
+                dock.hide()
+            self._bottom_height_for_graph = None
+            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
+                self._bottom_height_for_graph = bottom.height()
+                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
+        else:
+            for dock in self._docks_hidden_for_data:
+                dock.show()
+            self._docks_hidden_for_data = []
+            height = self._bottom_height_for_graph
+            if bottom is not None and height is not None:
+                self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
+            self._bottom_height_for_graph = None
+
+    def edit_data(self, edit: DataEdit) -> None:
+        """Swap in a new data section as one undoable step (`DataEditCommand`)."""
+        project = self.project
+        if project is None:
+            return
+        before = DataState.of(project)
+        task = before.task
+        if edit.task is not None and project.training.mode == "supervised":
+            task = edit.task  # the training task follows the data's
+        after = DataState(edit.section, task)
+        apply = partial(self._apply_data_state, project)
+        self.undo_stack.push(DataEditCommand(apply, before, after, edit.text, edit.key))
+
+    def _apply_data_state(self, project: Project, state: DataState) -> None:
+        if project is not self.project:
+            return
+        project.data = state.section
+        if project.training.task != state.task:
+            project.training.task = state.task  # type: ignore[assignment]
+        self.set_modified(True)
+        self.data_tab.data_changed()
+        # Every graph is checked against the data: analyse them all again.
+        self._dirty_pages.update(self.pages)
+        self._analysis_timer.start()
+
+    def _data_context(self, graph_name: str) -> DataContext | None:
+        """What the analysis of one graph needs to check it against the project's data."""
+        if self.project is None or not self.project.data.names_data:
+            return None
+        return DataContext.from_project(self.project, graph_name)

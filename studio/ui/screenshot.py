@@ -2,9 +2,11 @@
 
     python -m studio.ui.screenshot assets/examples/residual_cnn.strata --out editor.png \\
         --select block1_add --tab summary
+    python -m studio.ui.screenshot assets/examples/cnn_classifier.strata --out data.png --tab data
 
 Runs the real window (under Xvfb on a machine without a screen, or offscreen), waits until
-the background analysis has filled in shapes and the summary, and saves the window's pixels.
+the background analysis has filled in shapes and the summary (and, for ``--tab data``, the
+data tab has read the data), and saves the window's pixels.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1600x1000", help="window size, WIDTHxHEIGHT")
     parser.add_argument("--graph", help="show this graph of the project")
     parser.add_argument("--select", help="select the node with this name")
-    parser.add_argument("--tab", choices=("problems", "summary"), default="problems")
+    parser.add_argument(
+        "--tab",
+        choices=("problems", "summary", "data"),
+        default="problems",
+        help="the bottom dock to raise, or the Data tab in the centre",
+    )
     parser.add_argument("--fit", action="store_true", help="fit the whole graph in the view")
     parser.add_argument("--zoom", type=float, help="zoom factor")
     parser.add_argument("--centre", help="centre the view on the node with this name")
@@ -71,6 +78,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.search:
             window.palette_panel.search.setText(args.search)
         (window.summary_dock if args.tab == "summary" else window.problems_dock).raise_()
+        if args.tab == "data":
+            window.show_data_tab()
+            QTimer.singleShot(100, wait_for_data)
+        else:
+            QTimer.singleShot(400, capture)
+
+    def wait_for_data() -> None:
+        tab = window.data_tab
+        if tab.reading or (tab.overview is None and tab.error is None):
+            waited["ms"] += 100
+            if waited["ms"] > args.timeout * 1000:
+                print("timed out waiting for the data", file=sys.stderr)
+                window.close()
+                return
+            QTimer.singleShot(100, wait_for_data)
+            return
         QTimer.singleShot(400, capture)
 
     def capture() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from studio.core.commands import Command, MoveNodesCommand, SetParamCommand
+from studio.core.commands import Command, SetParamCommand
 from studio.core.graph import Graph
 
 
@@ -28,10 +28,9 @@ class TypedParamCommand(SetParamCommand):
 
 
 class CoreUndoCommand(QUndoCommand):
-    """A done core `Command` on Qt's stack; consecutive moves of the same nodes merge, and so
-    do the edits of one param in one burst of typing (`TypedParamCommand`)."""
+    """A done core `Command` on Qt's stack; the edits of one param in one burst of typing
+    (`TypedParamCommand`) merge into one step."""
 
-    MOVE_ID = 1001
     PARAM_ID = 1002
 
     def __init__(self, command: Command, *, done: bool = True) -> None:
@@ -49,13 +48,12 @@ class CoreUndoCommand(QUndoCommand):
         self.command.undo()
 
     def id(self) -> int:
-        if isinstance(self.command, MoveNodesCommand):
-            return self.MOVE_ID
+        # Moves never merge: a drag is already one command, and two drags (or two layouts)
+        # in a row are two steps the user may want to undo separately.
         return self.PARAM_ID if isinstance(self.command, TypedParamCommand) else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        """Nudging the same selection repeatedly is one step; a different selection is not.
-        Typing in one field is one step until the field is left."""
+        """Typing in one field is one step until the field is left."""
         mine, theirs = self.command, getattr(other, "command", None)
         if isinstance(mine, TypedParamCommand) and isinstance(theirs, TypedParamCommand):
             key = (mine.node_id, mine.name, mine.burst)
@@ -63,9 +61,4 @@ class CoreUndoCommand(QUndoCommand):
             if same:
                 mine.value = theirs.value  # `mine.old` stays: undo goes back before the burst
             return same
-        if not isinstance(mine, MoveNodesCommand) or not isinstance(theirs, MoveNodesCommand):
-            return False
-        if mine.graph is not theirs.graph or set(mine.moves) != set(theirs.moves):
-            return False
-        mine.moves = dict(theirs.moves)
-        return True
+        return False

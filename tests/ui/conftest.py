@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.core.autosave import SETTINGS_ENV
@@ -48,6 +49,9 @@ def main_window(qtbot, registry: LayerRegistry) -> Iterator[MainWindow]:
     leaked = _visible_top_levels() - before
     assert not leaked, f"windows left open: {[w.windowTitle() or w for w in leaked]}"
     window.deleteLater()
+    # Free it now: without a running event loop, deleteLater would wait, and every earlier
+    # test's window would weigh on the garbage collector of the tests after it.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

