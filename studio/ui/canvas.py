@@ -70,6 +70,7 @@ from studio.core.errors import GraphEditError, StudioError
 from studio.core.graph import MAX_COORDINATE, Edge, Graph, Node, Position
 from studio.core.layout import Direction, layered_layout
 from studio.core.specs import ParamValue
+from studio.core.units import human_count
 from studio.ui import theme
 from studio.ui.analysis import ShapeReport, compact_shape_text, shape_text
 from studio.ui.minimap import Minimap, Overview
@@ -255,6 +256,7 @@ class NodeItem(QGraphicsItem):
         self._shape_known = False
         self._title = ""
         self._subtitle = ""
+        self.params_text = ""
         self._params: list[tuple[str, str]] = []
         self._rect = QRectF()
         self._card = QPainterPath()
@@ -337,6 +339,13 @@ class NodeItem(QGraphicsItem):
         self.problem = problem
         self.badge.set_problem(problem)
         self.update()
+
+    def set_param_count(self, count: int | None) -> None:
+        """Show how many parameters the layer has (from the summary); None or 0 hides it."""
+        text = f"{human_count(count)} params" if count else ""
+        if text != self.params_text:
+            self.params_text = text
+            self.update()
 
     # ----------------------------------------------------------------- geometry
     @property
@@ -453,6 +462,12 @@ class NodeItem(QGraphicsItem):
         painter.setFont(fonts.subtitle)
         painter.setPen(self._colour_pen)
         painter.drawText(QPointF(left, y + fonts.subtitle_metrics.ascent()), self._subtitle)
+        if self.params_text:
+            painter.setPen(pens.muted)
+            width = _advance("subtitle", self.params_text)
+            painter.drawText(
+                QPointF(right - width, y + fonts.subtitle_metrics.ascent()), self.params_text
+            )
         y += SUBTITLE_LINE
         painter.setFont(fonts.body)
         ascent = fonts.body_metrics.ascent()
@@ -1003,6 +1018,11 @@ class GraphScene(QGraphicsScene):
         return item
 
     # ----------------------------------------------------------------- analysis
+    def apply_param_counts(self, counts: dict[str, int]) -> None:
+        """Put each layer's parameter count on its card (nodes not in `counts` show none)."""
+        for node_id, item in self.nodes.items():
+            item.set_param_count(counts.get(node_id))
+
     def apply_report(self, report: ShapeReport) -> None:
         """Show shapes and problems; items the report does not know (newer edits) are left as is.
 

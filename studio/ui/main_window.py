@@ -608,6 +608,7 @@ class MainWindow(QMainWindow):
             self.analysis_updated.emit(page.name, "shapes")
         elif isinstance(report, SummaryReport):
             page.summary = report
+            page.scene.apply_param_counts({row.node_id: row.params for row in report.rows})
             if page is self.current:
                 self.summary_panel.show_report(report)
                 self._show_params(report)

@@ -420,3 +420,21 @@ def test_push_records_an_undoable_edit_and_a_refusal_changes_nothing(
     assert not ok and "already used" in refused.args[0]
     assert graph.to_dict() == before
     assert main_window.undo_stack.count() == 1
+
+
+def test_cards_show_their_parameter_counts_once_the_summary_arrives(
+    qtbot, main_window: MainWindow
+) -> None:
+    project = open_and_wait(qtbot, main_window, TEMPLATES["mlp_classifier"])
+    qtbot.waitUntil(lambda: main_window.current.summary is not None, timeout=60_000)
+    scene = main_window.current.scene
+    graph = project.main_graph
+
+    def card(name: str) -> NodeItem:
+        node = graph.node_by_name(name)
+        assert node is not None
+        return scene.nodes[node.id]
+
+    assert card("hidden1").params_text == "160 params"  # 4 x 32 weights + 32 biases
+    assert card("hidden2").params_text == "1.06k params"
+    assert card("relu1").params_text == ""  # nothing to learn, nothing shown
