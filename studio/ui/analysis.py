@@ -38,6 +38,8 @@ class ShapeReport:
     inputs: dict[str, list[TensorShape | None]]
     problems: list[Problem]
     lines: list[str]
+    # The problems that come from the data settings, not the graph (they never stop the code).
+    data_problems: tuple[Problem, ...] = ()
 
     by_node: dict[str, list[Problem]] = field(init=False, repr=False, compare=False)
 
@@ -58,6 +60,13 @@ class ShapeReport:
     @property
     def error_count(self) -> int:
         return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def graph_error_count(self) -> int:
+        """Errors that stop the graph from compiling (data mismatches do not)."""
+        return sum(
+            1 for p in self.problems if p.severity == "error" and p not in self.data_problems
+        )
 
     @property
     def warning_count(self) -> int:
@@ -190,6 +199,7 @@ def with_problems(report: ShapeReport, graph: Graph, extra: list[Problem]) -> Sh
         report,
         problems=[*report.problems, *extra],
         lines=[*report.lines, *(data_problem_line(p, graph) for p in extra)],
+        data_problems=tuple(extra),
     )
 
 

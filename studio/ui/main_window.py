@@ -792,10 +792,16 @@ class MainWindow(QMainWindow):
             self._cancel_code()
             self.code_view.show_pending("Checking the graph…")
             return
-        if report.error_count:
+        if report.graph_error_count:
             self._cancel_code()
             pairs = zip(report.problems, report.lines, strict=True)
-            self.code_view.show_problems([line for p, line in pairs if p.severity == "error"])
+            self.code_view.show_problems(
+                [
+                    line
+                    for p, line in pairs
+                    if p.severity == "error" and p not in report.data_problems
+                ]
+            )
             return
         wanted = (page, page.generation)
         if self._code_for == wanted:

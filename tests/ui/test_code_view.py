@@ -214,3 +214,17 @@ def test_the_code_view_follows_a_theme_switch(qtbot) -> None:
     finally:
         theme.set_theme("dark")
     assert view.highlighter.colours["keyword"] == dark
+
+
+def test_a_data_mismatch_does_not_hide_the_code(qtbot, main_window: MainWindow) -> None:
+    project = Project.load(TEMPLATES["cnn_classifier"], main_window.registry)
+    image = project.main_graph.node_by_name("image")
+    assert image is not None
+    project.main_graph.set_param(image.id, "shape", [1, 16, 16])  # digits are (1, 8, 8)
+    main_window.set_project(project)
+    show_code_dock(main_window)
+    view = main_window.code_view
+    qtbot.waitUntil(lambda: "class CNNImageClassifier(nn.Module)" in view.text(), timeout=60_000)
+    report = main_window.current.shapes
+    assert report is not None and report.error_count == 1 and report.graph_error_count == 0
+    assert "(1, 8, 8)" in report.data_problems[0].message
