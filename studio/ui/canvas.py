@@ -257,6 +257,7 @@ class NodeItem(QGraphicsItem):
         self._title = ""
         self._subtitle = ""
         self.params_text = ""
+        self._params_drawn = ""
         self._params: list[tuple[str, str]] = []
         self._rect = QRectF()
         self._card = QPainterPath()
@@ -291,6 +292,7 @@ class NodeItem(QGraphicsItem):
         text_width = CARD_WIDTH - 2 * PAD_X
         self._title = _elided("title", node.name, text_width)
         self._subtitle = _elided("subtitle", spec.title, text_width)
+        self._fit_param_text()
         params: list[tuple[str, str]] = []
         for name in spec.key_params:
             if name not in node.params:
@@ -345,7 +347,19 @@ class NodeItem(QGraphicsItem):
         text = f"{human_count(count)} params" if count else ""
         if text != self.params_text:
             self.params_text = text
+            self._fit_param_text()
             self.update()
+
+    def _fit_param_text(self) -> None:
+        """What fits beside the type name: "2.30k params", else "2.30k", else nothing."""
+        self._params_drawn = ""
+        if not self.params_text:
+            return
+        room = CARD_WIDTH - 2 * PAD_X - _advance("subtitle", self._subtitle) - 8
+        for text in (self.params_text, self.params_text.removesuffix(" params")):
+            if _advance("subtitle", text) <= room:
+                self._params_drawn = text
+                return
 
     # ----------------------------------------------------------------- geometry
     @property
@@ -462,11 +476,11 @@ class NodeItem(QGraphicsItem):
         painter.setFont(fonts.subtitle)
         painter.setPen(self._colour_pen)
         painter.drawText(QPointF(left, y + fonts.subtitle_metrics.ascent()), self._subtitle)
-        if self.params_text:
+        if self._params_drawn:
             painter.setPen(pens.muted)
-            width = _advance("subtitle", self.params_text)
+            width = _advance("subtitle", self._params_drawn)
             painter.drawText(
-                QPointF(right - width, y + fonts.subtitle_metrics.ascent()), self.params_text
+                QPointF(right - width, y + fonts.subtitle_metrics.ascent()), self._params_drawn
             )
         y += SUBTITLE_LINE
         painter.setFont(fonts.body)

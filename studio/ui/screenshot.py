@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--select", help="select the node with this name")
     parser.add_argument(
         "--tab",
-        choices=("problems", "summary", "data"),
+        choices=("problems", "summary", "code", "data"),
         default="problems",
         help="the bottom dock to raise, or the Data tab in the centre",
     )
@@ -77,10 +77,13 @@ def main(argv: list[str] | None = None) -> int:
                 window.view.centerOn(page.scene.nodes[node.id])
         if args.search:
             window.palette_panel.search.setText(args.search)
-        (window.summary_dock if args.tab == "summary" else window.problems_dock).raise_()
+        docks = {"summary": window.summary_dock, "code": window.code_dock}
+        docks.get(args.tab, window.problems_dock).raise_()
         if args.tab == "data":
             window.show_data_tab()
             QTimer.singleShot(100, wait_for_data)
+        elif args.tab == "code":
+            QTimer.singleShot(100, wait_for_code)
         else:
             QTimer.singleShot(400, capture)
 
@@ -93,6 +96,17 @@ def main(argv: list[str] | None = None) -> int:
                 window.close()
                 return
             QTimer.singleShot(100, wait_for_data)
+            return
+        QTimer.singleShot(400, capture)
+
+    def wait_for_code() -> None:
+        if "class " not in window.code_view.text():
+            waited["ms"] += 100
+            if waited["ms"] > args.timeout * 1000:
+                print("timed out waiting for the code", file=sys.stderr)
+                window.close()
+                return
+            QTimer.singleShot(100, wait_for_code)
             return
         QTimer.singleShot(400, capture)
 
