@@ -8,9 +8,11 @@ id that clashes with another plugin is reported and skipped without touching the
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Protocol, TypeVar
 
 from studio.core.errors import DuplicateLayerError
 from studio.core.registry import LayerRegistry
@@ -34,42 +36,74 @@ class PluginReport:
         return not self.errors
 
 
+class PluginRegistry(Protocol):
+    """What `discover` needs of a registry: register with an origin, and iterate."""
+
+    def register(self, item: Any, origin: str = ...) -> None: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+R = TypeVar("R", bound=PluginRegistry)
+
+
+def discover(
+    group: str,
+    builtin: str,
+    make_registry: Callable[[], R],
+    *,
+    name_of: Callable[[Any], str],
+    duplicate: type[Exception],
+    entries: list[EntryPoint] | None = None,
+) -> tuple[R, list[PluginReport]]:
+    """Fill a registry from every entry point of `group`; the built-ins always come first.
+
+    Each plugin registers into a scratch registry, so an exception half-way through or an
+    item whose name clashes (`duplicate`) is reported and skipped without touching the rest.
+    """
+    if entries is None:
+        entries = list(entry_points(group=group))
+    if not any(e.value == builtin for e in entries):
+        # Running from a source tree that was never pip-installed: register built-ins anyway.
+        entries.insert(0, EntryPoint("builtin", builtin, group))
+    entries.sort(key=lambda e: (e.value != builtin, e.name))
+    registry = make_registry()
+    reports = []
+    for entry in entries:
+        dist = entry.dist.name if entry.dist is not None else "strata-studio"
+        report = PluginReport(entry.name, entry.value, dist)
+        reports.append(report)
+        scratch = make_registry()
+        try:
+            entry.load()(scratch)
+        except Exception as exc:  # a broken plugin must not stop the application
+            last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+            where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
+            report.errors.append(f"{type(exc).__name__}: {exc}{where}")
+            continue
+        origin = "studio" if entry.value == builtin else f"plugin {entry.name} ({dist})"
+        for item in scratch:
+            try:
+                registry.register(item, origin=origin)
+            except duplicate as exc:
+                report.errors.append(f"{exc}; skipped")
+            else:
+                report.registered.append(name_of(item))
+    return registry, reports
+
+
 def discover_layers(
     entries: list[EntryPoint] | None = None,
 ) -> tuple[LayerRegistry, list[PluginReport]]:
     """A registry filled from every `studio.layers` entry point, plus a report per plugin."""
-    if entries is None:
-        entries = list(entry_points(group=LAYER_GROUP))
-    if not any(e.value == BUILTIN_ENTRY for e in entries):
-        # Running from a source tree that was never pip-installed: register built-ins anyway.
-        entries.insert(0, EntryPoint("builtin", BUILTIN_ENTRY, LAYER_GROUP))
-    entries.sort(key=lambda e: (e.value != BUILTIN_ENTRY, e.name))
-    registry = LayerRegistry()
-    reports = [_load_into(registry, entry) for entry in entries]
-    return registry, reports
-
-
-def _load_into(registry: LayerRegistry, entry: EntryPoint) -> PluginReport:
-    dist = entry.dist.name if entry.dist is not None else "strata-studio"
-    report = PluginReport(entry.name, entry.value, dist)
-    scratch = LayerRegistry()
-    try:
-        register = entry.load()
-        register(scratch)
-    except Exception as exc:
-        last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-        where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-        report.errors.append(f"{type(exc).__name__}: {exc}{where}")
-        return report
-    origin = "studio" if entry.value == BUILTIN_ENTRY else f"plugin {entry.name} ({dist})"
-    for spec in scratch:
-        try:
-            registry.register(spec, origin=origin)
-        except DuplicateLayerError as exc:
-            report.errors.append(f"{exc}; skipped")
-        else:
-            report.registered.append(spec.type_id)
-    return report
+    return discover(
+        LAYER_GROUP,
+        BUILTIN_ENTRY,
+        LayerRegistry,
+        name_of=lambda spec: spec.type_id,
+        duplicate=DuplicateLayerError,
+        entries=entries,
+    )
 
 
 @cache

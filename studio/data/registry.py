@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import TYPE_CHECKING, Any
 
 from studio.data.errors import DataError
 from studio.data.signature import DataKind, DataSignature, Task, format_dims
-from studio.plugins import PluginReport
+from studio.plugins import PluginReport, discover
 
 if TYPE_CHECKING:
     from studio.core.project import DataSection
@@ -133,36 +132,14 @@ def discover_datasets(
     entries: list[EntryPoint] | None = None,
 ) -> tuple[DatasetRegistry, list[PluginReport]]:
     """A registry filled from every ``studio.datasets`` entry point, plus a report per plugin."""
-    if entries is None:
-        entries = list(entry_points(group=DATASET_GROUP))
-    if not any(e.value == BUILTIN_ENTRY for e in entries):
-        # A source tree that was never pip-installed still offers the bundled datasets.
-        entries.insert(0, EntryPoint("builtin", BUILTIN_ENTRY, DATASET_GROUP))
-    entries.sort(key=lambda e: (e.value != BUILTIN_ENTRY, e.name))
-    registry = DatasetRegistry()
-    return registry, [_load_into(registry, entry) for entry in entries]
-
-
-def _load_into(registry: DatasetRegistry, entry: EntryPoint) -> PluginReport:
-    dist = entry.dist.name if entry.dist is not None else "strata-studio"
-    report = PluginReport(entry.name, entry.value, dist)
-    scratch = DatasetRegistry()
-    try:
-        entry.load()(scratch)
-    except Exception as exc:  # a broken plugin must not stop the application
-        last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-        at = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-        report.errors.append(f"{type(exc).__name__}: {exc}{at}")
-        return report
-    origin = "studio" if entry.value == BUILTIN_ENTRY else f"plugin {entry.name} ({dist})"
-    for info in scratch:
-        try:
-            registry.register(info, origin=origin)
-        except DuplicateDatasetError as exc:
-            report.errors.append(f"{exc}; skipped")
-        else:
-            report.registered.append(info.name)
-    return report
+    return discover(
+        DATASET_GROUP,
+        BUILTIN_ENTRY,
+        DatasetRegistry,
+        name_of=lambda info: info.name,
+        duplicate=DuplicateDatasetError,
+        entries=entries,
+    )
 
 
 @functools.cache
