@@ -438,3 +438,33 @@ def test_cards_show_their_parameter_counts_once_the_summary_arrives(
     assert card("hidden1").params_text == "160 params"  # 4 x 32 weights + 32 biases
     assert card("hidden2").params_text == "1.06k params"
     assert card("relu1").params_text == ""  # nothing to learn, nothing shown
+
+
+def test_edit_save_and_reopen_gives_an_identical_project(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    from studio.core.commands import (
+        AddNodeCommand,
+        ConnectCommand,
+        DisconnectCommand,
+        SetParamCommand,
+    )
+
+    project = open_and_wait(qtbot, main_window, TEMPLATES["mlp_classifier"])
+    graph = project.main_graph
+    relu2, classifier = graph.node_by_name("relu2"), graph.node_by_name("classifier")
+    assert relu2 is not None and classifier is not None
+    edge = graph.incoming(classifier.id)["in"]
+    extra = AddNodeCommand(graph, "studio.Dropout", params={"p": 0.3}, position=(900.0, 80.0))
+    assert main_window.push(extra)
+    assert main_window.push(DisconnectCommand(graph, edge.id))
+    assert main_window.push(ConnectCommand(graph, relu2.id, "out", extra.node_id, "in"))
+    assert main_window.push(ConnectCommand(graph, extra.node_id, "out", classifier.id, "in"))
+    assert main_window.push(SetParamCommand(graph, classifier.id, "out_features", 3))
+    assert main_window.modified and main_window.windowTitle().startswith("*")
+    edited = project.to_dict()
+    assert main_window.save_project_as(tmp_path / "edited.strata")
+    reopened = open_and_wait(qtbot, main_window, tmp_path / "edited.strata")
+    assert reopened is not project
+    assert reopened.to_dict() == edited
+    assert not main_window.modified
