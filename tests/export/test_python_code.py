@@ -1,0 +1,79 @@
+"""The Python export runs in a fresh interpreter that has torch but not the studio package."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import torch
+
+from studio.export.project_export import export_project
+from tests.export.conftest import load_template, template_inputs
+
+_RUN_EXPORT = textwrap.dedent(
+    """
+    import sys
+    try:
+        import studio
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise SystemExit("the studio package is importable: the test proves nothing")
+    sys.path.insert(0, sys.argv[1])
+    import torch
+    from model import load_model
+
+    samples = torch.load(sys.argv[2], weights_only=True)
+    with torch.no_grad():
+        outputs = load_model()(*samples)
+    torch.save(outputs, sys.argv[3])
+    assert "studio" not in sys.modules
+    """
+)
+
+
+def test_generated_model_runs_without_studio(tmp_path: Path):
+    project = load_template("cnn_classifier")
+    inputs, samples = template_inputs(project)
+    report = export_project(project, "model", ["python"], tmp_path, inputs=inputs, samples=samples)
+    folder = report.result("python").path
+    assert folder is not None and (folder / "model.py").exists()
+    torch.save(samples, tmp_path / "samples.pt")
+    # -S skips site-packages and its .pth files (the editable studio install); PYTHONPATH puts
+    # back only the installed packages themselves, torch among them.
+    env = {"PYTHONPATH": sysconfig.get_paths()["purelib"], "PATH": os.environ.get("PATH", "")}
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", _RUN_EXPORT, str(folder), "samples.pt", "outputs.pt"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    outputs = torch.load(tmp_path / "outputs.pt", weights_only=True)
+    with torch.no_grad():
+        expected = report_module_outputs(project, samples, folder)
+    assert torch.allclose(outputs, expected, atol=1e-5)
+
+
+def report_module_outputs(project, samples, folder: Path) -> torch.Tensor:
+    """The compiled graph with the exported weights: what the app itself would predict."""
+    from studio.compile.compiler import compile_graph
+
+    module = compile_graph(project.main_graph).eval()
+    module.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
+    return module(*samples)
+
+
+def test_generated_file_defines_a_readable_class_and_loader(tmp_path: Path):
+    project = load_template("mlp_classifier")
+    report = export_project(project, "model", ["python"], tmp_path)
+    source = (report.result("python").path / "model.py").read_text(encoding="utf-8")
+    assert "class MLPClassifier(nn.Module):" in source
+    assert "def load_model(path=None):" in source
+    assert "studio" not in source.replace("Strata Studio", "")
