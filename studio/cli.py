@@ -67,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("project", type=Path)
     code.add_argument("--graph", help="only this graph (e.g. generator)")
     code.set_defaults(run=cmd_code)
+
+    train = commands.add_parser(
+        "train", help="train the project into a new run beside it (NAME.runs/RUN-ID/)"
+    )
+    train.add_argument("project", type=Path)
+    train.add_argument("--epochs", type=int, help="total epochs (default: the project's)")
+    train.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), help="default: the project's"
+    )
+    train.add_argument(
+        "--events", action="store_true", help="write JSON-lines events on stdout (no progress bar)"
+    )
+    train.add_argument("--resume", metavar="RUN", help="continue this run from its last.pt")
+    train.set_defaults(run=cmd_train)
     return parser
 
 
@@ -233,6 +247,25 @@ def cmd_code(args: argparse.Namespace) -> int:
             print(f"\n# {'=' * 76}\n")
         print(generate_code(graph, class_name=class_name, title=f"{project.name} {suffix}".strip()))
     return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from studio.training.session import run_training
+    from studio.training.stopping import StopRequests
+
+    if args.epochs is not None and args.epochs < 1:
+        raise StudioError("--epochs must be a positive integer")
+    project = load(args.project)
+    result = run_training(
+        project,
+        epochs=args.epochs,
+        device=args.device,
+        events=sys.stdout if args.events else None,
+        resume=args.resume,
+        # The window sends "stop" on stdin; a terminal user presses Ctrl+C (SIGINT).
+        extra_callbacks=(StopRequests(stdin=sys.stdin if args.events else None),),
+    )
+    return EXIT_OK if result.status != "failed" else EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

@@ -30,6 +30,18 @@ from studio.core.errors import GraphEditError, ProjectError, UnknownLayerError
 from studio.core.graph import MAX_COORDINATE, Graph
 from studio.core.registry import LayerRegistry
 from studio.core.specs import ParamError
+from studio.core.training_settings import (
+    DeviceName,
+    EarlyStoppingSettings,
+    LossName,
+    MetricName,
+    NodeName,
+    NonNegativeFloat,
+    OptimizerSettings,
+    PrecisionName,
+    RunId,
+    SchedulerSettings,
+)
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -93,7 +105,13 @@ class DataSection(BaseModel):
 
 
 class TrainingSection(BaseModel):
-    """Training settings; the training issue adds the rest of the configuration."""
+    """How the project trains (see `studio.core.training_settings` for the parts).
+
+    `loss` "auto" follows the task (cross-entropy for classification, MSE otherwise);
+    `metrics` empty means the task's usual ones; `grad_clip` 0 means no clipping;
+    `frozen` names nodes whose weights stay fixed; `initial_weights` is a run id of this
+    project whose weights are copied, node by node, before training (transfer learning).
+    """
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     mode: Literal["supervised", "autoencoder", "gan"] = "supervised"
@@ -101,6 +119,17 @@ class TrainingSection(BaseModel):
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 32
     learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 1e-3
+    optimizer: OptimizerSettings = Field(default_factory=OptimizerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    loss: LossName = "auto"
+    metrics: list[MetricName] = Field(default_factory=list, max_length=16)
+    grad_clip: NonNegativeFloat = 0.0
+    early_stopping: EarlyStoppingSettings = Field(default_factory=EarlyStoppingSettings)
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    device: DeviceName = "auto"
+    precision: PrecisionName = "fp32"
+    frozen: list[NodeName] = Field(default_factory=list, max_length=100_000)
+    initial_weights: RunId | None = None
 
 
 class ProjectModel(_Strict):

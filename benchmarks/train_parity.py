@@ -1,0 +1,166 @@
+"""`studio train`'s trainer vs a minimal hand-written PyTorch loop: same losses, epoch time.
+
+Both train the same compiled model (same initial weights) on the same batches in the same
+order with the same seed (dropout included), each epoch a training pass and a validation
+pass. The trainer runs with the callbacks `studio train --events` uses per step (the event
+writer, writing to /dev/null) and without checkpoint files, as Lightning's parity benchmark
+runs without them. Prints whether every step's loss agrees to 5 decimals and the median
+epoch-time ratio trainer / hand-written (target: at most 1.03 on CPU).
+
+    python benchmarks/train_parity.py [--template cnn_classifier] [--epochs 8] [--rounds 6]
+                                      [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from studio.compile.compiler import compile_graph
+from studio.core.project import Project
+from studio.data.pipeline import load_project_data
+from studio.plugins import default_registry
+from studio.training.callbacks import Callback, EventWriter
+from studio.training.events import EventStream
+from studio.training.modes.supervised import SupervisedMode
+from studio.training.trainer import Trainer
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
+TARGET_RATIO = 1.03
+
+
+class Recorder(Callback):
+    """Keeps each step's loss and each epoch's wall time (training and validation)."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+        self.epoch_times: list[float] = []
+        self.started = 0.0
+
+    def on_epoch_start(self, trainer: Trainer) -> None:
+        self.started = time.perf_counter()
+
+    def on_batch_end(self, trainer: Trainer) -> None:
+        self.losses.append(trainer.loss_value)
+
+    def on_validation_end(self, trainer: Trainer) -> None:
+        self.epoch_times.append(time.perf_counter() - self.started)
+
+
+def with_trainer(
+    project: Project, model: nn.Module, loaders: Any, epochs: int, seed: int
+) -> tuple[list[float], list[float]]:
+    torch.manual_seed(seed)
+    settings = project.training
+    mode = SupervisedMode(
+        model,
+        settings,
+        loss="cross_entropy",
+        metrics=["accuracy"],
+        steps_per_epoch=len(loaders.train),
+        device=torch.device("cpu"),
+    )
+    recorder = Recorder()
+    with open(os.devnull, "w") as devnull:
+        trainer = Trainer(
+            mode,
+            loaders.train,
+            loaders.validation,
+            epochs=epochs,
+            callbacks=[recorder, EventWriter(EventStream(devnull))],
+            seed=seed,
+        )
+        trainer.fit()
+    return recorder.losses, recorder.epoch_times
+
+
+def by_hand(
+    project: Project, model: nn.Module, loaders: Any, epochs: int, seed: int
+) -> tuple[list[float], list[float]]:
+    """The loop one writes by hand: nothing but PyTorch."""
+    torch.manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=project.training.learning_rate)
+    loss_fn = nn.CrossEntropyLoss()
+    losses: list[float] = []
+    times: list[float] = []
+    for epoch in range(1, epochs + 1):
+        loaders.train.sampler.sampler.generator.manual_seed(seed * 100_003 + epoch)
+        started = time.perf_counter()
+        model.train()
+        for x, y in loaders.train:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        model.eval()
+        correct = total = 0
+        val_loss = 0.0
+        with torch.no_grad():
+            for x, y in loaders.validation:
+                out = model(x)
+                val_loss += loss_fn(out, y).item() * len(y)
+                correct += int((out.argmax(1) == y).sum())
+                total += len(y)
+        times.append(time.perf_counter() - started)
+    return losses, times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--template", default="cnn_classifier")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads (0: torch's default); 1 is steadier"
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    project = Project.load(EXAMPLES / f"{args.template}.strata", default_registry())
+    data = load_project_data(project)
+    torch.manual_seed(args.seed)
+    initial = compile_graph(project.main_graph).state_dict()
+    trainer_times: list[float] = []
+    hand_times: list[float] = []
+    same = True
+    runners = [("trainer", with_trainer), ("hand", by_hand)]
+    for round_index in range(args.rounds):
+        results = {}
+        # Alternate which goes first, so neither always gets the warmer (or cooler) machine.
+        for name, run in runners if round_index % 2 == 0 else runners[::-1]:
+            model = compile_graph(project.main_graph)
+            model.load_state_dict(initial)
+            loaders = data.loaders(batch_size=project.training.batch_size, seed=args.seed)
+            results[name] = run(project, model, loaders, args.epochs, args.seed)
+        (ours, our_times), (theirs, their_times) = results["trainer"], results["hand"]
+        same = same and [round(v, 5) for v in ours] == [round(v, 5) for v in theirs]
+        # The first epoch warms caches and allocators; compare the steady state.
+        trainer_times += our_times[1:]
+        hand_times += their_times[1:]
+    ours_s, hand_s = statistics.median(trainer_times), statistics.median(hand_times)
+    print(
+        f"template {args.template}: {args.epochs} epochs × {args.rounds} rounds, CPU, "
+        f"{torch.get_num_threads()} torch threads"
+    )
+    print(f"losses identical to 5 decimals: {'yes' if same else 'NO'}")
+    print(f"median epoch: trainer {ours_s * 1000:.1f} ms, hand-written {hand_s * 1000:.1f} ms")
+    ratio = ours_s / hand_s
+    verdict = "OK" if ratio <= TARGET_RATIO else "above target"
+    print(
+        f"ratio {ratio:.3f} (target ≤ {TARGET_RATIO}): {verdict}; "
+        f"difference {(ours_s - hand_s) * 1000:+.1f} ms per epoch"
+    )
+
+
+if __name__ == "__main__":
+    main()

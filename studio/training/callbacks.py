@@ -1,0 +1,239 @@
+"""Lightning-style callbacks: no-op hooks with one signature, called by one dispatcher.
+
+Every hook takes the trainer and returns nothing; what a hook needs (the epoch, the last
+step's loss, the epoch's logs, the error) is on the trainer. A callback that wants training to
+end sets ``trainer.should_stop``; the trainer finishes the current step and stops cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from studio.training.checkpoints import save_checkpoint
+from studio.training.events import EventStream
+from studio.training.runs import RunFolder
+
+if TYPE_CHECKING:
+    from studio.training.trainer import Trainer
+
+HOOKS = (
+    "on_fit_start",
+    "on_epoch_start",
+    "on_batch_end",
+    "on_validation_end",
+    "on_epoch_end",
+    "on_fit_end",
+    "on_exception",
+)
+MAXIMIZED = ("accuracy", "f1", "precision", "recall", "r2")
+
+
+class Callback:
+    """Base class: override the hooks you need; the others do nothing."""
+
+    def on_fit_start(self, trainer: Trainer) -> None: ...
+    def on_epoch_start(self, trainer: Trainer) -> None: ...
+    def on_batch_end(self, trainer: Trainer) -> None: ...
+    def on_validation_end(self, trainer: Trainer) -> None: ...
+    def on_epoch_end(self, trainer: Trainer) -> None: ...
+    def on_fit_end(self, trainer: Trainer) -> None: ...
+    def on_exception(self, trainer: Trainer) -> None: ...
+
+
+class CallbackList:
+    """The one dispatcher: calls a hook on every callback, in order.
+
+    Only hooks a callback overrides are called: per-batch dispatch then costs nothing for the
+    callbacks that ignore batches, which keeps the loop at hand-written speed.
+    """
+
+    def __init__(self, callbacks: Sequence[Callback]) -> None:
+        self.callbacks = list(callbacks)
+        self._bound = {
+            hook: [
+                getattr(c, hook)
+                for c in self.callbacks
+                if getattr(type(c), hook) is not getattr(Callback, hook)
+            ]
+            for hook in HOOKS
+        }
+
+    def call(self, hook: str, trainer: Trainer) -> None:
+        for method in self._bound[hook]:
+            method(trainer)
+
+
+def monitored_key(metric: str) -> str:
+    """ "auto" → "val_loss"; "accuracy" → "val_accuracy"; "train_loss" stays."""
+    if metric == "auto":
+        return "val_loss"
+    return metric if metric.startswith(("val_", "train_")) else f"val_{metric}"
+
+
+def improves(key: str, value: float, best: float | None) -> bool:
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best if key.removeprefix("val_") in MAXIMIZED else value < best
+
+
+class MetricsLog(Callback):
+    """Appends each epoch's logs to `metrics.jsonl` (fsynced, so a kill loses at most one line)."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        self.run.append_metrics(trainer.epoch_logs)
+
+
+class Checkpoints(Callback):
+    """Writes `last.pt` every epoch and `best.pt` whenever the monitored metric improves."""
+
+    def __init__(self, run: RunFolder, monitor: str = "auto", best: float | None = None) -> None:
+        self.run = run
+        self.key = monitored_key(monitor)
+        self.best = best
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        value = trainer.epoch_logs.get(self.key)
+        improved = isinstance(value, float) and improves(self.key, value, self.best)
+        if improved:
+            self.best = value
+        state = trainer.checkpoint_state(best=self.best)
+        save_checkpoint(self.run.last, state)
+        trainer.saved.append(("last", str(self.run.last)))
+        if improved:
+            save_checkpoint(self.run.best, state)
+            trainer.saved.append(("best", str(self.run.best)))
+
+
+class EarlyStopping(Callback):
+    """Stops when the monitored metric has not improved for `patience` epochs."""
+
+    def __init__(self, monitor: str = "auto", patience: int = 5) -> None:
+        self.key = monitored_key(monitor)
+        self.patience = patience
+        self.best: float | None = None
+        self.bad_epochs = 0
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        value = trainer.epoch_logs.get(self.key)
+        if value is None:
+            trainer.log(f"early stopping watches {self.key!r}, which this run does not compute")
+            return
+        if improves(self.key, float(value), self.best):
+            self.best, self.bad_epochs = float(value), 0
+            return
+        self.bad_epochs += 1
+        if self.bad_epochs >= self.patience:
+            trainer.should_stop = True
+            trainer.log(
+                f"early stopping: {self.key} has not improved for {self.patience} epochs "
+                f"(best {self.best:.6g})"
+            )
+
+
+class EventWriter(Callback):
+    """Writes the JSON-lines events; `step` events throttle themselves (≤ `rate` per second)."""
+
+    def __init__(self, stream: EventStream, rate: float = 20.0) -> None:
+        self.stream = stream
+        self.interval = 1.0 / rate
+        self.last_step_time = 0.0
+
+    def _drain_logs(self, trainer: Trainer) -> None:
+        for message in trainer.pending_logs:
+            self.stream.emit("log", level="info", message=message)
+        trainer.pending_logs.clear()
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.stream.emit("started", **trainer.describe())
+        self._drain_logs(trainer)
+
+    def on_batch_end(self, trainer: Trainer) -> None:
+        now = time.monotonic()
+        # Throttled even at the end of an epoch: the `epoch` event carries the epoch's figures.
+        if now - self.last_step_time >= self.interval:
+            self.last_step_time = now
+            self.stream.emit("step", **trainer.step_logs())
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        self.stream.emit("epoch", **trainer.epoch_logs)
+        for kind, path in trainer.saved:
+            self.stream.emit("checkpoint", kind=kind, path=path, epoch=trainer.epoch)
+        self._drain_logs(trainer)
+
+    def on_exception(self, trainer: Trainer) -> None:
+        self._drain_logs(trainer)
+        error = trainer.error
+        message = str(error) if error is not None else "unknown error"
+        if isinstance(error, KeyboardInterrupt):
+            message = "interrupted"
+        self.stream.emit("error", message=message, kind=type(error).__name__, step=trainer.step)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        self._drain_logs(trainer)
+        self.stream.emit(
+            "done",
+            status=trainer.status,
+            epoch=trainer.epoch,
+            step=trainer.step,
+            run=trainer.run_id,
+        )
+
+
+class ProgressBar(Callback):
+    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 24) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.last_draw = 0.0
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        info = trainer.describe()
+        print(
+            f"run {info['run']} on {info['device']} ({info['device_reason']}); "
+            f"epochs {info['start_epoch'] + 1}-{info['epochs']}",
+            file=self.stream,
+        )
+        self._print_logs(trainer)
+
+    def on_batch_end(self, trainer: Trainer) -> None:
+        now = time.monotonic()
+        if now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        done = trainer.batch / max(trainer.batches, 1)
+        filled = int(done * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(
+            f"\repoch {trainer.epoch}/{trainer.epochs} [{bar}] "
+            f"{trainer.batch}/{trainer.batches} loss {trainer.loss_value:.4f}"
+        )
+        self.stream.flush()
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        logs = trainer.epoch_logs
+        shown = "  ".join(
+            f"{k} {v:.4f}"
+            for k, v in logs.items()
+            if isinstance(v, float) and k not in ("lr", "epoch_time")
+        )
+        self.stream.write(f"\repoch {trainer.epoch}/{trainer.epochs}  {shown}\x1b[K\n")
+        self._print_logs(trainer)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        self._print_logs(trainer)
+        print(f"{trainer.status}: run {trainer.run_id}", file=self.stream)
+
+    def _print_logs(self, trainer: Trainer) -> None:
+        for message in trainer.pending_logs:
+            print(message, file=self.stream)
+        trainer.pending_logs.clear()

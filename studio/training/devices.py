@@ -1,0 +1,65 @@
+"""Choosing the device: auto = cuda > mps > cpu, with a reason the user can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from studio.training.errors import TrainingError
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """The device training runs on and why it was chosen (shown in the window and logs)."""
+
+    device: torch.device
+    reason: str
+
+
+def _cuda_problem() -> str | None:
+    if torch.version.cuda is None:
+        return "CUDA not available in this torch build"
+    if not torch.cuda.is_available():
+        return "no CUDA GPU found (or its driver is missing)"
+    return None
+
+
+def _mps_problem() -> str | None:
+    backend = getattr(torch.backends, "mps", None)
+    if backend is None or not backend.is_built():
+        return "MPS not available in this torch build"
+    if not backend.is_available():
+        return "no Apple GPU (MPS) found"
+    return None
+
+
+def choose_device(requested: str = "auto") -> DeviceChoice:
+    """Resolve "auto", "cpu", "cuda" or "mps" to a torch device.
+
+    Raises:
+        TrainingError: a specific device was asked for and is not usable here.
+    """
+    if requested == "cpu":
+        return DeviceChoice(torch.device("cpu"), "CPU requested")
+    if requested in ("cuda", "mps"):
+        problem = _cuda_problem() if requested == "cuda" else _mps_problem()
+        if problem is not None:
+            raise TrainingError(f"device {requested!r} cannot be used: {problem}; use --device cpu")
+        return DeviceChoice(torch.device(requested), f"{requested.upper()} requested")
+    if requested != "auto":
+        raise TrainingError(f"unknown device {requested!r}; choose auto, cpu, cuda or mps")
+    cuda = _cuda_problem()
+    if cuda is None:
+        return DeviceChoice(torch.device("cuda"), f"CUDA GPU: {torch.cuda.get_device_name(0)}")
+    mps = _mps_problem()
+    if mps is None:
+        return DeviceChoice(torch.device("mps"), f"Apple GPU (MPS); {cuda}")
+    return DeviceChoice(torch.device("cpu"), f"CPU: {cuda}; {mps}")
+
+
+def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The autocast dtype for mixed precision, which we use only on CUDA (None: full fp32)."""
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    return torch.bfloat16 if precision == "bf16" else torch.float16

@@ -1,0 +1,213 @@
+"""From a project file to a trained run: what `studio train` (and the window's child) calls."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import numpy as np
+import torch
+from torch import nn
+
+from studio.compile.compiler import attribute_name, compile_graph
+from studio.core.project import Project
+from studio.training.callbacks import (
+    Callback,
+    Checkpoints,
+    EarlyStopping,
+    EventWriter,
+    MetricsLog,
+    ProgressBar,
+    monitored_key,
+)
+from studio.training.checkpoints import load_checkpoint, restore_rng_state
+from studio.training.devices import autocast_dtype, choose_device
+from studio.training.errors import TrainingError
+from studio.training.events import EventStream
+from studio.training.losses import loss_name_for
+from studio.training.metrics import default_metrics
+from studio.training.modes.base import TrainingMode
+from studio.training.modes.gan import GanMode, SampleGrid
+from studio.training.modes.supervised import SupervisedMode
+from studio.training.runs import CONFIG, PREPROCESSING, RunFolder
+from studio.training.trainer import Trainer
+
+
+@dataclass
+class TrainingResult:
+    run: RunFolder
+    status: str
+    epoch: int
+    last_logs: dict[str, Any]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_training(
+    project: Project,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+    events: TextIO | None = None,
+    progress: TextIO | None = None,
+    resume: str | None = None,
+    extra_callbacks: tuple[Callback, ...] = (),
+) -> TrainingResult:
+    """Train `project` into a new run (or continue run `resume`) beside the project file.
+
+    Args:
+        project: a loaded project with a path (runs live beside it).
+        epochs: the total number of epochs, overriding the project's setting.
+        device: "auto", "cpu", "cuda" or "mps", overriding the project's setting.
+        events: write JSON-lines events here (the `--events` protocol) instead of a bar.
+        progress: where the progress bar goes when `events` is None (stderr by default).
+        resume: continue this run from its `last.pt`.
+    """
+    path = project.path
+    if path is None:
+        raise TrainingError("save the project first: runs are stored beside the project file")
+    checkpoint: dict[str, Any] | None = None
+    if resume is not None:
+        run = RunFolder.open(path, resume)
+        config = run.read_config()
+        # The run's own copy of the project: resuming trains what the run started with.
+        project = Project.from_dict(config["project"], project.registry, source=str(run.path))
+        project.path = path
+        checkpoint = load_checkpoint(run.last)
+        if epochs is None:
+            epochs = int(config.get("resolved", {}).get("epochs", project.training.epochs))
+    else:
+        run = RunFolder.create(path)
+    settings = project.training.model_copy()
+    if epochs is not None:
+        settings = settings.model_copy(update={"epochs": epochs})
+    choice = choose_device(device or settings.device)
+
+    from studio.data.pipeline import load_project_data
+
+    data = load_project_data(project)
+    seed_everything(settings.seed)
+    loaders = data.loaders(batch_size=settings.batch_size, device=choice.device, seed=settings.seed)
+    mode = build_mode(project, settings, choice.device, len(loaders.train))
+    if settings.initial_weights and checkpoint is None:
+        copy_initial_weights(project, mode, settings.initial_weights)
+    if resume is None:
+        run.write_json(
+            CONFIG,
+            {
+                "run": run.run_id,
+                "project_path": str(project.path),
+                "project": project.to_dict(),
+                "resolved": {
+                    "epochs": settings.epochs,
+                    "device": str(choice.device),
+                    "device_reason": choice.reason,
+                    "loss": loss_name_for(settings.task, settings.loss),
+                },
+            },
+        )
+        run.write_json(PREPROCESSING, data.preprocessing.to_json())
+    monitor = monitored_key(settings.early_stopping.metric)
+    start_epoch = start_step = 0
+    best = None
+    if checkpoint is not None:
+        mode.load_state_dict(checkpoint["mode"])
+        start_epoch, start_step = int(checkpoint["epoch"]), int(checkpoint["step"])
+        best = checkpoint.get("best")
+        restore_rng_state(checkpoint["rng"])
+        run.truncate_metrics_after(start_epoch)
+    callbacks: list[Callback] = [MetricsLog(run), Checkpoints(run, monitor, best)]
+    if settings.early_stopping.patience:
+        callbacks.append(EarlyStopping(monitor, settings.early_stopping.patience))
+    if isinstance(mode, GanMode):
+        callbacks.append(SampleGrid(mode, run.path / "samples", seed=settings.seed))
+    callbacks.append(
+        EventWriter(EventStream(events)) if events is not None else ProgressBar(progress)
+    )
+    callbacks.extend(extra_callbacks)
+    trainer = Trainer(
+        mode,
+        loaders.train,
+        loaders.validation,
+        epochs=settings.epochs,
+        callbacks=callbacks,
+        seed=settings.seed,
+        run_id=run.run_id,
+        monitor=monitor,
+        info={
+            "run_dir": str(run.path),
+            "mode": settings.mode,
+            "task": settings.task,
+            "device": str(choice.device),
+            "device_reason": choice.reason,
+        },
+    )
+    if checkpoint is not None:
+        trainer.log(f"resumed run {run.run_id} after epoch {start_epoch}")
+    status = trainer.fit(start_epoch, start_step)
+    return TrainingResult(run, status, trainer.epoch, trainer.epoch_logs)
+
+
+def build_mode(
+    project: Project, settings: Any, device: torch.device, steps_per_epoch: int
+) -> TrainingMode:
+    """Compile the graphs and wrap them in the project's training mode."""
+    if settings.mode == "gan":
+        if len(project.graphs) < 2:
+            raise TrainingError("a GAN needs two graphs: a generator and a discriminator")
+        g_graph, d_graph = list(project.graphs.values())[:2]
+        noise = next(n for n in g_graph.nodes if g_graph.spec(n.id).role == "input")
+        shape = noise.params["shape"]
+        if not isinstance(shape, tuple | list):
+            raise TrainingError("the generator's Input node has no shape for the noise")
+        generator, discriminator = compile_graph(g_graph), compile_graph(d_graph)
+        return GanMode(
+            generator,
+            discriminator,
+            settings,
+            noise_shape=[int(v) for v in shape],
+            device=device,
+        )
+    model = compile_graph(project.main_graph)
+    freeze(model, settings.frozen)
+    loss = loss_name_for(settings.task, settings.loss)
+    metrics = settings.metrics or default_metrics(settings.task)
+    return SupervisedMode(
+        model,
+        settings,
+        loss=loss,
+        metrics=metrics,
+        steps_per_epoch=steps_per_epoch,
+        device=device,
+        autocast=autocast_dtype(device, settings.precision),
+    )
+
+
+def freeze(model: nn.Module, node_names: list[str]) -> None:
+    """Fix the weights of the named nodes (transfer learning)."""
+    for name in node_names:
+        submodule = getattr(model, attribute_name(name), None)
+        if not isinstance(submodule, nn.Module):
+            raise TrainingError(f"training.frozen: no layer named {name!r} in the model")
+        for parameter in submodule.parameters():
+            parameter.requires_grad_(False)
+
+
+def copy_initial_weights(project: Project, mode: TrainingMode, run_id: str) -> None:
+    """Copy weights from another run, tensor by tensor where names and shapes match."""
+    assert project.path is not None
+    source = RunFolder.open(project.path, run_id)
+    path = source.best if source.best.is_file() else source.last
+    weights = load_checkpoint(path)["model"]
+    target = mode.main_model.state_dict()
+    matched = {k: v for k, v in weights.items() if k in target and target[k].shape == v.shape}
+    if not matched:
+        raise TrainingError(
+            f"training.initial_weights: no layer of run {run_id} matches this model"
+        )
+    mode.main_model.load_state_dict(matched, strict=False)
