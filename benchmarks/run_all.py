@@ -8,6 +8,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    for script in ("graph_scale.py", "step_parity.py", "ui_editor.py", "data_load.py"):
+    for script in (
+        "graph_scale.py",
+        "step_parity.py",
+        "ui_editor.py",
+        "data_load.py",
+        "train_parity.py",
+    ):
         print(f"\n### {script}")
         runpy.run_path(str(HERE / script), run_name="__main__")
