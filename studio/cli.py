@@ -12,7 +12,9 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from studio import __version__
 from studio.core.errors import ProjectError, StudioError
@@ -81,6 +83,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last.pt")
     train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="a run's test-split metrics (and confusion matrix for classifiers)"
+    )
+    evaluate.add_argument("project", type=Path)
+    evaluate.add_argument("--run", dest="run_id", metavar="RUN", help="default: the latest run")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    explain = commands.add_parser("explain", help="explain one test sample as a PNG")
+    explain.add_argument("project", type=Path)
+    explain.add_argument("--run", dest="run_id", metavar="RUN", help="default: the latest run")
+    explain.add_argument("--method", required=True, help="e.g. IntegratedGradients, Saliency")
+    explain.add_argument("--sample", type=int, required=True, help="index in the test split")
+    explain.add_argument("--layer", metavar="NODE", help="the layer of layer methods")
+    explain.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    explain.add_argument("--save-array", type=Path, metavar="FILE", help=".npy or .csv")
+    explain.set_defaults(run=cmd_explain)
+
+    export = commands.add_parser("export", help="export a run's best weights, verified")
+    export.add_argument("project", type=Path)
+    export.add_argument("--run", dest="run_id", metavar="RUN", help="default: the latest run")
+    export.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        required=True,
+        choices=("onnx", "torchscript", "pt2", "state_dict", "safetensors", "python"),
+        help="repeat for several formats",
+    )
+    export.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    export.set_defaults(run=cmd_export)
     return parser
 
 
@@ -266,6 +299,190 @@ def cmd_train(args: argparse.Namespace) -> int:
         extra_callbacks=(StopRequests(stdin=sys.stdin if args.events else None),),
     )
     return EXIT_OK if result.status != "failed" else EXIT_PROBLEMS
+
+
+@dataclass
+class TrainedRun:
+    """A run's own copy of the project, its best weights and the project's data."""
+
+    run_id: str
+    project: Project
+    weights: dict[str, Any]
+    data: Any  # studio.data.pipeline.LoadedData
+
+
+def latest_run_id(project_path: Path) -> str:
+    from studio.training.runs import BEST, LAST, runs_folder
+
+    folder = runs_folder(project_path)
+    runs = sorted(
+        p.name
+        for p in (folder.iterdir() if folder.is_dir() else ())
+        if p.is_dir() and ((p / BEST).is_file() or (p / LAST).is_file())
+    )
+    if not runs:
+        raise StudioError(
+            f"{project_path} has no trained run yet; "
+            f"train it first with `studio train {project_path}`"
+        )
+    return runs[-1]
+
+
+def load_run(project_path: Path, run_id: str | None) -> TrainedRun:
+    from studio.data.pipeline import load_project_data
+    from studio.training.checkpoints import load_checkpoint
+    from studio.training.runs import RunFolder
+
+    base = load(project_path)
+    run = RunFolder.open(project_path, run_id or latest_run_id(project_path))
+    config = run.read_config()
+    if not isinstance(config.get("project"), dict):
+        raise StudioError(f"{run.path}: the run's config.json holds no project")
+    project = Project.from_dict(config["project"], base.registry, source=str(run.path))
+    project.path = base.path
+    if project.training.mode == "gan":
+        raise StudioError("this command works on one-model projects; a GAN run has two models")
+    checkpoint = load_checkpoint(run.best if run.best.is_file() else run.last)
+    weights = checkpoint["model"]
+    if not isinstance(weights, dict):
+        raise StudioError(f"{run.path}: the checkpoint holds no model weights")
+    return TrainedRun(run.run_id, project, weights, load_project_data(project))
+
+
+def trained_model(trained: TrainedRun) -> Any:
+    from studio.compile.compiler import compile_graph
+
+    model = compile_graph(trained.project.main_graph)
+    try:
+        model.load_state_dict(trained.weights)
+    except RuntimeError as exc:
+        raise StudioError(
+            f"run {trained.run_id}: the weights do not fit the model: {str(exc).splitlines()[0]}"
+        ) from None
+    return model.eval()
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from studio.training.session import build_mode
+
+    trained = load_run(args.project, args.run_id)
+    if len(trained.data.test) == 0:
+        raise StudioError("the test split is empty; give it a share in the project's data splits")
+    model = trained_model(trained)  # a clear error when the weights do not fit
+    settings = trained.project.training
+    device = torch.device("cpu")
+    mode = build_mode(trained.project, settings, device, steps_per_epoch=1)
+    mode.main_model.load_state_dict(trained.weights)
+    mode.train(False)
+    loaders = trained.data.loaders(batch_size=settings.batch_size, device=device, workers=0)
+    logs = mode.validate(loaders.test)
+    print(f"run {trained.run_id}, test split ({len(trained.data.test)} samples)")
+    for key, value in logs.items():
+        print(f"  {key.removeprefix('val_')}: {value:.4f}")
+    if settings.task == "classification":
+        names = trained.data.class_names or [str(i) for i in range(trained.data.num_classes or 0)]
+        print(confusion_table(model, trained.data.test, names))
+    return EXIT_OK
+
+
+def confusion_table(model: Any, dataset: Any, names: list[str]) -> str:
+    import torch
+
+    from studio.training.modes.base import as_args
+
+    with torch.no_grad():
+        inputs, target = dataset[torch.arange(len(dataset))]
+        predicted = model(*as_args(inputs)).argmax(dim=-1).reshape(-1)
+    target = target.reshape(-1).to(torch.int64)
+    size = max(len(names), int(predicted.max()) + 1, int(target.max()) + 1)
+    names = names + [str(i) for i in range(len(names), size)]
+    matrix = torch.zeros(size, size, dtype=torch.int64)
+    for actual, guess in zip(target.tolist(), predicted.tolist(), strict=True):
+        matrix[actual, guess] += 1
+    width = max(max(len(n) for n in names), len(str(int(matrix.max()))))
+    lines = ["confusion matrix (rows: actual, columns: predicted)"]
+    lines.append(" " * width + "  " + "  ".join(n.rjust(width) for n in names))
+    for name, row in zip(names, matrix.tolist(), strict=True):
+        lines.append(name.rjust(width) + "  " + "  ".join(str(v).rjust(width) for v in row))
+    return "\n".join(lines)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from studio.explain.engine import explain
+    from studio.explain.methods import get_method
+    from studio.explain.render import save_attributions, save_explanation_png
+
+    get_method(args.method)  # an unknown method fails before the data is loaded
+    if args.save_array is not None and args.save_array.suffix.lower() not in (".npy", ".csv"):
+        raise StudioError("--save-array must end in .npy or .csv")
+    trained = load_run(args.project, args.run_id)
+    test = trained.data.test
+    if not 0 <= args.sample < len(test):
+        raise StudioError(
+            f"--sample {args.sample} is out of range: the test split has {len(test)} samples "
+            f"(0 to {len(test) - 1})"
+        )
+    inputs, _ = test[torch.tensor([args.sample])]
+    if isinstance(inputs, tuple):
+        raise StudioError("explaining models with several inputs is not supported yet")
+    attribution = explain(trained_model(trained), inputs, method=args.method, layer=args.layer)
+    picture, values = attribution.inputs[0], attribution.values[0]
+    if np.shape(picture) != np.shape(values):
+        raise StudioError(
+            f"{attribution.method} explains a layer's output (shape {np.shape(values)}), which "
+            "cannot be drawn over the input; use --save-array to keep the values"
+        )
+    save_explanation_png(args.out, drawable(picture), drawable(values))
+    target = "" if attribution.target is None else f" for class {int(attribution.target[0])}"
+    print(f"{attribution.method}{target} on test sample {args.sample} → {args.out}")
+    if args.save_array is not None:
+        save_attributions(args.save_array, attribution.values)
+        print(f"attributions → {args.save_array}")
+    return EXIT_OK
+
+
+def drawable(values: Any) -> Any:
+    """Images stay (C, H, W); a row of features or tokens becomes a 1-pixel-high picture."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 3 and values.shape[0] in (1, 3):
+        return values
+    if values.ndim <= 2:
+        return values.reshape(1, -1, values.shape[-1]) if values.ndim else values.reshape(1, 1, 1)
+    raise StudioError(f"inputs of shape {values.shape} cannot be drawn")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import torch
+
+    from studio.export.project_export import export_project
+
+    trained = load_run(args.project, args.run_id)
+    test = trained.data.test
+    samples = None
+    if len(test):
+        inputs, _ = test[torch.arange(min(len(test), 8))]
+        samples = inputs if isinstance(inputs, tuple) else (inputs,)
+    report = export_project(
+        trained.project,
+        next(iter(trained.project.graphs)),
+        list(dict.fromkeys(args.formats)),
+        args.out,
+        state_dict=trained.weights,
+        samples=samples,
+    )
+    for result in report.results:
+        if result.ok:
+            print(f"{result.format}: ok, max abs diff {result.max_abs_diff:.3g} → {result.path}")
+        else:
+            print(f"{result.format}: failed at {result.stage}: {result.reason}")
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
 if __name__ == "__main__":
