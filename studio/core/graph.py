@@ -355,6 +355,29 @@ class Graph:
             "edges": [e.to_dict() for e in edges],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], registry: LayerRegistry) -> Graph:
+        """Rebuild a graph from `to_dict` output (ids kept), e.g. a copy for a worker thread.
+
+        The data is trusted to come from `to_dict`; files go through the project loader,
+        which names the JSON path of anything wrong.
+        """
+        graph = cls(registry)
+        for node in data["nodes"]:
+            x, y = node["position"]
+            graph.add_node(
+                node["type"],
+                name=node["name"],
+                params=node["params"],
+                position=(x, y),
+                node_id=node["id"],
+            )
+        for edge in data["edges"]:
+            graph.connect(
+                edge["src"], edge["src_port"], edge["dst"], edge["dst_port"], edge_id=edge["id"]
+            )
+        return graph
+
     def _state(self, node_id: str) -> _NodeState:
         try:
             return self._nodes[node_id]

@@ -109,20 +109,7 @@ def graph_snapshot(graph: Graph) -> dict[str, Any]:
 
 
 def graph_from_snapshot(snapshot: Mapping[str, Any], registry: LayerRegistry) -> Graph:
-    graph = Graph(registry)
-    for node in snapshot["nodes"]:
-        graph.add_node(
-            node["type"],
-            name=node["name"],
-            params=node["params"],
-            position=tuple(node["position"]),
-            node_id=node["id"],
-        )
-    for edge in snapshot["edges"]:
-        graph.connect(
-            edge["src"], edge["src_port"], edge["dst"], edge["dst_port"], edge_id=edge["id"]
-        )
-    return graph
+    return Graph.from_dict(snapshot, registry)
 
 
 @dataclass(frozen=True)

@@ -431,3 +431,12 @@ def test_to_dict_is_plain_json_data(sample: Sample) -> None:
         "dst": ids["stem"],
         "dst_port": "in",
     }
+
+
+def test_from_dict_rebuilds_what_to_dict_wrote(sample, registry) -> None:
+    graph, _ = sample
+    assert graph.edges, "the sample graph has connections to rebuild"
+    copy = Graph.from_dict(graph.to_dict(), registry)
+    assert copy is not graph
+    assert copy.to_dict() == graph.to_dict()
+    assert [n.id for n in copy.nodes] == [n.id for n in graph.nodes]
