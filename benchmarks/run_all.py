@@ -14,6 +14,8 @@ if __name__ == "__main__":
         "ui_editor.py",
         "data_load.py",
         "train_parity.py",
+        "explain_latency.py",
+        "ui_training.py",
     ):
         print(f"\n### {script}")
         runpy.run_path(str(HERE / script), run_name="__main__")

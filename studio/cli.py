@@ -12,7 +12,6 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from studio import __version__
 from studio.core.errors import ProjectError, StudioError
 from studio.core.project import SUFFIX, Project
 from studio.core.resources import find_template, list_templates
+from studio.training.trained import load_run, trained_model
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--events", action="store_true", help="write JSON-lines events on stdout (no progress bar)"
     )
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last.pt")
+    train.add_argument(
+        "--stop-on-eof",
+        action="store_true",
+        help="with --events: stop gracefully when stdin closes (the window that started it died)",
+    )
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser(
@@ -89,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("project", type=Path)
     evaluate.add_argument("--run", dest="run_id", metavar="RUN", help="default: the latest run")
+    evaluate.add_argument(
+        "--json", type=Path, metavar="FILE", help="also write the evaluation summary as JSON"
+    )
     evaluate.set_defaults(run=cmd_evaluate)
 
     explain = commands.add_parser("explain", help="explain one test sample as a PNG")
@@ -109,11 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="formats",
         action="append",
         required=True,
-        choices=("onnx", "torchscript", "pt2", "state_dict", "safetensors", "python"),
-        help="repeat for several formats",
+        metavar="FORMAT",
+        # Not `choices`: plugins add formats, and listing them would import torch here.
+        help="onnx, torchscript, pt2, state_dict, safetensors, python, or a plugin's format; "
+        "repeat for several",
     )
     export.add_argument("--out", type=Path, required=True, help="the folder to write into")
     export.set_defaults(run=cmd_export)
+
+    from studio.importers.command import add_import_parser  # torch-free until it runs
+
+    add_import_parser(commands)
     return parser
 
 
@@ -296,117 +310,44 @@ def cmd_train(args: argparse.Namespace) -> int:
         events=sys.stdout if args.events else None,
         resume=args.resume,
         # The window sends "stop" on stdin; a terminal user presses Ctrl+C (SIGINT).
-        extra_callbacks=(StopRequests(stdin=sys.stdin if args.events else None),),
+        extra_callbacks=(
+            StopRequests(
+                stdin=sys.stdin if args.events else None,
+                stop_on_eof=args.events and args.stop_on_eof,
+            ),
+        ),
     )
     return EXIT_OK if result.status != "failed" else EXIT_PROBLEMS
 
 
-@dataclass
-class TrainedRun:
-    """A run's own copy of the project, its best weights and the project's data."""
-
-    run_id: str
-    project: Project
-    weights: dict[str, Any]
-    data: Any  # studio.data.pipeline.LoadedData
-
-
-def latest_run_id(project_path: Path) -> str:
-    from studio.training.runs import BEST, LAST, runs_folder
-
-    folder = runs_folder(project_path)
-    runs = sorted(
-        p.name
-        for p in (folder.iterdir() if folder.is_dir() else ())
-        if p.is_dir() and ((p / BEST).is_file() or (p / LAST).is_file())
-    )
-    if not runs:
-        raise StudioError(
-            f"{project_path} has no trained run yet; "
-            f"train it first with `studio train {project_path}`"
-        )
-    return runs[-1]
-
-
-def load_run(project_path: Path, run_id: str | None) -> TrainedRun:
-    from studio.data.pipeline import load_project_data
-    from studio.training.checkpoints import load_checkpoint
-    from studio.training.runs import RunFolder
-
-    base = load(project_path)
-    run = RunFolder.open(project_path, run_id or latest_run_id(project_path))
-    config = run.read_config()
-    if not isinstance(config.get("project"), dict):
-        raise StudioError(f"{run.path}: the run's config.json holds no project")
-    project = Project.from_dict(config["project"], base.registry, source=str(run.path))
-    project.path = base.path
-    if project.training.mode == "gan":
-        raise StudioError("this command works on one-model projects; a GAN run has two models")
-    checkpoint = load_checkpoint(run.best if run.best.is_file() else run.last)
-    weights = checkpoint["model"]
-    if not isinstance(weights, dict):
-        raise StudioError(f"{run.path}: the checkpoint holds no model weights")
-    return TrainedRun(run.run_id, project, weights, load_project_data(project))
-
-
-def trained_model(trained: TrainedRun) -> Any:
-    from studio.compile.compiler import compile_graph
-
-    model = compile_graph(trained.project.main_graph)
-    try:
-        model.load_state_dict(trained.weights)
-    except RuntimeError as exc:
-        raise StudioError(
-            f"run {trained.run_id}: the weights do not fit the model: {str(exc).splitlines()[0]}"
-        ) from None
-    return model.eval()
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import torch
+    import json
 
-    from studio.training.session import build_mode
+    from studio.training.evaluation import confusion_table, evaluate_run, per_class_table
 
-    trained = load_run(args.project, args.run_id)
-    if len(trained.data.test) == 0:
-        raise StudioError("the test split is empty; give it a share in the project's data splits")
-    model = trained_model(trained)  # a clear error when the weights do not fit
-    settings = trained.project.training
-    device = torch.device("cpu")
-    mode = build_mode(trained.project, settings, device, steps_per_epoch=1)
-    mode.main_model.load_state_dict(trained.weights)
-    mode.train(False)
-    loaders = trained.data.loaders(batch_size=settings.batch_size, device=device, workers=0)
-    logs = mode.validate(loaders.test)
-    print(f"run {trained.run_id}, test split ({len(trained.data.test)} samples)")
-    for key, value in logs.items():
+    evaluation = evaluate_run(args.project, args.run_id)
+    print(f"run {evaluation.run_id}, test split ({evaluation.samples} samples)")
+    for key, value in evaluation.metrics.items():
         print(f"  {key.removeprefix('val_')}: {value:.4f}")
-    if settings.task == "classification":
-        names = trained.data.class_names or [str(i) for i in range(trained.data.num_classes or 0)]
-        print(confusion_table(model, trained.data.test, names))
+    if evaluation.classification is not None:
+        print(
+            confusion_table(
+                evaluation.classification.confusion, evaluation.classification.class_names
+            )
+        )
+        print(per_class_table(evaluation.classification))
+    if evaluation.regression is not None:
+        stats = evaluation.regression.residual_stats()
+        print("residuals (predicted - actual, in the data's units)")
+        for key, value in stats.items():
+            print(f"  {key}: {value:.4g}")
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(evaluation.summary(), indent=2) + "\n", "utf-8")
+        except OSError as exc:
+            raise StudioError(f"{args.json}: cannot be written ({exc.strerror})") from None
+        print(f"evaluation summary → {args.json}")
     return EXIT_OK
-
-
-def confusion_table(model: Any, dataset: Any, names: list[str]) -> str:
-    import torch
-
-    from studio.training.modes.base import as_args
-
-    with torch.no_grad():
-        inputs, target = dataset[torch.arange(len(dataset))]
-        predicted = model(*as_args(inputs)).argmax(dim=-1).reshape(-1)
-    target = target.reshape(-1).to(torch.int64)
-    size = max(len(names), int(predicted.max()) + 1, int(target.max()) + 1)
-    names = names + [str(i) for i in range(len(names), size)]
-    matrix = torch.zeros(size, size, dtype=torch.int64)
-    for actual, guess in zip(target.tolist(), predicted.tolist(), strict=True):
-        matrix[actual, guess] += 1
-    width = max(max(len(n) for n in names), len(str(int(matrix.max()))))
-    lines = ["confusion matrix (rows: actual, columns: predicted)"]
-    lines.append(" " * width + "  " + "  ".join(n.rjust(width) for n in names))
-    for name, row in zip(names, matrix.tolist(), strict=True):
-        lines.append(name.rjust(width) + "  " + "  ".join(str(v).rjust(width) for v in row))
-    return "\n".join(lines)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -461,14 +402,18 @@ def drawable(values: Any) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     import torch
 
+    from studio.export.preprocessing import raw_samples
     from studio.export.project_export import export_project
+    from studio.plugins import default_exporters
 
     trained = load_run(args.project, args.run_id)
     test = trained.data.test
-    samples = None
+    samples = raw = None
     if len(test):
-        inputs, _ = test[torch.arange(min(len(test), 8))]
+        positions = torch.arange(min(len(test), 8))
+        inputs, _ = test[positions]
         samples = inputs if isinstance(inputs, tuple) else (inputs,)
+        raw = raw_samples(trained.data.prepared, test.rows(positions).numpy())
     report = export_project(
         trained.project,
         next(iter(trained.project.graphs)),
@@ -476,12 +421,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.out,
         state_dict=trained.weights,
         samples=samples,
+        # model.py's `predict` prepares raw data as the app does; verified on raw samples.
+        preprocessing=trained.data.preprocessing.to_json(),
+        raw_samples=raw,
+        registry=default_exporters()[0],  # plugins' formats too
     )
     for result in report.results:
         if result.ok:
             print(f"{result.format}: ok, max abs diff {result.max_abs_diff:.3g} → {result.path}")
         else:
             print(f"{result.format}: failed at {result.stage}: {result.reason}")
+    if report.preprocessing is not None:
+        print(f"preprocessing → {report.preprocessing}")
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 

@@ -115,3 +115,39 @@ def default_layers() -> tuple[LayerRegistry, tuple[PluginReport, ...]]:
 
 def default_registry() -> LayerRegistry:
     return default_layers()[0]
+
+
+# ---- exporters
+EXPORTER_GROUP = "studio.exporters"
+BUILTIN_EXPORTERS_ENTRY = "studio.export.exporters:register"
+EXPORTER_REGISTRY_MODULE = "studio.export.registry"
+
+
+def discover_exporters(
+    entries: list[EntryPoint] | None = None,
+) -> tuple[Any, list[PluginReport]]:
+    """An `ExporterRegistry` from every `studio.exporters` entry point, plus a report each.
+
+    The built-in formats register through the same entry point; exporters are imported only
+    here, so discovering layers never loads torch.
+    """
+    # By import path, like the entry points themselves: this module sits beside the layers
+    # (studio.data imports it), so it must not import studio.export statically.
+    import importlib
+
+    registry_module = importlib.import_module(EXPORTER_REGISTRY_MODULE)
+    return discover(
+        EXPORTER_GROUP,
+        BUILTIN_EXPORTERS_ENTRY,
+        registry_module.ExporterRegistry,
+        name_of=lambda exporter: exporter.format,
+        duplicate=registry_module.DuplicateExporterError,
+        entries=entries,
+    )
+
+
+@cache
+def default_exporters() -> tuple[Any, tuple[PluginReport, ...]]:
+    """The application's exporter registry, discovered once per process."""
+    registry, reports = discover_exporters()
+    return registry, tuple(reports)

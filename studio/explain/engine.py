@@ -4,6 +4,11 @@ The engine hides what differs between methods and models: the output is reduced 
 per class, the target defaults to the predicted class, text models are attributed at their
 embedding, layers are found by node name, and everything comes back as numpy so the UI, the
 CLI and the tests never hold tensors or Captum objects.
+
+A model with several inputs is explained with a tuple of batches (one per input, in the order
+the model takes them); every input gets its own attribution (`Attribution.per_input`), since
+Captum attributes tuples of inputs jointly: the attributions of all inputs together add up to
+the score change for path methods.
 """
 
 from __future__ import annotations
@@ -25,6 +30,21 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+@dataclass(frozen=True)
+class InputAttribution:
+    """The attribution of one model input (models with several inputs have one per input).
+
+    Attributes:
+        values: attributions of this input, (N, *input shape).
+        inputs: this input's batch as numpy.
+        kind: image, table, sequence or text.
+    """
+
+    values: np.ndarray
+    inputs: np.ndarray
+    kind: InputKind
+
+
 @dataclass
 class Attribution:
     """An explanation as plain arrays, plus what a view needs to draw and judge it.
@@ -41,6 +61,8 @@ class Attribution:
         baseline: the baseline name ("zeros", "blur", "mean" or "custom") when the method uses one.
         extras: method extras as numpy, e.g. "delta" (convergence delta per sample) and
             "output_difference" (score(input) − score(baseline) per sample) for path methods.
+        per_input: one entry per model input for input-space methods (`values`, `inputs` and
+            `kind` above are the first input's); empty for layer-space methods.
     """
 
     values: np.ndarray
@@ -52,81 +74,109 @@ class Attribution:
     layer: str | None = None
     baseline: str | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    per_input: tuple[InputAttribution, ...] = ()
+
+    @property
+    def several_inputs(self) -> bool:
+        """The model takes several inputs (see `per_input`)."""
+        return len(self.per_input) > 1
+
+
+ModelInputs = Any
+"""One batch (tensor or array), or a tuple/list of batches for a model with several inputs."""
 
 
 def explain(
     model: nn.Module,
-    inputs: torch.Tensor | np.ndarray,
+    inputs: ModelInputs,
     *,
     method: str,
     target: int | Sequence[int] | np.ndarray | torch.Tensor | None = None,
     layer: str | None = None,
-    baseline: str | np.ndarray | torch.Tensor = "zeros",
-    data_mean: np.ndarray | torch.Tensor | None = None,
+    baseline: str | np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor] = "zeros",
+    data_mean: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor] | None = None,
     internal_batch_size: int = 64,
     n_steps: int = 50,
     samples: int = 16,
-    input_kind: str | None = None,
+    input_kind: str | Sequence[str] | None = None,
 ) -> Attribution:
     """Explain `model`'s score for `target` on a batch of `inputs` with one method.
 
     Args:
-        model: any module taking one input batch; a compiled graph's submodules are named after
-            its nodes, so `layer` is a node name.
-        inputs: a batch (N, ...) on any device; numpy arrays go to the model's device.
+        model: any module taking one input batch (or several); a compiled graph's submodules
+            are named after its nodes, so `layer` is a node name.
+        inputs: a batch (N, ...) on any device, or a tuple of batches for a model with several
+            inputs; numpy arrays go to the model's device.
         method: a name in `METHODS` (e.g. "IntegratedGradients").
         target: class index (one for all, or one per sample); None explains the predicted class.
             Models whose output is not (N, classes) are explained through their summed output.
         layer: node name of the layer for layer methods (LayerGradCam, LayerConductance).
-        baseline: "zeros", "blur", "mean" (needs `data_mean`) or an explicit array.
-        data_mean: one sample's mean over the training data, for the "mean" baseline.
+        baseline: "zeros", "blur", "mean" (needs `data_mean`) or an explicit array (a tuple
+            of arrays, one per input, for several inputs).
+        data_mean: one sample's mean over the training data, for the "mean" baseline (one per
+            input for several inputs).
         internal_batch_size: path and perturbation points evaluated per forward pass, which
             bounds memory for IntegratedGradients, LayerConductance, SmoothGrad and Occlusion.
         n_steps: integration steps of IntegratedGradients and LayerConductance.
         samples: noisy samples of SmoothGrad and GradientShap.
-        input_kind: overrides the kind guessed from the inputs' dtype and rank.
+        input_kind: overrides the kind guessed from the inputs' dtype and rank (one per input
+            for several inputs).
 
     Raises:
         ExplainError: unknown method, a method that does not apply to this input kind, a
             missing or unknown layer, or a baseline that does not fit.
     """
-    import torch
-
     spec = get_method(method)
-    device = _model_device(model)
-    batch = torch.as_tensor(inputs).to(device)
-    if batch.is_floating_point():
-        # numpy hands over float64; the model's weights decide the precision.
-        batch = batch.to(_model_dtype(model))
-    kind = check_input_kind(input_kind) if input_kind else infer_input_kind(batch)
-    reason = unsupported_reason(spec, kind)
-    if reason:
-        raise ExplainError(reason)
+    several = isinstance(inputs, (tuple, list))
+    batches = _batches(model, tuple(inputs) if several else (inputs,))
+    kinds = _kinds(batches, input_kind)
+    for kind in kinds:
+        reason = unsupported_reason(spec, kind)
+        if reason:
+            raise ExplainError(reason)
+    if several and "text" in kinds:
+        raise ExplainError(
+            "Token-id inputs are explained at their embedding, which needs a model with one "
+            "input; models with several inputs can be explained on float inputs only."
+        )
+    kind = kinds[0]
     scorer = class_scores(model)
     chosen_layer = _find_layer(model, layer) if spec.needs_layer else None
     if spec.needs_layer and chosen_layer is None:
         raise ExplainError(f"{spec.title} explains one layer: choose a layer (a node) first.")
-    embedding = _find_embedding(model, batch) if kind == "text" else None
-    reference = make_baseline(batch, baseline, kind=kind, data_mean=data_mean)
-    if batch.is_floating_point():
-        # Captum warns (and flips the flag itself) when an input does not require gradients.
-        batch = batch.detach().clone().requires_grad_(True)
+    embedding = _find_embedding(model, batches[0]) if kind == "text" else None
+    references = tuple(
+        make_baseline(batch, part_baseline, kind=part_kind, data_mean=part_mean)
+        for batch, part_kind, part_baseline, part_mean in zip(
+            batches,
+            kinds,
+            _per_input(baseline, len(batches), "baseline"),
+            _per_input(data_mean, len(batches), "data_mean"),
+            strict=True,
+        )
+    )
+    # Captum warns (and flips the flag itself) when an input does not require gradients.
+    batches = tuple(
+        batch.detach().clone().requires_grad_(True) if batch.is_floating_point() else batch
+        for batch in batches
+    )
     was_training = model.training
     model.eval()
     try:
         with _gradients_through_rnns(model):
-            target_tensor = _resolve_target(scorer, batch, target)
+            target_tensor = _resolve_target(scorer, batches, target)
             call = MethodCall(
                 model=scorer,
-                inputs=batch,
+                inputs=batches if several else batches[0],
                 target=target_tensor,
-                baseline=reference,
+                baseline=references if several else references[0],
                 kind=kind,
                 layer=chosen_layer,
                 embedding=embedding,
                 internal_batch_size=internal_batch_size,
                 n_steps=n_steps,
                 samples=samples,
+                kinds=kinds,
             )
             try:
                 values, extras = spec.run(call)
@@ -137,13 +187,24 @@ def explain(
                 raise ExplainError(f"{spec.title} could not explain this model: {error}") from error
             if "delta" in extras:
                 extras["output_difference"] = _score_difference(
-                    scorer, batch, reference, target_tensor
+                    scorer, batches, references, target_tensor
                 )
     finally:
         model.train(was_training)
+    parts = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+    arrays = tuple(_to_numpy(part) for part in parts)
+    inputs_np = tuple(_to_numpy(batch) for batch in batches)
+    per_input = (
+        tuple(
+            InputAttribution(part, batch, part_kind)
+            for part, batch, part_kind in zip(arrays, inputs_np, kinds, strict=True)
+        )
+        if spec.space == "input"
+        else ()
+    )
     return Attribution(
-        values=_to_numpy(values),
-        inputs=_to_numpy(batch),
+        values=arrays[0],
+        inputs=inputs_np[0],
         target=None if target_tensor is None else _to_numpy(target_tensor),
         method=spec.name,
         kind=kind,
@@ -153,7 +214,54 @@ def explain(
         if spec.uses_baseline
         else None,
         extras={name: _to_numpy(value) for name, value in extras.items()},
+        per_input=per_input,
     )
+
+
+def _batches(model: nn.Module, raw: tuple[Any, ...]) -> tuple[torch.Tensor, ...]:
+    """Every input as a tensor on the model's device; floats in the model's precision."""
+    import torch
+
+    if not raw:
+        raise ExplainError("There is nothing to explain: no inputs were given.")
+    device, dtype = _model_device(model), _model_dtype(model)
+    batches = []
+    for part in raw:
+        batch = torch.as_tensor(part).to(device)
+        if batch.is_floating_point():
+            # numpy hands over float64; the model's weights decide the precision.
+            batch = batch.to(dtype)
+        batches.append(batch)
+    sizes = {batch.shape[0] if batch.dim() else 0 for batch in batches}
+    if len(sizes) != 1:
+        raise ExplainError(
+            "Every input needs the same number of samples; got "
+            + ", ".join(str(tuple(batch.shape)) for batch in batches)
+            + "."
+        )
+    return tuple(batches)
+
+
+def _kinds(
+    batches: tuple[torch.Tensor, ...], input_kind: str | Sequence[str] | None
+) -> tuple[InputKind, ...]:
+    if input_kind is None:
+        return tuple(infer_input_kind(batch) for batch in batches)
+    given = [input_kind] if isinstance(input_kind, str) else list(input_kind)
+    if len(given) != len(batches):
+        raise ExplainError(f"Give one input kind per input ({len(batches)}), not {len(given)}.")
+    return tuple(check_input_kind(kind) for kind in given)
+
+
+def _per_input(value: Any, count: int, name: str) -> tuple[Any, ...]:
+    """A baseline or data mean given once for all inputs, or one per input."""
+    if count == 1:
+        return (value,)
+    if value is None or isinstance(value, str):
+        return (value,) * count
+    if isinstance(value, (tuple, list)) and len(value) == count:
+        return tuple(value)
+    raise ExplainError(f"The model has {count} inputs: give {name} as one array per input.")
 
 
 def _class_scores_module() -> type[nn.Module]:
@@ -170,8 +278,8 @@ def _class_scores_module() -> type[nn.Module]:
             super().__init__()
             self.model = model
 
-        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-            output = self.model(inputs)
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            output = self.model(*inputs)
             if isinstance(output, (tuple, list)):
                 output = output[0]
             if output.dim() > 2:
@@ -190,13 +298,14 @@ def class_scores(model: nn.Module) -> nn.Module:
 
 def _resolve_target(
     scorer: nn.Module,
-    batch: torch.Tensor,
+    batches: tuple[torch.Tensor, ...],
     target: int | Sequence[int] | np.ndarray | torch.Tensor | None,
 ) -> torch.Tensor | None:
     import torch
 
+    batch = batches[0]
     with torch.no_grad():
-        scores = scorer(batch)
+        scores = scorer(*batches)
     if scores.dim() == 1:
         if target is not None:
             raise ExplainError(
@@ -218,13 +327,16 @@ def _resolve_target(
 
 
 def _score_difference(
-    scorer: nn.Module, batch: torch.Tensor, reference: torch.Tensor, target: torch.Tensor | None
+    scorer: nn.Module,
+    batches: tuple[torch.Tensor, ...],
+    references: tuple[torch.Tensor, ...],
+    target: torch.Tensor | None,
 ) -> torch.Tensor:
     """score(input) − score(baseline): what a complete attribution must sum to."""
     import torch
 
     with torch.no_grad():
-        difference = scorer(batch) - scorer(reference)
+        difference = scorer(*batches) - scorer(*references)
     if target is None:
         return difference
     return difference.gather(1, target.view(-1, 1)).squeeze(1)

@@ -1,25 +1,39 @@
 """The table of attribution methods: what each needs, which input kinds it supports, how it runs.
 
-Every cross-cutting test iterates over `METHODS`, so a method added here (or by a plugin through
-`register_method`) is checked on every model kind without writing a new test, as Captum's own
-table of methods × models does. Captum is imported inside the runners: it pulls in matplotlib.
+Every cross-cutting test iterates over `METHODS`, so a method added here (or by a plugin) is
+checked on every model kind without writing a new test, as Captum's own table of methods ×
+models does. Captum is imported inside the runners: it pulls in matplotlib.
+
+The table is a `MethodRegistry` filled through the ``studio.explainers`` entry point: the
+built-ins (`register`, below) go through the same API as plugins, a broken plugin is reported
+and skipped (`discover_explainers`, on `studio.plugins.discover`; it lives here, as
+`discover_datasets` lives in `studio.data`, because `studio.plugins` is imported by layers
+below this one and must not import it). Ids are namespaced: the built-ins are the
+``studio`` namespace and answer to their short name too ("Saliency" is "studio.Saliency");
+a plugin's ids carry its own prefix ("acme.Lime").
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import EntryPoint
 from typing import TYPE_CHECKING, Any, Literal
 
 from studio.explain.errors import ExplainError
 from studio.explain.input_kinds import InputKind
+from studio.plugins import PluginReport, discover
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 AttributionSpace = Literal["input", "layer"]
+BUILTIN_NAMESPACE = "studio"
+EXPLAINER_GROUP = "studio.explainers"
+BUILTIN_EXPLAINERS_ENTRY = "studio.explain.methods:register"
 
 
 @dataclass
@@ -28,30 +42,47 @@ class MethodCall:
 
     Attributes:
         model: the scoring module: the user's model with its output reduced to (N, K) or (N,).
-        inputs: the batch (float, or token ids for text).
+        inputs: the batch (float, or token ids for text); a tuple of batches for a model with
+            several inputs (Captum takes either; a runner returns attributions alike).
         target: class index per sample, or None for a single-score output.
-        baseline: the reference batch, same shape as inputs.
-        kind: the input kind.
+        baseline: the reference batch, same shape as inputs (a tuple for several inputs).
+        kind: the input kind (the first input's for several inputs).
         layer: the chosen layer (inside `model`) for layer methods, else None.
         embedding: the Embedding layer for text inputs, else None.
         internal_batch_size: how many path/perturbation points are evaluated at once.
         n_steps: integration steps of path methods.
         samples: random samples of NoiseTunnel/GradientShap.
+        kinds: the kind of every input, in order.
     """
 
     model: nn.Module
-    inputs: torch.Tensor
+    inputs: Any  # torch.Tensor | tuple[torch.Tensor, ...]
     target: torch.Tensor | None
-    baseline: torch.Tensor
+    baseline: Any  # torch.Tensor | tuple[torch.Tensor, ...]
     kind: InputKind
     layer: nn.Module | None
     embedding: nn.Module | None
     internal_batch_size: int
     n_steps: int
     samples: int
+    kinds: tuple[InputKind, ...] = field(default_factory=tuple)
+
+    @property
+    def several(self) -> bool:
+        return isinstance(self.inputs, tuple)
+
+    def input_tuple(self) -> tuple[torch.Tensor, ...]:
+        return self.inputs if isinstance(self.inputs, tuple) else (self.inputs,)
+
+    def kind_tuple(self) -> tuple[InputKind, ...]:
+        return self.kinds or (self.kind,) * len(self.input_tuple())
+
+    def per_input(self, values: tuple[Any, ...]) -> Any:
+        """One value per input as Captum wants it: bare for one input, a tuple for several."""
+        return values if self.several else values[0]
 
 
-MethodResult = tuple["torch.Tensor", dict[str, Any]]
+MethodResult = tuple[Any, dict[str, Any]]  # attributions like the inputs (tensor or tuple)
 MethodRunner = Callable[[MethodCall], MethodResult]
 
 ALL_FLOAT_KINDS: frozenset[InputKind] = frozenset({"image", "table", "sequence"})
@@ -63,7 +94,8 @@ class MethodSpec:
     """One row of the method table.
 
     Attributes:
-        name: the id used by the CLI and the UI (Captum's class name where there is one).
+        name: the id used by the CLI and the UI: Captum's class name for the built-ins, a
+            namespaced id ("acme.Lime") for a plugin's methods.
         title: what the UI shows.
         kinds: the input kinds the method supports.
         run: computes the attribution and its extras.
@@ -139,6 +171,10 @@ def _noise_scale(inputs: torch.Tensor) -> float:
     return 0.15 * spread if spread > 0 else 0.15
 
 
+def _noise_scales(call: MethodCall, factor: float = 1.0) -> Any:
+    return call.per_input(tuple(factor * _noise_scale(part) for part in call.input_tuple()))
+
+
 def _smoothgrad(call: MethodCall) -> MethodResult:
     from captum.attr import NoiseTunnel, Saliency
 
@@ -147,7 +183,7 @@ def _smoothgrad(call: MethodCall) -> MethodResult:
         nt_type="smoothgrad",
         nt_samples=call.samples,
         nt_samples_batch_size=call.internal_batch_size,
-        stdevs=_noise_scale(call.inputs),
+        stdevs=_noise_scales(call),
         target=call.target,
         abs=True,
     )
@@ -161,7 +197,7 @@ def _gradient_shap(call: MethodCall) -> MethodResult:
         call.inputs,
         baselines=call.baseline,
         n_samples=call.samples,
-        stdevs=0.1 * _noise_scale(call.inputs),
+        stdevs=_noise_scales(call, 0.1),
         target=call.target,
         return_convergence_delta=True,
     )
@@ -192,21 +228,30 @@ def occlusion_window(shape: tuple[int, ...], kind: InputKind) -> tuple[int, ...]
     return tuple(1 for _ in shape)
 
 
+def _occlusion_strides(window: tuple[int, ...], kind: InputKind) -> tuple[int, ...]:
+    """Half-overlapping windows along space and time; the whole extent along channels."""
+    if kind == "image":
+        return (window[0], max(1, window[1] // 2), max(1, window[2] // 2))
+    if kind == "sequence":
+        return (max(1, window[0] // 2), window[1])
+    return window
+
+
 def _occlusion(call: MethodCall) -> MethodResult:
     from captum.attr import Occlusion
 
-    window = occlusion_window(tuple(call.inputs.shape[1:]), call.kind)
-    # Half-overlapping windows along space and time; the whole extent along channels.
-    if call.kind == "image":
-        strides: tuple[int, ...] = (window[0], max(1, window[1] // 2), max(1, window[2] // 2))
-    elif call.kind == "sequence":
-        strides = (max(1, window[0] // 2), window[1])
-    else:
-        strides = window
+    windows = tuple(
+        occlusion_window(tuple(part.shape[1:]), kind)
+        for part, kind in zip(call.input_tuple(), call.kind_tuple(), strict=True)
+    )
+    strides = tuple(
+        _occlusion_strides(window, kind)
+        for window, kind in zip(windows, call.kind_tuple(), strict=True)
+    )
     attribution = Occlusion(call.model).attribute(
         call.inputs,
-        sliding_window_shapes=window,
-        strides=strides,
+        sliding_window_shapes=call.per_input(windows),
+        strides=call.per_input(strides),
         baselines=call.baseline,
         target=call.target,
         perturbations_per_eval=call.internal_batch_size,
@@ -225,9 +270,11 @@ def _grad_cam(call: MethodCall) -> MethodResult:
             "Grad-CAM needs a layer whose output is an image (N, C, H, W); "
             f"the chosen layer gives {tuple(coarse.shape)}. Choose a convolution layer."
         )
-    height, width = call.inputs.shape[-2:]
-    upsampled = LayerAttribution.interpolate(coarse, (height, width), "bilinear")
-    return upsampled.expand(-1, call.inputs.shape[1], -1, -1).contiguous(), {"layer_map": coarse}
+    maps = []
+    for image in call.input_tuple():
+        upsampled = LayerAttribution.interpolate(coarse, tuple(image.shape[-2:]), "bilinear")
+        maps.append(upsampled.expand(-1, image.shape[1], -1, -1).contiguous())
+    return call.per_input(tuple(maps)), {"layer_map": coarse}
 
 
 def _layer_conductance(call: MethodCall) -> MethodResult:
@@ -244,32 +291,126 @@ def _layer_conductance(call: MethodCall) -> MethodResult:
     return attribution, {"delta": delta}
 
 
-METHODS: dict[str, MethodSpec] = {}
+class DuplicateMethodError(ExplainError):
+    """A method id was registered twice, or a plugin used an id outside its own namespace."""
+
+
+class MethodRegistry:
+    """Explanation methods by id, each with where it came from ("studio" or a plugin)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, MethodSpec] = {}
+        self._origins: dict[str, str] = {}
+
+    def register(self, spec: MethodSpec, *, origin: str = BUILTIN_NAMESPACE) -> None:
+        """Add a method; a clash, or a plugin id without its own prefix, raises."""
+        name = canonical_name(spec.name)
+        if origin != BUILTIN_NAMESPACE and "." not in spec.name:
+            raise DuplicateMethodError(
+                f"Method id {spec.name!r} needs its plugin's prefix (e.g. 'acme.{spec.name}'); "
+                "ids without one belong to Strata Studio."
+            )
+        if name in self._specs:
+            raise DuplicateMethodError(
+                f"An explanation method named {spec.name!r} already exists "
+                f"(from {self._origins[name]})."
+            )
+        self._specs[name] = spec
+        self._origins[name] = origin
+
+    def unregister(self, name: str) -> None:
+        self._specs.pop(canonical_name(name), None)
+        self._origins.pop(canonical_name(name), None)
+
+    def get(self, name: str) -> MethodSpec:
+        """The method for `name` ("Saliency" and "studio.Saliency" are the same)."""
+        try:
+            return self._specs[canonical_name(name)]
+        except KeyError:
+            raise ExplainError(
+                f"Unknown explanation method {name!r}; choose one of {', '.join(self._specs)}."
+            ) from None
+
+    def origin(self, name: str) -> str:
+        return self._origins[canonical_name(name)]
+
+    def names(self) -> list[str]:
+        return list(self._specs)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and canonical_name(name) in self._specs
+
+    def __iter__(self) -> Iterator[MethodSpec]:
+        return iter(list(self._specs.values()))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+def canonical_name(name: str) -> str:
+    """Built-in ids are stored by their short name: "studio.Saliency" → "Saliency"."""
+    return name.removeprefix(f"{BUILTIN_NAMESPACE}.")
+
+
+def discover_explainers(
+    entries: list[EntryPoint] | None = None,
+) -> tuple[MethodRegistry, list[PluginReport]]:
+    """A registry from every ``studio.explainers`` entry point, plus a report per plugin.
+
+    The built-ins register through the same entry point; a plugin's ids must carry its own
+    prefix ("acme.Lime"), else that method is reported and skipped.
+    """
+    return discover(
+        EXPLAINER_GROUP,
+        BUILTIN_EXPLAINERS_ENTRY,
+        MethodRegistry,
+        name_of=lambda spec: spec.name,
+        duplicate=DuplicateMethodError,
+        entries=entries,
+    )
+
+
+@cache
+def default_methods() -> MethodRegistry:
+    """The application's methods: the built-ins and every ``studio.explainers`` plugin."""
+    return discover_explainers()[0]
+
+
+class _MethodTable(Mapping[str, MethodSpec]):
+    """`METHODS`: the default registry as a read-only name → spec mapping, discovered lazily."""
+
+    def __getitem__(self, name: str) -> MethodSpec:
+        if name not in default_methods():
+            raise KeyError(name)
+        return default_methods().get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(default_methods().names())
+
+    def __len__(self) -> int:
+        return len(default_methods())
+
+
+METHODS: Mapping[str, MethodSpec] = _MethodTable()
 
 
 def register_method(spec: MethodSpec) -> None:
-    """Add a method to the table (plugins use the `studio.explainers` entry point to call this)."""
-    if spec.name in METHODS:
-        raise ExplainError(f"An explanation method named {spec.name!r} already exists.")
-    METHODS[spec.name] = spec
+    """Add a method to the application's table at run time (tests, scripts); plugins use the
+    ``studio.explainers`` entry point instead."""
+    default_methods().register(spec, origin="runtime" if "." in spec.name else BUILTIN_NAMESPACE)
 
 
 def unregister_method(name: str) -> None:
     """Remove a method (tests and plugin unloading)."""
-    METHODS.pop(name, None)
+    default_methods().unregister(name)
 
 
 def get_method(name: str) -> MethodSpec:
     """The table row for `name`, or an error listing the available methods."""
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise ExplainError(
-            f"Unknown explanation method {name!r}; choose one of {', '.join(METHODS)}."
-        ) from None
+    return default_methods().get(name)
 
 
-for _spec in (
+BUILTIN_METHODS: tuple[MethodSpec, ...] = (
     MethodSpec(
         "Saliency",
         "Saliency",
@@ -341,8 +482,13 @@ for _spec in (
         uses_baseline=True,
         summary="How much each unit of a layer carries of the score change.",
     ),
-):
-    register_method(_spec)
+)
+
+
+def register(registry: MethodRegistry) -> None:
+    """Add the built-in methods (the ``studio.explainers`` entry point of Strata Studio)."""
+    for spec in BUILTIN_METHODS:
+        registry.register(spec)
 
 
 def unsupported_reason(spec: MethodSpec, kind: InputKind) -> str | None:

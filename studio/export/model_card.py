@@ -47,6 +47,7 @@ def render_model_card(
     metrics: Mapping[str, float] | None = None,
     quantization: str | None = None,
     created: datetime | None = None,
+    preprocessing_file: str | None = None,
 ) -> str:
     """The card's Markdown text.
 
@@ -60,6 +61,7 @@ def render_model_card(
         metrics: evaluation results by name, when known.
         quantization: a sentence on the quantisation applied and what it changed.
         created: the export time; now when not given.
+        preprocessing_file: the exported preprocessing state's file name, when written.
     """
     created = created or datetime.now(UTC)
     data = dict(data)
@@ -82,6 +84,13 @@ def render_model_card(
         *_settings_lines(preprocessing),
         "",
     ]
+    if preprocessing_file:
+        parts += [
+            f"The fitted state (normalisation statistics, vocabulary, categories) is in "
+            f"`{preprocessing_file}`; the Python export's `predict(raw)` applies it to raw "
+            "samples (table rows, texts, images) before running the model.",
+            "",
+        ]
     parts += ["## Training", "", *_settings_lines(training), ""]
     parts += ["## Metrics", ""]
     if metrics:

@@ -8,10 +8,12 @@ weights that do not fit) raise `ExportError` before anything is written.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -23,11 +25,13 @@ from studio.core.project import Project, atomic_write_text
 from studio.export.errors import ExportError
 from studio.export.exporters import get_exporter
 from studio.export.model_card import CardFile, render_model_card
+from studio.export.preprocessing import PREPROCESSING_FILE, fits_inputs, preprocessing_document
 from studio.export.quantization import (
     QuantizationReport,
     measure_quantization,
     quantize_dynamic_int8,
 )
+from studio.export.registry import ExporterRegistry
 from studio.export.subject import (
     ExportOptions,
     ExportSubject,
@@ -38,6 +42,9 @@ from studio.export.subject import (
 #: Called as (format, stage, path) with stage "check", "write", "verify" or "done"; the
 #: dialog shows progress with it.
 Progress = Callable[[str, str, Path | None], None]
+#: What the step-wise exports yield: (format, stage, path), as `Progress` receives it.
+Step = tuple[str, str, Path | None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,6 +86,8 @@ class ExportReport:
     results: list[FormatResult]
     model_card: Path | None = None
     quantization: QuantizationReport | None = None
+    preprocessing: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +100,9 @@ class ExportReport:
         lines = [r.describe() for r in self.results]
         if self.quantization is not None:
             lines.append(self.quantization.describe())
+        if self.preprocessing is not None:
+            lines.append(f"preprocessing → {self.preprocessing}")
+        lines += [f"note: {n}" for n in self.notes]
         if self.model_card is not None:
             lines.append(f"model card → {self.model_card}")
         return "\n".join(lines)
@@ -127,17 +139,48 @@ def export_formats(
     out_dir: Path,
     options: ExportOptions | None = None,
     progress: Progress | None = None,
+    registry: ExporterRegistry | None = None,
 ) -> list[FormatResult]:
-    """Check, write and verify each format in turn; a failure is recorded, never raised."""
+    """Check, write and verify each format in turn; a failure is recorded, never raised.
+
+    `registry` holds the exporters by format id (the built-ins when None; the application
+    passes `studio.plugins.default_exporters()`'s, plugins included); a plugin's exporter
+    goes through the same check → write → verify.
+    """
+    return _run_steps(export_format_steps(subject, formats, out_dir, options, registry), progress)
+
+
+def _run_steps(steps: Generator[Step, None, T], progress: Progress | None) -> T:
+    """Drive a step-wise export to its end, reporting each step to `progress`."""
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if progress is not None:
+            progress(*step)
+
+
+def export_format_steps(
+    subject: ExportSubject,
+    formats: Sequence[str],
+    out_dir: Path,
+    options: ExportOptions | None = None,
+    registry: ExporterRegistry | None = None,
+) -> Generator[Step, None, list[FormatResult]]:
+    """`export_formats` one stage at a time: yields each (format, stage, path) as it starts.
+
+    A caller that stops iterating stops the export between two stages (the Export dialog's
+    worker cancels this way); the results are the generator's return value.
+    """
     options = options or ExportOptions()
-    exporters = [get_exporter(f) for f in formats]
+    exporters = [get_exporter(f, registry) for f in formats]
     out_dir = prepare_folder(out_dir)
-    report = progress or (lambda _f, _s, _p: None)
     results = []
     for exporter in exporters:
         result = FormatResult(exporter.format)
         results.append(result)
-        report(exporter.format, "check", None)
+        yield (exporter.format, "check", None)
         try:
             plan = exporter.check(subject, options)
         except Exception as exc:
@@ -149,7 +192,7 @@ def export_formats(
             continue
         path = exporter.output_path(out_dir, subject)
         result.stage = "write"
-        report(exporter.format, "write", path)
+        yield (exporter.format, "write", path)
         try:
             exporter.write(plan, path)
         except Exception as exc:
@@ -158,18 +201,36 @@ def export_formats(
         result.path = path
         result.size_bytes = size_on_disk(path)
         result.stage = "verify"
-        report(exporter.format, "verify", path)
+        yield (exporter.format, "verify", path)
         verification = exporter.verify(path, subject, options)
         result.max_abs_diff = verification.max_abs_diff
         result.ok = verification.ok
         result.reason = verification.reason
         if result.ok:
             result.stage = "done"
-        report(exporter.format, "done", path)
+        yield (exporter.format, "done", path)
     return results
 
 
 def export_project(
+    project: Project,
+    graph_name: str,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> ExportReport:
+    """Export one graph of a project in `formats` into `out_dir`, verified, with a model card.
+
+    The arguments are `export_project_steps`'s; `progress` is called as each format moves
+    through its stages. Only requests the user can fix raise (`ExportError`).
+    """
+    steps = export_project_steps(project, graph_name, formats, out_dir, **kwargs)
+    return _run_steps(steps, progress)
+
+
+def export_project_steps(
     project: Project,
     graph_name: str,
     formats: Sequence[str],
@@ -182,9 +243,14 @@ def export_project(
     quantize: bool = False,
     labelled: tuple[tuple[torch.Tensor, ...], torch.Tensor] | None = None,
     metrics: Mapping[str, float] | None = None,
-    progress: Progress | None = None,
-) -> ExportReport:
-    """Export one graph of a project in `formats` into `out_dir`, verified, with a model card.
+    preprocessing: Mapping[str, Any] | None = None,
+    raw_samples: Sequence[Any] | None = None,
+    registry: ExporterRegistry | None = None,
+) -> Generator[Step, None, ExportReport]:
+    """`export_project` one stage at a time: yields (format, stage, path) as each starts.
+
+    Stopping the iteration stops the export between two stages; the report is the
+    generator's return value.
 
     Args:
         project: the loaded project.
@@ -199,10 +265,15 @@ def export_project(
         quantize: export a dynamically int8-quantised model (Linear/LSTM).
         labelled: a labelled test set (inputs, integer labels) to measure quantisation on.
         metrics: evaluation results for the model card.
-        progress: called as each format moves through its stages.
+        preprocessing: the run's ``preprocessing.json`` content; written beside the exports
+            (and into the Python export, whose ``predict`` applies it).
+        raw_samples: `samples` before preprocessing (`studio.export.preprocessing.raw_samples`);
+            the Python export is then verified from raw data.
+        registry: the exporters to use (`studio.plugins.default_exporters()`'s, plugins
+            included); the built-in formats when None.
     """
     for format_id in formats:
-        get_exporter(format_id)
+        get_exporter(format_id, registry)
     if graph_name not in project.graphs:
         raise ExportError(
             f"the project has no graph {graph_name!r}; it has {', '.join(project.graphs)}"
@@ -237,6 +308,18 @@ def export_project(
     stem = file_stem(project.name)
     if len(project.graphs) > 1:
         stem = f"{stem}_{file_stem(graph_name)}"
+    notes: list[str] = []
+    document = None
+    preprocessing_path = None
+    if preprocessing is not None:
+        document = preprocessing_document(preprocessing, project.data.model_dump(mode="json"))
+        misfit = fits_inputs(document, [tuple(t.shape[1:]) for t in samples])
+        if misfit:
+            notes.append(misfit)
+            document = None
+        else:
+            preprocessing_path = out_dir / PREPROCESSING_FILE
+            atomic_write_text(preprocessing_path, json.dumps(document, indent=1) + "\n")
     subject = ExportSubject(
         module=module,
         inputs=inputs,
@@ -247,8 +330,10 @@ def export_project(
         input_names=graph_input_names(graph),
         source=generate_code(graph, class_name=class_name, title=project.name),
         quantized=quantize,
+        preprocessing=document,
+        raw_samples=list(raw_samples) if raw_samples is not None and document else None,
     )
-    results = export_formats(subject, formats, out_dir, options, progress)
+    results = yield from export_format_steps(subject, formats, out_dir, options, registry)
     card_path = out_dir / f"{stem}.model_card.md"
     card = render_model_card(
         name=project.name,
@@ -256,16 +341,19 @@ def export_project(
         summary_table=summarize(graph).format_table(),
         data=project.data.model_dump(mode="json"),
         training=project.training.model_dump(mode="json"),
-        files=[_card_file(r, subject) for r in results if r.path is not None],
+        files=[_card_file(r, subject, registry) for r in results if r.path is not None],
         metrics=metrics,
         quantization=quantization.describe() if quantization else None,
+        preprocessing_file=preprocessing_path.name if preprocessing_path else None,
     )
     atomic_write_text(card_path, card)
-    return ExportReport(results, card_path, quantization)
+    return ExportReport(results, card_path, quantization, preprocessing_path, notes)
 
 
-def _card_file(result: FormatResult, subject: ExportSubject) -> CardFile:
-    exporter = get_exporter(result.format)
+def _card_file(
+    result: FormatResult, subject: ExportSubject, registry: ExporterRegistry | None
+) -> CardFile:
+    exporter = get_exporter(result.format, registry)
     assert result.path is not None
     if result.ok:
         verified = f"verified, max abs diff {result.max_abs_diff:.2g}"

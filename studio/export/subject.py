@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,6 +49,10 @@ class ExportSubject:
         input_names: forward argument names, in order (ONNX input names).
         source: the generated standalone source (`generate_code`), when there is a graph.
         quantized: whether `module` holds dynamically quantised layers.
+        preprocessing: the exported preprocessing document (`preprocessing_document`);
+            the Python export then carries ``preprocess``/``predict``.
+        raw_samples: `samples` before preprocessing, as a user hands them to ``predict``;
+            when given, the Python export is verified from raw data.
         cache: results formats share (one `torch.export` capture serves pt2 and ONNX).
     """
 
@@ -60,6 +65,8 @@ class ExportSubject:
     input_names: list[str] = field(default_factory=list)
     source: str | None = None
     quantized: bool = False
+    preprocessing: dict[str, Any] | None = None
+    raw_samples: list[Any] | None = None
     cache: dict[object, object] = field(default_factory=dict, repr=False)
 
 

@@ -2,7 +2,9 @@
 
 Every hook takes the trainer and returns nothing; what a hook needs (the epoch, the last
 step's loss, the epoch's logs, the error) is on the trainer. A callback that wants training to
-end sets ``trainer.should_stop``; the trainer finishes the current step and stops cleanly.
+end calls ``trainer.request_stop(reason)`` (which sets ``trainer.should_stop``); the trainer
+finishes the current step and stops cleanly. A stop inside an epoch calls
+``on_epoch_interrupted`` instead of the validation and epoch-end hooks.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ HOOKS = (
     "on_batch_end",
     "on_validation_end",
     "on_epoch_end",
+    "on_epoch_interrupted",
     "on_fit_end",
     "on_exception",
 )
@@ -40,6 +43,7 @@ class Callback:
     def on_batch_end(self, trainer: Trainer) -> None: ...
     def on_validation_end(self, trainer: Trainer) -> None: ...
     def on_epoch_end(self, trainer: Trainer) -> None: ...
+    def on_epoch_interrupted(self, trainer: Trainer) -> None: ...
     def on_fit_end(self, trainer: Trainer) -> None: ...
     def on_exception(self, trainer: Trainer) -> None: ...
 
@@ -82,6 +86,50 @@ def improves(key: str, value: float, best: float | None) -> bool:
     return value > best if key.removeprefix("val_") in MAXIMIZED else value < best
 
 
+class RunStatus(Callback):
+    """Keeps the run's `status.json` current: at the start, after every epoch, at the end.
+
+    Its "epoch" counts finished epochs, so a run stopped inside epoch 3 says 2.
+    """
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+        self.started = 0.0
+
+    def _write(self, trainer: Trainer, status: str, message: str | None = None) -> None:
+        self.run.write_status(
+            status,
+            started=self.started,
+            epoch=trainer.epochs_done,
+            step=trainer.step,
+            epochs=trainer.epochs,
+            message=message,
+        )
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.started = time.time()
+        self._write(trainer, "running")
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        self._write(trainer, "running")
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        message = None
+        if trainer.status == "failed":
+            message = error_message(trainer.error)
+        elif trainer.status == "stopped":
+            message = trainer.stop_reason or "stopped"
+        self._write(trainer, trainer.status, message)
+
+
+def error_message(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return str(error) or type(error).__name__
+
+
 class MetricsLog(Callback):
     """Appends each epoch's logs to `metrics.jsonl` (fsynced, so a kill loses at most one line)."""
 
@@ -93,7 +141,11 @@ class MetricsLog(Callback):
 
 
 class Checkpoints(Callback):
-    """Writes `last.pt` every epoch and `best.pt` whenever the monitored metric improves."""
+    """Writes `last.pt` every epoch and `best.pt` whenever the monitored metric improves.
+
+    A stop inside an epoch writes `last.pt` too, with how far the epoch got, so that Stop
+    loses no work: `--resume` finishes that epoch.
+    """
 
     def __init__(self, run: RunFolder, monitor: str = "auto", best: float | None = None) -> None:
         self.run = run
@@ -111,6 +163,14 @@ class Checkpoints(Callback):
         if improved:
             save_checkpoint(self.run.best, state)
             trainer.saved.append(("best", str(self.run.best)))
+
+    def on_epoch_interrupted(self, trainer: Trainer) -> None:
+        save_checkpoint(self.run.last, trainer.checkpoint_state(best=self.best))
+        trainer.saved.append(("last", str(self.run.last)))
+        trainer.log(
+            f"saved {self.run.last.name} in epoch {trainer.epoch} after batch {trainer.batch} "
+            f"of {trainer.batches}; resuming run {trainer.run_id} picks up from there"
+        )
 
 
 class EarlyStopping(Callback):
@@ -132,8 +192,7 @@ class EarlyStopping(Callback):
             return
         self.bad_epochs += 1
         if self.bad_epochs >= self.patience:
-            trainer.should_stop = True
-            trainer.log(
+            trainer.request_stop(
                 f"early stopping: {self.key} has not improved for {self.patience} epochs "
                 f"(best {self.best:.6g})"
             )
@@ -165,17 +224,25 @@ class EventWriter(Callback):
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         self.stream.emit("epoch", **trainer.epoch_logs)
-        for kind, path in trainer.saved:
-            self.stream.emit("checkpoint", kind=kind, path=path, epoch=trainer.epoch)
+        self._emit_saved(trainer)
         self._drain_logs(trainer)
+
+    def on_epoch_interrupted(self, trainer: Trainer) -> None:
+        self._emit_saved(trainer, batch=trainer.batch)
+        self._drain_logs(trainer)
+
+    def _emit_saved(self, trainer: Trainer, **where: int) -> None:
+        for kind, path in trainer.saved:
+            self.stream.emit(
+                "checkpoint", kind=kind, path=path, epoch=trainer.epoch, step=trainer.step, **where
+            )
 
     def on_exception(self, trainer: Trainer) -> None:
         self._drain_logs(trainer)
         error = trainer.error
-        message = str(error) if error is not None else "unknown error"
-        if isinstance(error, KeyboardInterrupt):
-            message = "interrupted"
-        self.stream.emit("error", message=message, kind=type(error).__name__, step=trainer.step)
+        self.stream.emit(
+            "error", message=error_message(error), kind=type(error).__name__, step=trainer.step
+        )
 
     def on_fit_end(self, trainer: Trainer) -> None:
         self._drain_logs(trainer)
@@ -195,6 +262,7 @@ class ProgressBar(Callback):
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.last_draw = 0.0
+        self.bar_shown = False
 
     def on_fit_start(self, trainer: Trainer) -> None:
         info = trainer.describe()
@@ -218,6 +286,7 @@ class ProgressBar(Callback):
             f"{trainer.batch}/{trainer.batches} loss {trainer.loss_value:.4f}"
         )
         self.stream.flush()
+        self.bar_shown = True
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         logs = trainer.epoch_logs
@@ -227,6 +296,13 @@ class ProgressBar(Callback):
             if isinstance(v, float) and k not in ("lr", "epoch_time")
         )
         self.stream.write(f"\repoch {trainer.epoch}/{trainer.epochs}  {shown}\x1b[K\n")
+        self.bar_shown = False
+        self._print_logs(trainer)
+
+    def on_epoch_interrupted(self, trainer: Trainer) -> None:
+        if self.bar_shown:
+            self.stream.write("\n")  # keep the bar where the epoch stopped
+            self.bar_shown = False
         self._print_logs(trainer)
 
     def on_fit_end(self, trainer: Trainer) -> None:

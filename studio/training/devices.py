@@ -63,3 +63,18 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     if device.type != "cuda" or precision == "fp32":
         return None
     return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def cuda_memory_mb(device: torch.device) -> dict[str, float]:
+    """What the caching allocator holds on `device`, in MiB, for the `step` events.
+
+    "allocated" is held by tensors, "reserved" by the allocator (what `nvidia-smi` counts
+    against the process), "peak" the most ever allocated in this process. These read the
+    allocator's counters and do not wait for the GPU, so they cost no synchronisation.
+    """
+    mib = 2**20
+    return {
+        "allocated": round(torch.cuda.memory_allocated(device) / mib, 1),
+        "reserved": round(torch.cuda.memory_reserved(device) / mib, 1),
+        "peak": round(torch.cuda.max_memory_allocated(device) / mib, 1),
+    }

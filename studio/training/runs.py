@@ -2,8 +2,9 @@
 
 A run holds `config.json` (the resolved configuration, including the graphs and the data
 section, so a run can be understood and resumed after the project changed),
-`preprocessing.json`, `metrics.jsonl` (one line per epoch, append-only), and the checkpoints
-`last.pt` and `best.pt`. A run id is a timestamp and a short random suffix; ids that come
+`preprocessing.json`, `metrics.jsonl` (one line per epoch, append-only), the checkpoints
+`last.pt` and `best.pt`, and `status.json` (running, completed, stopped or failed; see
+`RunFolder.write_status`). A run id is a timestamp and a short random suffix; ids that come
 from outside (``--resume RUN``) are validated so they can never name a path elsewhere.
 """
 
@@ -28,6 +29,8 @@ METRICS = "metrics.jsonl"
 PREPROCESSING = "preprocessing.json"
 LAST = "last.pt"
 BEST = "best.pt"
+STATUS = "status.json"
+RUN_STATES = ("running", "completed", "stopped", "failed")
 
 
 def runs_folder(project_path: Path) -> Path:
@@ -87,6 +90,51 @@ class RunFolder:
     @property
     def metrics(self) -> Path:
         return self.path / METRICS
+
+    @property
+    def status(self) -> Path:
+        return self.path / STATUS
+
+    def write_status(
+        self,
+        status: str,
+        *,
+        started: float,
+        epoch: int,
+        step: int,
+        epochs: int,
+        message: str | None = None,
+    ) -> None:
+        """Replace `status.json` atomically: a reader never sees half of one.
+
+        The training process writes it at the start, after every epoch and at the end, with
+        its own pid: a run left "running" by a process that no longer exists was killed
+        (a reader calls that "interrupted"). `started` is when this process began, so that
+        (pid, started) names the process even after its pid is reused.
+        """
+        if status not in RUN_STATES:
+            raise ValueError(f"unknown run status {status!r}")
+        self.write_json(
+            STATUS,
+            {
+                "status": status,
+                "pid": os.getpid(),
+                "started": started,
+                "updated": time.time(),
+                "epoch": epoch,
+                "step": step,
+                "epochs": epochs,
+                "message": message,
+            },
+        )
+
+    def read_status(self) -> dict[str, Any] | None:
+        """The run's `status.json`, or None when it has none (older runs) or it is unreadable."""
+        try:
+            document = json.loads(self.status.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return document if isinstance(document, dict) else None
 
     def write_json(self, name: str, document: Mapping[str, Any]) -> None:
         atomic_write_text(self.path / name, json.dumps(document, indent=2, allow_nan=False) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -19,6 +20,8 @@ from studio.training.callbacks import (
     EventWriter,
     MetricsLog,
     ProgressBar,
+    RunStatus,
+    error_message,
     monitored_key,
 )
 from studio.training.checkpoints import load_checkpoint, restore_rng_state
@@ -66,7 +69,8 @@ def run_training(
         device: "auto", "cpu", "cuda" or "mps", overriding the project's setting.
         events: write JSON-lines events here (the `--events` protocol) instead of a bar.
         progress: where the progress bar goes when `events` is None (stderr by default).
-        resume: continue this run from its `last.pt`.
+        resume: continue this run from its `last.pt` (inside the epoch a stop interrupted,
+            when it was one).
     """
     path = project.path
     if path is None:
@@ -83,6 +87,38 @@ def run_training(
             epochs = int(config.get("resolved", {}).get("epochs", project.training.epochs))
     else:
         run = RunFolder.create(path)
+    try:
+        trainer, start = prepare_trainer(
+            project, run, epochs, device, events, progress, extra_callbacks, checkpoint
+        )
+    except Exception as exc:
+        # A new run that never got to train still says why; a failed resume leaves the
+        # status the run had, since the run itself did not change.
+        if checkpoint is None:
+            run.write_status(
+                "failed",
+                started=time.time(),
+                epoch=0,
+                step=0,
+                epochs=epochs or project.training.epochs,
+                message=error_message(exc),
+            )
+        raise
+    status = trainer.fit(**start)
+    return TrainingResult(run, status, trainer.epoch, trainer.epoch_logs)
+
+
+def prepare_trainer(
+    project: Project,
+    run: RunFolder,
+    epochs: int | None,
+    device: str | None,
+    events: TextIO | None,
+    progress: TextIO | None,
+    extra_callbacks: tuple[Callback, ...],
+    checkpoint: dict[str, Any] | None,
+) -> tuple[Trainer, dict[str, Any]]:
+    """Data, model, mode and callbacks for `run`; returns the trainer and `fit`'s arguments."""
     settings = project.training.model_copy()
     if epochs is not None:
         settings = settings.model_copy(update={"epochs": epochs})
@@ -96,7 +132,7 @@ def run_training(
     mode = build_mode(project, settings, choice.device, len(loaders.train))
     if settings.initial_weights and checkpoint is None:
         copy_initial_weights(project, mode, settings.initial_weights)
-    if resume is None:
+    if checkpoint is None:
         run.write_json(
             CONFIG,
             {
@@ -113,15 +149,20 @@ def run_training(
         )
         run.write_json(PREPROCESSING, data.preprocessing.to_json())
     monitor = monitored_key(settings.early_stopping.metric)
-    start_epoch = start_step = 0
+    start: dict[str, Any] = {}
     best = None
     if checkpoint is not None:
         mode.load_state_dict(checkpoint["mode"])
-        start_epoch, start_step = int(checkpoint["epoch"]), int(checkpoint["step"])
+        start = {"start_epoch": int(checkpoint["epoch"]), "start_step": int(checkpoint["step"])}
+        # Set when a stop interrupted an epoch: finish that epoch instead of redoing it.
+        progress_in_epoch = checkpoint.get("epoch_progress")
+        if progress_in_epoch:
+            start["start_batch"] = int(progress_in_epoch["batches"])
+            start["start_loss_sum"] = float(progress_in_epoch["loss_sum"])
         best = checkpoint.get("best")
         restore_rng_state(checkpoint["rng"])
-        run.truncate_metrics_after(start_epoch)
-    callbacks: list[Callback] = [MetricsLog(run), Checkpoints(run, monitor, best)]
+        run.truncate_metrics_after(start["start_epoch"])
+    callbacks: list[Callback] = [RunStatus(run), MetricsLog(run), Checkpoints(run, monitor, best)]
     if settings.early_stopping.patience:
         callbacks.append(EarlyStopping(monitor, settings.early_stopping.patience))
     if isinstance(mode, GanMode):
@@ -148,9 +189,14 @@ def run_training(
         },
     )
     if checkpoint is not None:
-        trainer.log(f"resumed run {run.run_id} after epoch {start_epoch}")
-    status = trainer.fit(start_epoch, start_step)
-    return TrainingResult(run, status, trainer.epoch, trainer.epoch_logs)
+        done = start.get("start_batch", 0)
+        where = (
+            f"in epoch {start['start_epoch'] + 1} after batch {done} of {trainer.batches}"
+            if done
+            else f"after epoch {start['start_epoch']}"
+        )
+        trainer.log(f"resumed run {run.run_id} {where}")
+    return trainer, start
 
 
 def build_mode(

@@ -1,8 +1,10 @@
 """Graceful stop: a "stop" line on stdin (what the window sends) or SIGTERM/SIGINT.
 
-The request only sets ``trainer.should_stop``; the trainer ends at the next step, keeps the
-checkpoints it has, writes `done` with status "stopped", and exits 0. A second signal is
-not intercepted, so it ends the process at once (the window's second press of Stop).
+Stop means "checkpoint, then exit". The request only asks the trainer to stop; it ends after
+the current step, writes `last.pt` (inside an epoch too, with how far the epoch got, so that
+`--resume` finishes it and no work is lost), writes `done` with status "stopped", and exits 0.
+A second signal is not intercepted, so it ends the process at once (the window's second
+press of Stop), and the run keeps its previous checkpoint.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class StopRequests(Callback):
     """Turns stop requests into the trainer's cooperative `should_stop`."""
 
-    def __init__(self, *, stdin: TextIO | None = None, signals: bool = True) -> None:
+    def __init__(
+        self, *, stdin: TextIO | None = None, signals: bool = True, stop_on_eof: bool = False
+    ) -> None:
         self.requested = threading.Event()
         self.stdin = stdin
         self.signals = signals
+        # The window holds the child's stdin open; its end means the window has gone (killed
+        # or crashed), and a child nobody watches should checkpoint and end, not run on.
+        self.stop_on_eof = stop_on_eof
         self.previous: dict[int, object] = {}
 
     def request(self) -> None:
@@ -43,6 +50,8 @@ class StopRequests(Callback):
             if line.strip().lower() == "stop":
                 self.request()
                 return
+        if self.stop_on_eof:
+            self.request()
 
     def on_fit_start(self, trainer: Trainer) -> None:
         if self.signals and threading.current_thread() is threading.main_thread():
@@ -55,8 +64,7 @@ class StopRequests(Callback):
 
     def on_batch_end(self, trainer: Trainer) -> None:
         if self.requested.is_set() and not trainer.should_stop:
-            trainer.should_stop = True
-            trainer.log(f"stop requested: stopping at step {trainer.step}")
+            trainer.request_stop(f"stop requested: stopping at step {trainer.step}")
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         self.on_batch_end(trainer)
@@ -68,6 +76,6 @@ class StopRequests(Callback):
         self.previous.clear()
 
 
-def stdin_stop_requests() -> StopRequests:
+def stdin_stop_requests(*, stop_on_eof: bool = False) -> StopRequests:
     """For `studio train --events`: listen on stdin and for signals."""
-    return StopRequests(stdin=sys.stdin)
+    return StopRequests(stdin=sys.stdin, stop_on_eof=stop_on_eof)

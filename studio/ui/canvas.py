@@ -269,6 +269,10 @@ class NodeItem(QGraphicsItem):
         self._overview_brush = QBrush()
         self._inputs: dict[str, QPointF] = {}
         self._outputs: dict[str, QPointF] = {}
+        # A value painted over the card (e.g. layer conductance from the Explain tab).
+        self.heat: float | None = None
+        self._heat_colour = QColor()
+        self._heat_text = ""
         self.refresh_content()
         self.setPos(*node.position)
 
@@ -330,8 +334,18 @@ class NodeItem(QGraphicsItem):
         self._inputs = _port_positions(inputs, self._rect.left())
         self._outputs = _port_positions(outputs, self._rect.right())
         self.badge.setPos(self._rect.right() - 4, self._rect.top() + 4)
-        self.setToolTip(f"<b>{node.name}</b> — {spec.title}<br>{html.escape(spec.help)}")
+        tip = f"<b>{node.name}</b> — {spec.title}<br>{html.escape(spec.help)}"
+        if self._heat_text:
+            tip += f"<br><b>{html.escape(self._heat_text)}</b>"
+        self.setToolTip(tip)
         self.update()
+
+    def set_heat(self, value: float | None, colour: QColor | None = None, text: str = "") -> None:
+        """Tint the card with `colour` (None: no tint); `text` joins the tooltip."""
+        self.heat = value
+        self._heat_colour = QColor(colour) if colour is not None and value is not None else QColor()
+        self._heat_text = text if value is not None else ""
+        self.refresh_content()
 
     def set_analysis(self, shape: str | None, problem: Problem | None) -> None:
         """Show the latest inferred shape (None: unknown) and the node's problem, if any."""
@@ -463,6 +477,15 @@ class NodeItem(QGraphicsItem):
         if readable:
             self._paint_text(painter, pens)
         self._paint_ports(painter, pens)
+        if self.heat is not None:
+            self._paint_heat(painter)
+
+    def _paint_heat(self, painter: QPainter) -> None:
+        fill = QColor(self._heat_colour)
+        fill.setAlphaF(0.22 * self._heat_colour.alphaF())
+        painter.setBrush(fill)
+        painter.setPen(QPen(self._heat_colour, 4))
+        painter.drawPath(self._card)
 
     def _paint_text(self, painter: QPainter, pens: _Pens) -> None:
         fonts = theme.canvas_fonts()
@@ -808,6 +831,11 @@ def _storable(point: QPointF) -> Position:
     return (x, y)
 
 
+# Node tints of `GraphScene.set_node_heat`: the diverging ends of the explain heatmaps.
+HEAT_POSITIVE = (214, 39, 40)
+HEAT_NEGATIVE = (33, 102, 172)
+
+
 class GraphScene(QGraphicsScene):
     """Mirrors one `Graph`: items appear, move and vanish as the graph's events say.
 
@@ -1032,6 +1060,28 @@ class GraphScene(QGraphicsScene):
         return item
 
     # ----------------------------------------------------------------- analysis
+    def set_node_heat(self, values: dict[str, float] | None, label: str = "value") -> None:
+        """Tint node cards by a value per node id (None clears every tint).
+
+        Values are scaled by the largest magnitude: positive red, negative blue, stronger
+        colour for larger magnitude; each card's tooltip gives `label` and its value.
+        """
+        values = values or {}
+        scale = max((abs(v) for v in values.values()), default=0.0) or 1.0
+        for node_id, item in self.nodes.items():
+            value = values.get(node_id)
+            if value is None:
+                if item.heat is not None:
+                    item.set_heat(None)
+                continue
+            colour = QColor(*(HEAT_POSITIVE if value >= 0 else HEAT_NEGATIVE))
+            colour.setAlphaF(0.35 + 0.65 * min(1.0, abs(value) / scale))
+            item.set_heat(value, colour, f"{label}: {value:+.4g}")
+
+    def node_heat(self) -> dict[str, float]:
+        """The values the cards are tinted by now."""
+        return {nid: item.heat for nid, item in self.nodes.items() if item.heat is not None}
+
     def apply_param_counts(self, counts: dict[str, int]) -> None:
         """Put each layer's parameter count on its card (nodes not in `counts` show none)."""
         for node_id, item in self.nodes.items():

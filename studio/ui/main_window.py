@@ -169,6 +169,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._init_files_autosave_themes()
         self._init_data_tab()
+        self._init_training_tab()
+        self._init_runs_and_training_settings()
+        self._init_export()
+        self._init_evaluation_tab()
+        self._init_explain_tab()
 
     # ----------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -723,6 +728,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return True
         self._shut_down = True
+        self._shutdown_training()
         self._analysis_timer.stop()
         finished = self.tasks.shutdown()
         self._close_project()
@@ -1291,3 +1297,318 @@ class MainWindow(QMainWindow):
         if self.project is None or not self.project.data.names_data:
             return None
         return DataContext.from_project(self.project, graph_name)
+
+    # ---- training tab
+    def _init_training_tab(self) -> None:
+        """The Training tab after "Data": the training settings beside the live dashboard."""
+        from studio.ui.training_tab import TrainingTab
+
+        self.training_tab = TrainingTab(
+            self._project_file_for_training,
+            lambda: self.project.path if self.project is not None else None,
+        )
+        index = self.central_tabs.indexOf(self.data_tab) + 1
+        self.central_tabs.insertTab(index, self.training_tab, "Training")
+        self.central_tabs.setTabToolTip(index, "Train the model and watch it learn, live")
+        self.project_opened.connect(self.training_tab.set_project)
+        self.project_saved.connect(lambda _path: self.training_tab.refresh())
+        self._docks_hidden_for_training: list[QDockWidget] = []
+        self._bottom_height_for_training: int | None = None
+        self.central_tabs.currentChanged.connect(self._on_training_tab_changed)
+
+    def show_training_tab(self) -> None:
+        self.central_tabs.setCurrentWidget(self.training_tab)
+
+    def _project_file_for_training(self) -> Path | None:
+        """The file `studio train` reads: saved first when changed (untitled: ask where)."""
+        if self.project is None:
+            return None
+        if (self._modified or self.project.path is None) and not self.save_project():
+            return None
+        return self.project.path
+
+    def _on_training_tab_changed(self, index: int) -> None:
+        """Like the Data tab, the Training tab takes the layer docks' room and gives it back
+        (to the Data tab's bookkeeping when that tab is next)."""
+        widget = self.central_tabs.widget(index)
+        bottom = next(
+            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
+            None,
+        )
+        if widget is self.training_tab:
+            for dock in (self.palette_dock, self.inspector_dock):
+                if dock.isVisible():
+                    dock.hide()
+                    self._docks_hidden_for_training.append(dock)
+            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
+                self._bottom_height_for_training = bottom.height()
+                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
+            return
+        hidden, self._docks_hidden_for_training = self._docks_hidden_for_training, []
+        height, self._bottom_height_for_training = self._bottom_height_for_training, None
+        if widget is self.data_tab:
+            known = self._docks_hidden_for_data
+            known += [d for d in hidden if d not in known]
+            if height is not None:
+                self._bottom_height_for_graph = height
+            return
+        for dock in hidden:
+            dock.show()
+        if bottom is not None and height is not None:
+            self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
+
+    def _shutdown_training(self) -> None:
+        training_tab = getattr(self, "training_tab", None)
+        if training_tab is not None:
+            training_tab.shutdown()  # stops, then if need be kills, the training child
+
+    # ---- runs tab and training settings
+    def _init_runs_and_training_settings(self) -> None:
+        """The Runs tab (every run of the project, several compared) and the training
+        settings form (in the Training tab when there is one)."""
+        from studio.ui.runs_view import RunsView
+
+        self.runs_view = RunsView(self.tasks)
+        index = self.central_tabs.addTab(self.runs_view, "Runs")
+        self.central_tabs.setTabToolTip(
+            index, "Every training run of the project; select several to compare them"
+        )
+        self.project_opened.connect(self.runs_view.set_project)
+        self.project_saved.connect(self.runs_view.project_saved)
+        self.runs_view.initial_weights_requested.connect(self.use_run_weights)
+        self._docks_hidden_for_runs: list[QDockWidget] = []
+        self._bottom_height_for_runs: int | None = None
+        self.central_tabs.currentChanged.connect(self._on_runs_tab_changed)
+        self._init_training_settings()
+
+    def _init_training_settings(self) -> None:
+        from studio.ui.training_form import TrainingForm
+
+        self.training_form = TrainingForm()
+        self.training_form.edit_requested.connect(self.edit_training)
+        self.project_opened.connect(self.training_form.set_project)
+        self.runs_view.runs_listed.connect(lambda _runs: self.training_form.refresh_runs())
+        self.analysis_updated.connect(self._on_analysis_for_training_form)
+        # A data edit undone here can change the task the form shows.
+        self.undo_stack.indexChanged.connect(self._on_undo_for_training_form)
+        if hasattr(self, "training_tab"):
+            self.training_tab.set_settings_widget(self.training_form)
+
+    def show_runs_tab(self) -> None:
+        self.central_tabs.setCurrentWidget(self.runs_view)
+
+    def _on_runs_tab_changed(self, index: int) -> None:
+        """The Runs tab takes the layer docks' room (and lowers the bottom docks); the Graph
+        tab gives it back, whichever tabs were visited in between."""
+        widget = self.central_tabs.widget(index)
+        bottom = next(
+            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
+            None,
+        )
+        if widget is self.runs_view:
+            for dock in (self.palette_dock, self.inspector_dock):
+                if dock.isVisible():
+                    dock.hide()
+                    if dock not in self._docks_hidden_for_runs:
+                        self._docks_hidden_for_runs.append(dock)
+            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
+                self._bottom_height_for_runs = self._bottom_height_for_runs or bottom.height()
+                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
+        elif widget is self.view:
+            hidden, self._docks_hidden_for_runs = self._docks_hidden_for_runs, []
+            height, self._bottom_height_for_runs = self._bottom_height_for_runs, None
+            for dock in hidden:
+                dock.show()
+            if bottom is not None and height is not None:
+                self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
+
+    def edit_training(self, edit: object) -> None:
+        """Swap in a new training section as one undoable step (`TrainingEditCommand`)."""
+        from studio.ui.training_form import TrainingEdit, TrainingEditCommand
+
+        project = self.project
+        if project is None or not isinstance(edit, TrainingEdit):
+            return
+        apply = partial(self._apply_training_section, project)
+        self.undo_stack.push(
+            TrainingEditCommand(apply, project.training, edit.section, edit.text, edit.key)
+        )
+
+    def _apply_training_section(self, project: Project, section: object) -> None:
+        from studio.core.project import TrainingSection
+
+        if project is not self.project or not isinstance(section, TrainingSection):
+            return
+        project.training = section
+        self.set_modified(True)
+        self.training_form.section_changed()
+        if hasattr(self, "training_tab"):
+            self.training_tab.refresh()
+
+    def use_run_weights(self, run_id: str) -> None:
+        """Start the next training from a run's weights (one undoable edit)."""
+        from studio.ui.training_form import TrainingEdit
+
+        if self.project is None:
+            return
+        section = self.project.training.model_copy(update={"initial_weights": run_id})
+        section = type(section).model_validate(section.model_dump(mode="json"))
+        self.edit_training(TrainingEdit(section, f"Start training from run {run_id}"))
+        self.statusBar().showMessage(
+            f"The next training starts from the weights of run {run_id}", 6000
+        )
+
+    def _on_analysis_for_training_form(self, _graph: str, kind: str) -> None:
+        if kind == "device":
+            self.training_form.set_auto_device(self.device_label)
+
+    def _on_undo_for_training_form(self, _index: int) -> None:
+        if self.training_form.isVisible():
+            self.training_form.section_changed()
+
+    # ---- export dialog
+    def _init_export(self) -> None:
+        """File ▸ Export…, enabled when the saved project has a trained run."""
+        from studio.ui.export_dialog import ExportDialog
+
+        self.export_dialog: ExportDialog | None = None
+        self.export_action = QAction("&Export…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.export_action.triggered.connect(self.show_export_dialog)
+        file_menu = self._menu_holding(self.quit_action)
+        if file_menu is not None:
+            file_menu.insertAction(self.quit_action, self.export_action)
+            file_menu.insertSeparator(self.quit_action)
+            file_menu.aboutToShow.connect(self._update_export_action)
+        self.project_opened.connect(lambda _project: self._update_export_action())
+        self.project_saved.connect(lambda _path: self._update_export_action())
+        self._update_export_action()
+
+    def _update_export_action(self) -> None:
+        from studio.training.trained import list_runs
+
+        path = self.project.path if self.project is not None else None
+        trained = path is not None and bool(list_runs(path))
+        self.export_action.setEnabled(trained)
+        self.export_action.setStatusTip(
+            "Export a trained run, every format verified"
+            if trained
+            else "Export needs a trained run: train the project first"
+        )
+
+    def show_export_dialog(self) -> object:
+        """The Export dialog for the project's runs (window-modal, never blocking)."""
+        from studio.ui.export_dialog import ExportDialog
+
+        self._update_export_action()
+        if self.project is None or self.project.path is None or not self.export_action.isEnabled():
+            self.statusBar().showMessage("Train the project first; then it can be exported.", 5000)
+            return None
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+            self.export_dialog.deleteLater()
+        self.export_dialog = ExportDialog(self.tasks, self.project.path, parent=self)
+        self.export_dialog.open()
+        return self.export_dialog
+
+    # ---- evaluation tab
+    def _init_evaluation_tab(self) -> None:
+        """The Evaluation tab: a trained run's metrics, confusion matrix and samples."""
+        from studio.ui.evaluation_tab import EvaluationTab
+
+        self.evaluation_tab = EvaluationTab(self.tasks)
+        index = self.central_tabs.addTab(self.evaluation_tab, "Evaluation")
+        self.central_tabs.setTabToolTip(
+            index, "How a trained run does on held-out data; click the mistakes to see them"
+        )
+        self.project_opened.connect(self.evaluation_tab.set_project)
+        self.project_saved.connect(lambda _path: self.evaluation_tab.refresh_runs())
+        self._docks_hidden_for_evaluation: list[QDockWidget] = []
+        self._bottom_height_for_evaluation: int | None = None
+        self.central_tabs.currentChanged.connect(self._on_evaluation_tab_changed)
+
+    def show_evaluation_tab(self) -> None:
+        self.central_tabs.setCurrentWidget(self.evaluation_tab)
+
+    def _on_evaluation_tab_changed(self, index: int) -> None:
+        """Shown: list the runs again (training may have made one), and take the layer docks'
+        room as the Runs tab does; the Graph tab gives it back."""
+        widget = self.central_tabs.widget(index)
+        bottom = next(
+            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
+            None,
+        )
+        if widget is self.evaluation_tab:
+            self.evaluation_tab.refresh_runs()
+            for dock in (self.palette_dock, self.inspector_dock):
+                if dock.isVisible():
+                    dock.hide()
+                    if dock not in self._docks_hidden_for_evaluation:
+                        self._docks_hidden_for_evaluation.append(dock)
+            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
+                height = self._bottom_height_for_evaluation or bottom.height()
+                self._bottom_height_for_evaluation = height
+                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
+        elif widget is self.view:
+            hidden, self._docks_hidden_for_evaluation = self._docks_hidden_for_evaluation, []
+            height, self._bottom_height_for_evaluation = self._bottom_height_for_evaluation, None
+            for dock in hidden:
+                dock.show()
+            if bottom is not None and height is not None:
+                self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
+
+    # ---- explain tab
+    def _init_explain_tab(self) -> None:
+        """The Explain tab: attributions of a trained run's predictions, with sanity checks.
+
+        It sees the current graph's scene through a small read-only view (click a node to pick
+        the layer of Grad-CAM and conductance) and tints its nodes by layer conductance.
+        """
+        from studio.ui.explain_tab import ExplainTab
+
+        self.explain_tab = ExplainTab(self.tasks)
+        index = self.central_tabs.addTab(self.explain_tab, "Explain")
+        self.central_tabs.setTabToolTip(
+            index, "Why a trained run predicts what it does: attribution maps and their checks"
+        )
+        self.project_opened.connect(self._on_project_opened_for_explain)
+        self.project_saved.connect(lambda _path: self.explain_tab.refresh_runs())
+        self._docks_hidden_for_explain: list[QDockWidget] = []
+        self.central_tabs.currentChanged.connect(self._on_explain_tab_changed)
+
+    def show_explain_tab(self) -> None:
+        self.central_tabs.setCurrentWidget(self.explain_tab)
+
+    def _on_project_opened_for_explain(self, project: Project) -> None:
+        scene = self.current.scene if self.current is not None else None
+        self.explain_tab.set_scene(scene)
+        self.explain_tab.set_project(project)
+        if scene is not None:
+            scene.selectionChanged.connect(self._on_selection_for_explain)
+
+    def _on_selection_for_explain(self) -> None:
+        item = self.selected_node()
+        if item is not None and self.current is not None:
+            self.explain_tab.on_canvas_selection(self.current.graph.node(item.node_id).name)
+
+    def _on_explain_tab_changed(self, index: int) -> None:
+        """The Explain tab takes the room of the docks that are about editing the graph (layers,
+        inspector, problems, summary, code); the Graph tab gives it back."""
+        widget = self.central_tabs.widget(index)
+        if widget is self.explain_tab:
+            docks = (
+                self.palette_dock,
+                self.inspector_dock,
+                self.problems_dock,
+                self.summary_dock,
+                self.code_dock,
+            )
+            for dock in docks:
+                if dock.isVisible() and not dock.isFloating():
+                    dock.hide()
+                    if dock not in self._docks_hidden_for_explain:
+                        self._docks_hidden_for_explain.append(dock)
+        elif widget is self.view:
+            hidden, self._docks_hidden_for_explain = self._docks_hidden_for_explain, []
+            for dock in hidden:
+                dock.show()

@@ -3,6 +3,8 @@
     python -m studio.ui.screenshot assets/examples/residual_cnn.strata --out editor.png \\
         --select block1_add --tab summary
     python -m studio.ui.screenshot assets/examples/cnn_classifier.strata --out data.png --tab data
+    python -m studio.ui.screenshot /tmp/iris.strata --out runs.png --tab runs --compare 3
+    python -m studio.ui.screenshot /tmp/digits.strata --out evaluation.png --tab evaluation
 
 Runs the real window (under Xvfb on a machine without a screen, or offscreen), waits until
 the background analysis has filled in shapes and the summary (and, for ``--tab data``, the
@@ -30,9 +32,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--select", help="select the node with this name")
     parser.add_argument(
         "--tab",
-        choices=("problems", "summary", "code", "data"),
+        choices=(
+            "problems",
+            "summary",
+            "code",
+            "data",
+            "runs",
+            "evaluation",
+            "explain",
+            "training",
+        ),
         default="problems",
-        help="the bottom dock to raise, or the Data tab in the centre",
+        help="the bottom dock to raise, or the Data or Runs tab in the centre",
+    )
+    parser.add_argument(
+        "--train-epochs",
+        type=int,
+        default=3,
+        help="with --tab training: train this many epochs, then capture the dashboard",
+    )
+    parser.add_argument(
+        "--compare", type=int, default=3, help="with --tab runs: select this many newest runs"
+    )
+    parser.add_argument(
+        "--cell",
+        help="with --tab evaluation: the confusion-matrix cell ACTUAL,PREDICTED to open "
+        "(default: the most frequent mistake)",
+    )
+    parser.add_argument(
+        "--methods",
+        default="Saliency,IntegratedGradients",
+        help="with --tab explain: the methods to run (comma-separated ids)",
+    )
+    parser.add_argument(
+        "--samples", default="0", help="with --tab explain: test-split indices (comma-separated)"
+    )
+    parser.add_argument(
+        "--global-importance",
+        action="store_true",
+        help="with --tab explain on a table model: compute the global importance too",
     )
     parser.add_argument("--fit", action="store_true", help="fit the whole graph in the view")
     parser.add_argument("--zoom", type=float, help="zoom factor")
@@ -42,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         "--screen", action="store_true", help="grab the whole screen (e.g. Xvfb), not the window"
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
+    parser.add_argument(
+        "--export",
+        metavar="FORMATS",
+        help="open File ▸ Export…, export the latest run in these formats (comma-separated, "
+        "or 'all') into --export-out, and grab the dialog once it has finished",
+    )
+    parser.add_argument("--export-out", type=Path, help="with --export: the output folder")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -79,9 +124,27 @@ def main(argv: list[str] | None = None) -> int:
             window.palette_panel.search.setText(args.search)
         docks = {"summary": window.summary_dock, "code": window.code_dock}
         docks.get(args.tab, window.problems_dock).raise_()
-        if args.tab == "data":
+        if args.export:
+            QTimer.singleShot(100, start_export)
+        elif args.tab == "data":
             window.show_data_tab()
             QTimer.singleShot(100, wait_for_data)
+        elif args.tab == "runs":
+            window.show_runs_tab()
+            QTimer.singleShot(100, wait_for_runs)
+        elif args.tab == "evaluation":
+            window.show_evaluation_tab()
+            window.evaluation_tab.evaluate()
+            QTimer.singleShot(100, wait_for_evaluation)
+        elif args.tab == "explain":
+            window.show_explain_tab()
+            QTimer.singleShot(100, wait_for_explain)
+        elif args.tab == "training":
+            window.show_training_tab()
+            dashboard = window.training_tab.dashboard
+            dashboard.run_ended.connect(lambda _outcome: QTimer.singleShot(1500, capture))
+            if window.project is not None and window.project.path is not None:
+                dashboard.start_run(window.project.path, epochs=args.train_epochs)
         elif args.tab == "code":
             QTimer.singleShot(100, wait_for_code)
         else:
@@ -99,6 +162,75 @@ def main(argv: list[str] | None = None) -> int:
             return
         QTimer.singleShot(400, capture)
 
+    def wait_for_runs() -> None:
+        view = window.runs_view
+        wanted = [run.run_id for run in view.runs[: args.compare]]
+        if view.busy or not view.runs:
+            pass
+        elif view.selected_ids() != wanted:
+            view.select_runs(wanted)
+        elif view.comparison is not None:
+            QTimer.singleShot(600, capture)
+            return
+        waited["ms"] += 100
+        if waited["ms"] > args.timeout * 1000:
+            print("timed out waiting for the runs", file=sys.stderr)
+            window.close()
+            return
+        QTimer.singleShot(100, wait_for_runs)
+
+    def wait_for_evaluation() -> None:
+        tab = window.evaluation_tab
+        result = tab.evaluation.classification if tab.evaluation is not None else None
+        if tab.error is not None:
+            print(f"evaluation failed: {tab.error}", file=sys.stderr)
+        elif result is not None and tab.cell is None and not tab.fetching_cell:
+            if args.cell:
+                actual, predicted = (int(v) for v in args.cell.split(","))
+            else:
+                mistakes = result.confusion.copy()
+                mistakes.flat[:: len(mistakes) + 1] = 0
+                actual, predicted = divmod(int(mistakes.argmax()), len(mistakes))
+            tab.show_cell(actual, predicted)
+        elif tab.evaluation is not None and (result is None or tab.cell is not None):
+            QTimer.singleShot(600, capture)
+            return
+        waited["ms"] += 100
+        if waited["ms"] > args.timeout * 1000 or tab.error is not None:
+            if tab.error is None:
+                print("timed out waiting for the evaluation", file=sys.stderr)
+            window.close()
+            return
+        QTimer.singleShot(100, wait_for_evaluation)
+
+    explain_state = {"started": False, "global": False}
+
+    def wait_for_explain() -> None:
+        tab = window.explain_tab
+        if tab.error is not None:
+            print(f"explain failed: {tab.error}", file=sys.stderr)
+            window.close()
+            return
+        methods = args.methods.split(",")
+        if tab.loaded is not None and not explain_state["started"]:
+            explain_state["started"] = True
+            tab.set_methods(methods)
+            tab.select_samples([int(i) for i in args.samples.split(",")])
+            tab.explain()
+        elif explain_state["started"] and not tab.busy and len(tab.results) == len(methods):
+            if args.global_importance and not explain_state["global"]:
+                explain_state["global"] = True
+                tab.compute_global_importance()
+            elif not tab.importance_running:
+                QTimer.singleShot(600, capture)
+                return
+        waited["ms"] += 100
+        if waited["ms"] > args.timeout * 1000:
+            print("timed out waiting for the explanation", file=sys.stderr)
+            window.close()
+            return
+        QTimer.singleShot(100, wait_for_explain)
+
     def wait_for_code() -> None:
         if "class " not in window.code_view.text():
             waited["ms"] += 100
@@ -110,8 +242,41 @@ def main(argv: list[str] | None = None) -> int:
             return
         QTimer.singleShot(400, capture)
 
+    def start_export() -> None:
+        from studio.ui.export_dialog import ExportDialog
+
+        dialog = window.export_dialog or window.show_export_dialog()
+        if not isinstance(dialog, ExportDialog) or not dialog.format_boxes:
+            waited["ms"] += 100
+            if dialog is None or waited["ms"] > args.timeout * 1000:
+                print("the project has no trained run to export", file=sys.stderr)
+                window.close()
+                return
+            QTimer.singleShot(100, start_export)
+            return
+        formats = args.export.split(",")
+        dialog.set_formats(list(dialog.format_boxes) if formats == ["all"] else formats)
+        if args.export_out:
+            dialog.folder_edit.setText(str(args.export_out))
+        dialog.start_export()
+        QTimer.singleShot(100, wait_for_export)
+
+    def wait_for_export() -> None:
+        dialog = window.export_dialog
+        if dialog is not None and dialog.busy:
+            waited["ms"] += 100
+            if waited["ms"] > args.timeout * 1000:
+                print("timed out waiting for the export", file=sys.stderr)
+                window.close()
+                return
+            QTimer.singleShot(100, wait_for_export)
+            return
+        QTimer.singleShot(400, capture)
+
     def capture() -> None:
         pixmap = window.screen().grabWindow(0) if args.screen else window.grab()
+        if args.export and window.export_dialog is not None and not args.screen:
+            pixmap = window.export_dialog.grab()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if pixmap.save(str(args.out)):
             print(f"saved {args.out} ({pixmap.width()}x{pixmap.height()})")

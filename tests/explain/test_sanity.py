@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.explain import explain
+from studio.explain import METHODS, explain, get_method
 from studio.explain.methods import (
     ALL_FLOAT_KINDS,
     MethodCall,
@@ -18,6 +18,7 @@ from studio.explain.methods import (
     unregister_method,
 )
 from studio.explain.sanity import (
+    SIMILARITY_WARNING,
     convergence_check,
     randomisation_check,
     randomised_copy,
@@ -119,3 +120,25 @@ def test_convergence_check_warns_when_steps_are_too_few(image_case: ModelCase) -
     )
     assert convergence_check(coarse).relative > convergence_check(fine).relative
     assert convergence_check(coarse, tolerance=1e-6).warning
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_no_builtin_method_is_flagged_on_the_trained_cnn(
+    image_case: ModelCase, method: str
+) -> None:
+    # The threshold (SIMILARITY_WARNING, 0.8) sits where Adebayo et al. find the methods that
+    # ignore the weights; every built-in method here depends on them, input-multiplying ones too.
+    layer = image_case.layer if get_method(method).needs_layer else None
+    check = randomisation_check(
+        image_case.model, image_case.inputs[:16], method=method, layer=layer, n_steps=16, samples=8
+    )
+    assert not check.warning, check.message
+    assert check.rank_correlation < SIMILARITY_WARNING
+
+
+def test_a_given_trained_attribution_is_reused(image_case: ModelCase) -> None:
+    images = image_case.inputs[:4]
+    trained = explain(image_case.model, images, method="Saliency")
+    reused = randomisation_check(image_case.model, images, method="Saliency", trained=trained)
+    fresh = randomisation_check(image_case.model, images, method="Saliency")
+    assert reused.per_sample == pytest.approx(fresh.per_sample)

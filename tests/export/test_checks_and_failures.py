@@ -87,6 +87,7 @@ def test_a_file_corrupted_before_verification_fails_with_its_reason(
     assert not result.ok and result.stage == "verify"
     assert result.max_abs_diff == float("inf")
     assert "cannot" in result.reason
+    assert report.model_card is not None
     card = report.model_card.read_text(encoding="utf-8")
     assert "**failed**" in card
 

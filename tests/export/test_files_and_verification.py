@@ -41,7 +41,7 @@ def test_each_graph_of_a_gan_gets_its_own_files(tmp_path: Path):
         report = export_project(project, graph_name, ["onnx", "python"], tmp_path)
         assert report.ok, report.describe()
         names += [r.path.name for r in report.results if r.path is not None]
-        assert graph_name in report.model_card.name
+        assert report.model_card is not None and graph_name in report.model_card.name
     assert len(set(names)) == len(names) == 4
 
 

@@ -73,7 +73,9 @@ def report_module_outputs(project, samples, folder: Path) -> torch.Tensor:
 def test_generated_file_defines_a_readable_class_and_loader(tmp_path: Path):
     project = load_template("mlp_classifier")
     report = export_project(project, "model", ["python"], tmp_path)
-    source = (report.result("python").path / "model.py").read_text(encoding="utf-8")
+    folder = report.result("python").path
+    assert folder is not None
+    source = (folder / "model.py").read_text(encoding="utf-8")
     assert "class MLPClassifier(nn.Module):" in source
     assert "def load_model(path=None):" in source
     assert "studio" not in source.replace("Strata Studio", "")

@@ -32,6 +32,7 @@ def test_quantised_export_reports_output_and_accuracy_change(mlp_project, out_di
     script, onnx = report.results
     assert script.ok, script.describe()
     assert not onnx.ok and onnx.stage == "check" and "quantised" in onnx.reason
+    assert report.model_card is not None
     card = report.model_card.read_text(encoding="utf-8")
     assert "## Quantisation" in card and "int8" in card
 

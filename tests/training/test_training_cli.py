@@ -93,6 +93,9 @@ def test_sigkill_mid_epoch_then_resume_continues(tmp_path):
     assert run_id is not None
     run = runs_folder(project) / run_id
     assert [r["epoch"] for r in read_metrics(run / "metrics.jsonl")] == [1]
+    # Killed: the status still says "running", under a pid that no longer exists.
+    status = json.loads((run / "status.json").read_text())
+    assert (status["status"], status["pid"], status["epoch"]) == ("running", child.pid, 1)
     with (run / "metrics.jsonl").open("a") as handle:
         handle.write('{"epoch": 2, "train_lo')  # what a kill during a write leaves
     assert [r["epoch"] for r in read_metrics(run / "metrics.jsonl")] == [1]
@@ -106,6 +109,8 @@ def test_sigkill_mid_epoch_then_resume_continues(tmp_path):
     assert [r["epoch"] for r in read_metrics(run / "metrics.jsonl")] == [1, 2, 3]
     steps = [e["step"] for e in events if e["event"] == "step"]
     assert steps[0] > 1
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "completed" and status["pid"] not in (child.pid, os.getpid())
 
 
 @pytest.mark.parametrize("args", [["--epochs", "0"], ["--device", "tpu"]])
@@ -141,6 +146,43 @@ def test_stop_on_stdin_ends_gracefully_with_checkpoints(tmp_path):
     assert any(e["event"] == "log" and "stop requested" in e["message"] for e in events)
     run = Path(events[0]["run_dir"])
     assert (run / "last.pt").is_file()
+    status = json.loads((run / "status.json").read_text())
+    assert (status["status"], status["pid"]) == ("stopped", child.pid)
+    assert "stop requested" in status["message"]
+
+
+@pytest.mark.parametrize("stop_on_eof", [True, False])
+def test_closed_stdin_stops_only_a_child_told_to_watch_it(tmp_path, stop_on_eof):
+    """The window's child stops when the window dies (its stdin closes); a headless run with
+    no stdin at all must not take that for a stop."""
+    project = copy_example(tmp_path, "mlp_classifier")
+    flags = ["--stop-on-eof"] if stop_on_eof else []
+    epochs = 500 if stop_on_eof else 3  # a long run, so that the stop cannot come too late
+    child = subprocess.Popen(
+        [sys.executable, "-m", "studio", "train", str(project), "--epochs", str(epochs), "--events"]
+        + flags,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        events = [json.loads(child.stdout.readline())]
+        assert events[0]["event"] == "started"
+        child.stdin.close()
+        events += [json.loads(line) for line in child.stdout]
+        assert child.wait(timeout=60) == 0
+    finally:
+        child.kill()
+        child.wait()
+    done = events[-1]
+    assert done["event"] == "done"
+    if stop_on_eof:
+        assert done["status"] == "stopped" and done["epoch"] < epochs
+        assert (Path(events[0]["run_dir"]) / "last.pt").is_file()
+    else:
+        assert (done["status"], done["epoch"]) == ("completed", epochs)
 
 
 def test_sigterm_stops_gracefully(tmp_path):

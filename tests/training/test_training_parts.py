@@ -121,6 +121,10 @@ def test_early_stopping_sets_should_stop_cooperatively():
         def log(self, message):
             self.messages.append(message)
 
+        def request_stop(self, reason):
+            self.should_stop = True
+            self.log(reason)
+
     trainer = FakeTrainer()
     stopper = EarlyStopping("accuracy", patience=2)
     for accuracy in (0.5, 0.6, 0.55, 0.58):
@@ -199,3 +203,31 @@ def test_initial_weights_come_from_an_earlier_run(example):
     result = run_training(project, progress=io.StringIO())
     donor_weights = load_checkpoint(donor.run.best)["model"]["hidden1.weight"]
     assert torch.equal(load_checkpoint(result.run.last)["model"]["hidden1.weight"], donor_weights)
+
+
+@pytest.mark.parametrize("name", ["accuracy", "f1", "precision", "recall"])
+def test_multiclass_metrics_equal_torchmetrics(name):
+    """Ours come from one confusion matrix; torchmetrics is the reference they must equal,
+    including classes missing from the targets or the predictions."""
+    from torchmetrics import functional as tmf
+
+    from studio.training.metrics import _classification
+
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(200):
+        count = int(torch.randint(1, 60, (1,), generator=generator))
+        classes = int(torch.randint(2, 8, (1,), generator=generator))
+        output = torch.randn(count, classes, generator=generator)
+        seen = classes if trial % 3 else max(1, classes - 2)
+        target = torch.randint(0, seen, (count,), generator=generator)
+        predicted = output.argmax(-1)
+        if name == "accuracy":
+            expected = tmf.accuracy(
+                predicted, target, task="multiclass", num_classes=classes, average="micro"
+            )
+        else:
+            function = {"f1": tmf.f1_score, "precision": tmf.precision, "recall": tmf.recall}
+            expected = function[name](
+                predicted, target, task="multiclass", num_classes=classes, average="macro"
+            )
+        assert _classification(name, output, target) == pytest.approx(float(expected), abs=1e-6)

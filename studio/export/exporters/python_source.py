@@ -2,12 +2,16 @@
 
 `model.py` is the generated source of the graph (`generate_code`) plus a `load_model()` that
 builds the class and loads the weights saved beside it, so a user can copy the folder into any
-project with PyTorch and run ``from model import load_model``.
+project with PyTorch and run ``from model import load_model``. When the run's preprocessing is
+exported too, the folder holds ``preprocessing.json`` and `model.py` a ``preprocess(raw)`` and
+``predict(raw)`` that prepare raw data exactly as the app did; the export is then verified from
+raw samples through ``predict``'s preprocessing.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -17,6 +21,7 @@ import torch
 
 from studio.export.atomic import atomic_folder
 from studio.export.exporters.base import Exporter, Plan
+from studio.export.preprocessing import PREPROCESS_SOURCE, PREPROCESSING_FILE
 from studio.export.subject import ExportOptions, ExportSubject, run_model
 from studio.export.verification import Verification, compare_outputs
 
@@ -41,9 +46,10 @@ def load_model(path=None):
 '''
 
 
-def with_loader(source: str) -> str:
-    """The generated source with `load_model()` appended."""
-    return source.rstrip("\n") + "\n" + _LOADER
+def with_loader(source: str, preprocessing: bool = False) -> str:
+    """The generated source with `load_model()` (and `preprocess`/`predict`) appended."""
+    text = source.rstrip("\n") + "\n" + _LOADER
+    return text + PREPROCESS_SOURCE if preprocessing else text
 
 
 def import_model_file(path: Path) -> object:
@@ -75,13 +81,25 @@ class PythonExporter(Exporter):
         weights = {
             k: v.detach().cpu().contiguous() for k, v in plan.subject.module.state_dict().items()
         }
-        plan.artifact = (with_loader(plan.subject.source), weights)
+        preprocessing = plan.subject.preprocessing
+        source = with_loader(plan.subject.source, preprocessing is not None)
+        plan.artifact = (source, weights, preprocessing)
+        if preprocessing is None:
+            plan.notes.append(
+                "no preprocessing is exported with this model: prepare inputs as it was trained"
+            )
 
     def write(self, plan: Plan, path: Path) -> None:
-        source, weights = cast(tuple[str, dict[str, torch.Tensor]], plan.artifact)
+        source, weights, preprocessing = cast(
+            tuple[str, dict[str, torch.Tensor], dict | None], plan.artifact
+        )
         with atomic_folder(path) as tmp:
             (tmp / MODEL_FILE).write_text(source, encoding="utf-8")
             torch.save(weights, tmp / WEIGHTS_FILE)
+            if preprocessing is not None:
+                (tmp / PREPROCESSING_FILE).write_text(
+                    json.dumps(preprocessing, indent=1) + "\n", encoding="utf-8"
+                )
 
     def verify(self, path: Path, subject: ExportSubject, options: ExportOptions) -> Verification:
         try:
@@ -90,11 +108,32 @@ class PythonExporter(Exporter):
             actual = run_model(model, subject.samples)
         except Exception as exc:
             return Verification.failed(f"the generated model.py does not run: {exc}")
-        return compare_outputs(
+        result = compare_outputs(
             run_model(subject.module, subject.samples), actual, options.tolerance
         )
+        if not result.ok or subject.preprocessing is None or subject.raw_samples is None:
+            return result
+        try:
+            inputs = generated.preprocess(subject.raw_samples)  # type: ignore[attr-defined]
+            from_raw = run_model(model, tuple(inputs))
+        except Exception as exc:
+            return Verification.failed(f"model.py's preprocess fails on raw samples: {exc}")
+        check = compare_outputs(actual, from_raw, options.tolerance)
+        if not check.ok:
+            return Verification(
+                check.max_abs_diff,
+                False,
+                f"predictions from raw samples differ from the app's: {check.reason}",
+            )
+        return Verification(max(result.max_abs_diff, check.max_abs_diff), True)
 
     def load_snippet(self, filename: str, subject: ExportSubject) -> str:
+        if subject.preprocessing is not None:
+            return (
+                f"# copy the folder {filename}/ next to your code, or put it on sys.path\n"
+                "from model import predict\n"
+                "outputs = predict(raw_samples)  # preprocessed as in the app"
+            )
         return (
             f"# copy the folder {filename}/ next to your code, or put it on sys.path\n"
             "from model import load_model\n"

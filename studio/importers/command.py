@@ -1,0 +1,250 @@
+"""`studio import SOURCE --out OUT.strata`: a PyTorch module or an ONNX model as a project.
+
+SOURCE is ``path/to/file.py:ClassName`` (the file runs: it is the user's own code) or
+``model.onnx``. The import maps every operation to a catalog layer, compiles the project, loads
+the source's weights and runs both models on the same random inputs; only when the outputs agree
+does it write the project and a run beside it (``OUT.runs/<timestamp>-imported/`` with
+``config.json``, ``last.pt`` and ``best.pt``), which ``studio evaluate``, ``export`` and
+``explain`` and ``training.initial_weights`` use like any trained run. When some constructs
+cannot be imported, all of them are listed and nothing is written.
+
+This module imports neither torch nor onnx at module level, so building the CLI parser stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from studio.core.errors import StudioError
+from studio.core.project import SUFFIX
+from studio.core.registry import LayerRegistry
+from studio.importers.mapping import ImportedModel, ImportFailure
+
+RUN_SUFFIX = "-imported"
+# The compiled model must reproduce the source within this (relative to the output's scale).
+TOLERANCE = 1e-4
+
+
+def add_import_parser(commands: Any) -> None:
+    """Register ``studio import`` on the CLI's subparsers."""
+    parser = commands.add_parser(
+        "import",
+        help="turn a PyTorch module (file.py:ClassName) or an ONNX model into a project",
+        description=(
+            "Import a model with its weights. SOURCE is path/to/file.py:ClassName (the file "
+            "is executed: import only code you trust) or model.onnx. Writes OUT.strata and a "
+            "run OUT.runs/<timestamp>-imported/ holding the weights; constructs with no "
+            "catalog layer are listed and nothing is written."
+        ),
+    )
+    parser.add_argument("source", help="path/to/file.py:ClassName or model.onnx")
+    parser.add_argument("--out", type=Path, required=True, help="the .strata project to write")
+    parser.add_argument(
+        "--args",
+        dest="init_args",
+        metavar="JSON",
+        help="constructor keyword arguments as a JSON object, e.g. '{\"num_classes\": 10}'",
+    )
+    parser.add_argument(
+        "--input-shape",
+        dest="input_shapes",
+        action="append",
+        metavar="SHAPE",
+        help="an input's shape, batch included, e.g. 1,3,32,32; repeat for several inputs "
+        "(default: the class's example_input_shape, or the ONNX model's inputs)",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="a bundled dataset (`studio datasets`) the project trains and evaluates on; its "
+        "task (classification or regression) becomes the project's",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    parser.set_defaults(run=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from studio.plugins import default_registry
+
+    out: Path = args.out
+    if out.suffix != SUFFIX:
+        out = out.with_name(out.name + SUFFIX)
+    if out.exists() and not args.force:
+        raise StudioError(f"{out} already exists; pass --force to overwrite it")
+    kwargs = parse_init_args(args.init_args)
+    shapes = [parse_shape(text) for text in args.input_shapes or ()]
+    task: Any = dataset_task(args.dataset) if args.dataset else None
+    imported = import_source(args.source, default_registry(), kwargs=kwargs, input_shapes=shapes)
+    if args.dataset:
+        imported.project.data.dataset = args.dataset
+        imported.project.training.task = task
+    difference = check_outputs(imported)
+    run_path = write_import(imported, out, difference)
+    layers = sum(1 for n in imported.project.main_graph.nodes if n.type_id != "studio.Input")
+    print(
+        f"imported {imported.source}: {layers} layers, outputs match the source "
+        f"(max abs diff {difference:.3g})"
+    )
+    print(f"project → {out}")
+    print(f"weights → {run_path}")
+    return 0
+
+
+def dataset_task(name: str) -> Any:
+    """The task of a bundled dataset; an unknown name lists the known ones."""
+    from studio.data.registry import default_datasets
+
+    infos = {info.name: info for info in default_datasets()}
+    if name not in infos:
+        raise StudioError(f"no dataset named {name!r}; choose one of: {', '.join(infos)}")
+    return infos[name].task
+
+
+def parse_init_args(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise StudioError(f"--args is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise StudioError("--args must be a JSON object, e.g. '{\"num_classes\": 10}'")
+    return value
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        shape = ()
+    if not shape or any(d < 1 for d in shape):
+        raise StudioError(
+            f"--input-shape {text!r}: give positive sizes separated by commas, batch included, "
+            "e.g. 1,3,32,32"
+        )
+    return shape
+
+
+def import_source(
+    source: str,
+    registry: LayerRegistry,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    input_shapes: Sequence[Sequence[int]] | None = None,
+) -> ImportedModel:
+    """Map SOURCE (``file.py:ClassName`` or ``model.onnx``) to a project with its weights."""
+    if source.lower().endswith(".onnx"):
+        if kwargs:
+            raise ImportFailure("--args applies to Python classes, not to ONNX models")
+        from studio.importers.onnx_import import import_onnx_file
+
+        return import_onnx_file(Path(source), registry, input_shapes=input_shapes)
+    from studio.importers.fx_import import import_module_file
+
+    return import_module_file(source, registry, kwargs=kwargs, input_shapes=input_shapes)
+
+
+def compiled_model(imported: ImportedModel) -> Any:
+    """The project's compiled main graph holding the imported weights, in eval mode."""
+    from studio.compile.compiler import class_name_for, compile_graph
+
+    project = imported.project
+    model = compile_graph(project.main_graph, class_name=class_name_for(project.name))
+    try:
+        model.load_state_dict(imported.state_dict, strict=True)
+    except RuntimeError as exc:
+        raise StudioError(
+            f"the imported weights do not fit the project: {str(exc).splitlines()[0]}"
+        ) from None
+    return model.eval()
+
+
+def check_outputs(imported: ImportedModel) -> float:
+    """Run the compiled project on the example inputs; the largest difference to the source.
+
+    Raises:
+        ImportFailure: the outputs differ (a mapping that is wrong must not be written).
+    """
+    import torch
+
+    model = compiled_model(imported)
+    with torch.no_grad():
+        produced = model(*imported.example_inputs)
+    outputs = list(produced) if isinstance(produced, tuple | list) else [produced]
+    if len(outputs) != len(imported.expected):
+        raise ImportFailure(
+            f"the imported model has {len(outputs)} outputs; "
+            f"the source has {len(imported.expected)}"
+        )
+    worst = 0.0
+    for i, (got, want) in enumerate(zip(outputs, imported.expected, strict=True)):
+        want = torch.as_tensor(want)
+        if tuple(got.shape) != tuple(want.shape):
+            raise ImportFailure(
+                f"output {i + 1} has shape {tuple(got.shape)}; the source's is {tuple(want.shape)}"
+            )
+        difference = float((got.double() - want.double()).abs().max()) if got.numel() else 0.0
+        scale = max(1.0, float(want.double().abs().max())) if want.numel() else 1.0
+        if not difference <= TOLERANCE * scale:
+            raise ImportFailure(
+                f"output {i + 1} of the imported model differs from the source's by "
+                f"{difference:.3g}; this is a bug in the importer, please report it"
+            )
+        worst = max(worst, difference)
+    return worst
+
+
+def write_import(imported: ImportedModel, out: Path, difference: float) -> Path:
+    """Save the project and a run holding its weights; returns the run's folder."""
+    import torch
+
+    from studio.training.checkpoints import capture_rng_state, save_checkpoint
+    from studio.training.runs import CONFIG, RunFolder, new_run_id
+    from studio.training.session import build_mode
+
+    project = imported.project
+    project.path = out
+    # A full training state (optimizer included), so `studio train --resume` also accepts it.
+    mode = build_mode(project, project.training, torch.device("cpu"), steps_per_epoch=1)
+    mode.main_model.load_state_dict(imported.state_dict, strict=True)
+    state = {
+        "format": 1,
+        "model": mode.main_model.state_dict(),
+        "mode": mode.state_dict(),
+        "epoch": 0,
+        "step": 0,
+        "best": None,
+        "rng": capture_rng_state(),
+    }
+    project.save(out)
+    # Timestamp first, so the imported run sorts with trained ones ("latest run" by name).
+    run = RunFolder.create(out, new_run_id() + RUN_SUFFIX)
+    run.write_json(
+        CONFIG,
+        {
+            "run": run.run_id,
+            "project_path": str(out),
+            "project": project.to_dict(),
+            "resolved": {
+                "imported_from": imported.source,
+                "max_abs_diff": difference,
+            },
+        },
+    )
+    save_checkpoint(run.last, state)
+    save_checkpoint(run.best, state)
+    # "completed" with no epochs: the run lists as finished, its weights the imported ones.
+    run.write_status(
+        "completed",
+        started=time.time(),
+        epoch=0,
+        step=0,
+        epochs=0,
+        message=f"imported from {imported.source}",
+    )
+    return run.path

@@ -1,0 +1,1163 @@
+"""Import a PyTorch module class from a Python file (``path/to/file.py:ClassName``).
+
+The file is the user's own code and it runs: loading it executes its top level, and the class
+is instantiated with the user's constructor arguments, exactly as ``python file.py`` would. Only
+import files you trust (the same as running them).
+
+The instance is traced with `torch.fx`, keeping standard ``torch.nn`` layers as leaves, and
+`ShapeProp` runs it once on example inputs so every traced value has a shape. Each fx node then
+maps to a catalog layer (``nn.Conv2d`` → Conv2d with its kernel, stride and padding; ``x + y`` →
+Add; ``torch.flatten(x, 1)`` → Flatten; ...) and carries its module's weights. Anything without a
+catalog layer (a branch on tensor values, a layer the catalog lacks, a parameter used directly)
+becomes an `UnmappedConstruct` naming the fx node and the source line it came from.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import operator
+import re
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
+from torch.fx.proxy import TraceError
+
+from studio.core.registry import LayerRegistry
+from studio.importers.mapping import (
+    GraphDraft,
+    ImportedModel,
+    ImportFailure,
+    Unmappable,
+    UnmappedConstruct,
+    UnsupportedModelError,
+    Value,
+)
+
+_MIN_TRACE_BATCH = 2  # a batch of 1 cannot tell the batch dimension from a reshape's 1
+
+
+def split_source(source: str) -> tuple[Path, str]:
+    """``"models/net.py:Net"`` → (Path("models/net.py"), "Net")."""
+    path_text, sep, class_name = source.rpartition(":")
+    if not sep or not path_text or not class_name.isidentifier():
+        raise ImportFailure(
+            f"{source!r}: name a Python file and a class in it (models/net.py:Net) or an ONNX "
+            "file (model.onnx)"
+        )
+    return Path(path_text), class_name
+
+
+@contextmanager
+def _user_module(path: Path) -> Iterator[Any]:
+    """Execute the user's file as a module; its folder is importable while it loads."""
+    if not path.is_file():
+        raise ImportFailure(f"{path}: no such file")
+    name = f"_strata_import_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportFailure(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise ImportFailure(
+                f"{path}: running the file failed: {type(exc).__name__}: {exc}"
+            ) from None
+        yield module
+    finally:
+        sys.modules.pop(name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
+
+
+def instantiate(path: Path, class_name: str, kwargs: dict[str, Any], module: Any) -> nn.Module:
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ImportFailure(f"{path}: no torch.nn.Module subclass named {class_name}")
+    try:
+        instance = cls(**kwargs)
+    except Exception as exc:
+        raise ImportFailure(
+            f"{class_name}({json.dumps(kwargs)}) failed: {type(exc).__name__}: {exc}"
+        ) from None
+    return instance
+
+
+def import_module_file(
+    source: str,
+    registry: LayerRegistry,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    input_shapes: Sequence[Sequence[int]] | None = None,
+) -> ImportedModel:
+    """Load ``file.py:ClassName``, instantiate it and map it to a project with its weights.
+
+    Raises:
+        ImportFailure: the file, class or input shapes are wrong.
+        UnsupportedModelError: some constructs have no catalog layer (all are listed).
+    """
+    path, class_name = split_source(source)
+    with _user_module(path) as module:
+        instance = instantiate(path, class_name, kwargs or {}, module)
+        return import_module(
+            instance, registry, input_shapes=input_shapes, source=source, source_file=path
+        )
+
+
+def import_module(
+    module: nn.Module,
+    registry: LayerRegistry,
+    *,
+    input_shapes: Sequence[Sequence[int]] | None = None,
+    source: str | None = None,
+    source_file: Path | None = None,
+) -> ImportedModel:
+    """Map an `nn.Module` instance (in eval mode) to catalog layers; see the module docstring."""
+    module.eval()
+    name = type(module).__name__
+    source = source or name
+    shapes = _input_shapes(module, input_shapes)
+    graph = _trace(module, source, source_file)
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != len(shapes):
+        raise ImportFailure(
+            f"{name}.forward takes {len(placeholders)} input(s) but {len(shapes)} shape(s) were "
+            "given; pass one --input-shape per input, batch included"
+        )
+    traced = fx.GraphModule(module, graph)
+    examples = tuple(
+        _example_input(traced, node, shape)
+        for node, shape in zip(placeholders, shapes, strict=True)
+    )
+    try:
+        with torch.no_grad():
+            ShapeProp(traced).propagate(*examples)
+            expected = module(*examples)
+    except Exception as exc:
+        shown = ", ".join(str(tuple(s)) for s in shapes)
+        raise ImportFailure(
+            f"{name} does not run on inputs of shape {shown}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+    mapper = _FxMapper(module, GraphDraft(registry), source_file)
+    mapper.map_graph(graph)
+    if mapper.constructs:
+        raise UnsupportedModelError(source, mapper.constructs)
+    mapper.draft.check_shapes(source)
+    project = mapper.draft.to_project(name, description=f"Imported from {source}.")
+    outputs = _flatten_output(expected)
+    return ImportedModel(project, mapper.draft.state_dict(), examples, outputs, source)
+
+
+def _input_shapes(
+    module: nn.Module, given: Sequence[Sequence[int]] | None
+) -> list[tuple[int, ...]]:
+    if given:
+        return [tuple(int(d) for d in shape) for shape in given]
+    for attribute in ("example_input_shape", "input_shape"):
+        value = getattr(module, attribute, None)
+        if value is None:
+            continue
+        try:
+            if all(isinstance(d, int) for d in value):
+                return [tuple(value)]
+            return [tuple(int(d) for d in shape) for shape in value]
+        except TypeError:
+            raise ImportFailure(
+                f"{type(module).__name__}.{attribute} must be a shape like (1, 3, 32, 32) or a "
+                "list of them"
+            ) from None
+    raise ImportFailure(
+        f"{type(module).__name__}: the input shape is unknown; pass --input-shape 1,3,32,32 "
+        "(batch included, one per input) or give the class an example_input_shape attribute"
+    )
+
+
+def _example_input(traced: fx.GraphModule, node: fx.Node, shape: tuple[int, ...]) -> torch.Tensor:
+    if not shape or any(d < 1 for d in shape):
+        raise ImportFailure(f"input {node.name}: {shape} is not a shape (batch included)")
+    shape = (max(shape[0], _MIN_TRACE_BATCH), *shape[1:])
+    generator = torch.Generator().manual_seed(0)
+    vocabulary = _token_vocabulary(traced, node)
+    if vocabulary is not None:
+        return torch.randint(0, vocabulary, shape, generator=generator)
+    return torch.randn(shape, generator=generator)
+
+
+def _token_vocabulary(traced: fx.GraphModule, node: fx.Node) -> int | None:
+    """The vocabulary size when an input feeds an Embedding (its values are token ids)."""
+    for user in node.users:
+        if user.op == "call_module":
+            target = traced.get_submodule(str(user.target))
+            if isinstance(target, nn.Embedding):
+                return int(target.num_embeddings)
+    return None
+
+
+class _LeafTracer(fx.Tracer):
+    """Keeps every layer the importer maps (and other torch.nn layers) as one call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_stack_traces = True
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return type(m) in _MODULE_RULES or super().is_leaf_module(m, module_qualified_name)
+
+
+def _trace(module: nn.Module, source: str, source_file: Path | None) -> fx.Graph:
+    try:
+        return _LeafTracer().trace(module)
+    except Exception as exc:
+        where, code = _failing_line(exc, source_file)
+        data_dependent = isinstance(exc, TraceError)
+        kind = "data-dependent control flow" if data_dependent else "untraceable Python"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if data_dependent:
+            reason = (
+                f"`{code or 'this line'}` depends on tensor values; a graph of layers cannot "
+                "branch on values, so rewrite it without the condition or leave it out"
+            )
+        raise UnsupportedModelError(
+            source, [UnmappedConstruct(f"{type(module).__name__}.forward", kind, where, reason)]
+        ) from None
+
+
+def _failing_line(exc: BaseException, source_file: Path | None) -> tuple[str, str]:
+    """The user's line that failed to trace: the deepest frame outside torch."""
+    found = ("unknown place", "")
+    traceback = exc.__traceback__
+    wanted = source_file.resolve() if source_file else None
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        filename = Path(code.co_filename)
+        in_torch = "torch" in filename.parts or "site-packages" in filename.parts
+        if (wanted is not None and filename.resolve() == wanted) or (
+            wanted is None and not in_torch
+        ):
+            lineno = traceback.tb_lineno
+            line = _source_line(filename, lineno)
+            found = (f"{filename.name}:{lineno} in {code.co_name}", line)
+        traceback = traceback.tb_next
+    return found
+
+
+def _source_line(filename: Path, lineno: int) -> str:
+    try:
+        return filename.read_text(encoding="utf-8").splitlines()[lineno - 1].strip()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return ""
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)')
+
+# --------------------------------------------------------------------------------- the mapper
+
+Rule = Callable[["_FxMapper", fx.Node], Value | None]
+
+
+class _FxMapper:
+    """Turns the live nodes of a traced graph into draft nodes, collecting what cannot map."""
+
+    def __init__(self, root: nn.Module, draft: GraphDraft, source_file: Path | None) -> None:
+        self.root = root
+        self.draft = draft
+        self.source_file = source_file.resolve() if source_file else None
+        self.tensors: dict[fx.Node, Value] = {}
+        # A module call returning a tuple (RNN/LSTM/GRU, MultiheadAttention) → its draft node.
+        self.tuples: dict[fx.Node, str] = {}
+        # `out` of `out, _ = self.lstm(x)` → the recurrent draft node, for the `out[:, -1]` fuse.
+        self.sequences: dict[fx.Node, str] = {}
+        self.failed: set[fx.Node] = set()
+        self.constructs: list[UnmappedConstruct] = []
+
+    # ------------------------------------------------------------ walking
+    def map_graph(self, graph: fx.Graph) -> None:
+        live = _live_nodes(graph)
+        outputs = 0
+        for node in graph.nodes:
+            if node not in live:
+                continue
+            if any(arg in self.failed for arg in node.all_input_nodes):
+                self.failed.add(node)
+                continue
+            try:
+                if node.op == "output":
+                    for value in _flatten_output(node.args[0]):
+                        outputs += 1
+                        name = "output" if outputs == 1 else f"output_{outputs}"
+                        self.draft.add_output(self.tensor(value), name)
+                    continue
+                value = self.map_node(node)
+            except Unmappable as exc:
+                self.constructs.append(
+                    UnmappedConstruct(node.name, self.kind(node), self.where(node), str(exc))
+                )
+                value = self.stand_in(node)
+                if value is None:
+                    self.failed.add(node)
+                    continue
+            if value is not None:
+                self.tensors[node] = value
+
+    def stand_in(self, node: fx.Node) -> Value | None:
+        """An Input in place of an unmapped tensor, so what follows it is checked as well.
+
+        The draft is never saved once something failed; the stand-in only lets the walk go on
+        and report every construct that cannot be imported, not just the first.
+        """
+        meta = node.meta.get("tensor_meta")
+        if not isinstance(meta, TensorMetadata) or not 2 <= len(meta.shape) <= 5:
+            return None
+        try:
+            return self.draft.add_input(f"{node.name}_stand_in", tuple(meta.shape[1:]))
+        except Unmappable:
+            return None
+
+    def map_node(self, node: fx.Node) -> Value | None:
+        if node.op == "placeholder":
+            meta = _meta(node)
+            dims = tuple(int(d) for d in meta.shape[1:])
+            if not 1 <= len(dims) <= 4:
+                raise Unmappable(
+                    f"inputs need 1 to 4 dimensions after the batch; this one has {len(dims)}"
+                )
+            dtype = "long" if not meta.dtype.is_floating_point else "float"
+            return self.draft.add_input(node.name, dims, dtype)
+        if node.op == "get_attr":
+            return None  # a parameter or constant; whoever uses it as a tensor is reported
+        if node.op == "call_module":
+            module = self.root.get_submodule(str(node.target))
+            module_rule = _MODULE_RULES.get(type(module))
+            if module_rule is None:
+                raise Unmappable(f"the catalog has no layer for {type(module).__name__}")
+            return module_rule(self, node, module)
+        rule = (
+            _METHOD_RULES.get(str(node.target))
+            if node.op == "call_method"
+            else _FUNCTION_RULES.get(node.target)
+        )
+        if rule is None:
+            if not isinstance(node.meta.get("tensor_meta"), TensorMetadata):
+                return None  # sizes and other plain values; a layer that needs one reports it
+            raise Unmappable("the catalog has no layer for this operation")
+        return rule(self, node)
+
+    # ------------------------------------------------------------ helpers for rules
+    def tensor(self, arg: object) -> Value:
+        """The draft value of a traced tensor argument."""
+        if isinstance(arg, fx.Node) and arg in self.tensors:
+            return self.tensors[arg]
+        if isinstance(arg, fx.Node) and arg.op == "get_attr":
+            raise Unmappable(
+                f"uses self.{arg.target} directly as a tensor; only layers' own weights import"
+            )
+        if isinstance(arg, fx.Node):
+            raise Unmappable(f"uses {arg.name}, which is not a tensor the catalog can produce")
+        raise Unmappable(f"uses the constant {arg!r} as a tensor; the catalog has no constants")
+
+    def layer(
+        self,
+        node: fx.Node,
+        type_id: str,
+        params: Mapping[str, object],
+        inputs: Sequence[object] | None = None,
+        weights: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> Value:
+        sources = [self.tensor(a) for a in (inputs if inputs is not None else node.args[:1])]
+        return self.draft.add_layer(
+            type_id,
+            name or node.name,
+            params,
+            sources,
+            where=self.where(node),
+            weights=weights,
+        )
+
+    def kind(self, node: fx.Node) -> str:
+        if node.op == "call_module":
+            return f"{type(self.root.get_submodule(str(node.target))).__name__} self.{node.target}"
+        if node.op == "call_method":
+            return f"method .{node.target}()"
+        if node.op == "call_function":
+            return f"call {_function_name(node.target)}"
+        return node.op
+
+    def where(self, node: fx.Node) -> str:
+        """The source line an fx node was traced from, and its module path."""
+        place = ""
+        frames = _FRAME.findall(node.stack_trace or "")
+        chosen = None
+        for filename, lineno, function, code in frames:
+            path = Path(filename)
+            ours = (
+                path.resolve() == self.source_file
+                if self.source_file is not None
+                else "torch" not in path.parts
+            )
+            if ours:
+                chosen = (path, lineno, function, code)
+        if chosen is not None:
+            path, lineno, function, code = chosen
+            place = f"{path.name}:{lineno} `{code.strip()}`"
+        module = f"self.{node.target}" if node.op == "call_module" else ""
+        return ", ".join(p for p in (module, place) if p) or node.name
+
+
+def _live_nodes(graph: fx.Graph) -> set[fx.Node]:
+    """Nodes the outputs depend on (and placeholders, which become Inputs)."""
+    live: set[fx.Node] = set()
+    stack = [n for n in graph.nodes if n.op in ("output", "placeholder")]
+    while stack:
+        node = stack.pop()
+        if node not in live:
+            live.add(node)
+            stack.extend(node.all_input_nodes)
+    return live
+
+
+def _flatten_output(value: object) -> list[object]:
+    if isinstance(value, tuple | list):
+        return [v for item in value for v in _flatten_output(item)]
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _flatten_output(item)]
+    return [value]
+
+
+def _meta(node: object) -> TensorMetadata:
+    meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
+    if not isinstance(meta, TensorMetadata):
+        raise Unmappable(f"{node} is not a tensor")
+    return meta
+
+
+def _shape(node: object) -> tuple[int, ...]:
+    return tuple(int(d) for d in _meta(node).shape)
+
+
+def _function_name(target: object) -> str:
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__name__", str(target))
+    if module == "_operator":
+        return {"add": "+", "mul": "*", "sub": "-", "truediv": "/", "getitem": "x[...]"}.get(
+            name, f"operator.{name}"
+        )
+    if module.startswith("torch.nn.functional"):
+        return f"F.{name}"
+    return f"torch.{name}" if module.startswith("torch") or not module else f"{module}.{name}"
+
+
+def _arg(node: fx.Node, index: int, name: str, default: object = None) -> Any:
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(name, default)
+
+
+def _single(value: object, what: str) -> int:
+    """One int for every direction: the catalog's layers take square kernels and strides."""
+    if isinstance(value, int):
+        return value
+    items = list(value) if isinstance(value, tuple | list) else [value]
+    first = items[0] if items else None
+    if isinstance(first, int) and all(v == first for v in items):
+        return first
+    raise Unmappable(f"{what}={value}: the catalog's layer takes one {what} for every direction")
+
+
+def _torch_dim(dim: object, rank: int, what: str = "dim") -> int:
+    if not isinstance(dim, int):
+        raise Unmappable(f"{what}={dim!r}: the catalog's layer needs one dimension")
+    if dim % rank == 0:
+        raise Unmappable(f"{what}={dim} works across the batch; the catalog's layers keep it")
+    return dim
+
+
+# --------------------------------------------------------------------------------- module rules
+
+ModuleRule = Callable[["_FxMapper", fx.Node, Any], Value | None]
+
+
+def _only_input(node: fx.Node) -> None:
+    if len(node.args) != 1 or node.kwargs:
+        raise Unmappable("the layer is called with extra arguments the catalog cannot pass")
+
+
+def _conv(m: _FxMapper, node: fx.Node, module: nn.Conv1d | nn.Conv2d) -> Value:
+    _only_input(node)
+    if module.padding_mode != "zeros":
+        raise Unmappable(f"padding_mode={module.padding_mode!r}; the catalog pads with zeros")
+    kernel = _single(module.kernel_size, "kernel_size")
+    stride = _single(module.stride, "stride")
+    dilation = _single(module.dilation, "dilation")
+    if module.padding == "valid":
+        padding = 0
+    elif module.padding == "same":
+        if stride != 1 or dilation * (kernel - 1) % 2:
+            raise Unmappable("padding='same' with this kernel pads unevenly")
+        padding = dilation * (kernel - 1) // 2
+    else:
+        padding = _single(module.padding, "padding")
+    type_id = "studio.Conv2d" if isinstance(module, nn.Conv2d) else "studio.Conv1d"
+    params = {
+        "out_channels": module.out_channels,
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "groups": module.groups,
+        "bias": module.bias is not None,
+    }
+    return m.layer(node, type_id, params, weights=dict(module.state_dict()))
+
+
+def _conv_transpose2d(m: _FxMapper, node: fx.Node, module: nn.ConvTranspose2d) -> Value:
+    _only_input(node)
+    if module.groups != 1 or _single(module.dilation, "dilation") != 1:
+        raise Unmappable("groups and dilation must be 1 for the catalog's ConvTranspose2d")
+    if module.padding_mode != "zeros":
+        raise Unmappable(f"padding_mode={module.padding_mode!r}; the catalog pads with zeros")
+    weights = dict(module.state_dict())
+    if module.bias is None:
+        # The catalog's layer always has a bias; zeros reproduce a layer without one.
+        weights["bias"] = torch.zeros(module.out_channels)
+    params = {
+        "out_channels": module.out_channels,
+        "kernel_size": _single(module.kernel_size, "kernel_size"),
+        "stride": _single(module.stride, "stride"),
+        "padding": _single(module.padding, "padding"),
+        "output_padding": _single(module.output_padding, "output_padding"),
+    }
+    return m.layer(node, "studio.ConvTranspose2d", params, weights=weights)
+
+
+def _linear(m: _FxMapper, node: fx.Node, module: nn.Linear) -> Value:
+    _only_input(node)
+    params = {"out_features": module.out_features, "bias": module.bias is not None}
+    return m.layer(node, "studio.Linear", params, weights=dict(module.state_dict()))
+
+
+def _affine(weights: dict[str, Any], size: int, *, weight: bool, bias: bool) -> dict[str, Any]:
+    """Ones and zeros stand in for a norm layer's missing scale and shift (same outputs)."""
+    if not weight:
+        weights["weight"] = torch.ones(size)
+    if not bias:
+        weights["bias"] = torch.zeros(size)
+    return weights
+
+
+def _batch_norm(m: _FxMapper, node: fx.Node, module: nn.BatchNorm1d | nn.BatchNorm2d) -> Value:
+    _only_input(node)
+    if not module.track_running_stats:
+        raise Unmappable("track_running_stats=False: the catalog's BatchNorm keeps running stats")
+    if module.momentum is None:
+        raise Unmappable("momentum=None (a cumulative average) has no catalog setting")
+    weights = _affine(
+        dict(module.state_dict()), module.num_features, weight=module.affine, bias=module.affine
+    )
+    type_id = "studio.BatchNorm2d" if isinstance(module, nn.BatchNorm2d) else "studio.BatchNorm1d"
+    params = {"eps": module.eps, "momentum": module.momentum}
+    return m.layer(node, type_id, params, weights=weights)
+
+
+def _layer_norm(m: _FxMapper, node: fx.Node, module: nn.LayerNorm) -> Value:
+    _only_input(node)
+    if len(module.normalized_shape) != 1:
+        raise Unmappable("LayerNorm over several dimensions; the catalog's normalizes the last")
+    weights = _affine(
+        dict(module.state_dict()),
+        module.normalized_shape[0],
+        weight=module.weight is not None,
+        bias=module.bias is not None,
+    )
+    return m.layer(node, "studio.LayerNorm", {"eps": module.eps}, weights=weights)
+
+
+def _group_norm(m: _FxMapper, node: fx.Node, module: nn.GroupNorm) -> Value:
+    _only_input(node)
+    weights = _affine(
+        dict(module.state_dict()), module.num_channels, weight=module.affine, bias=module.affine
+    )
+    params = {"num_groups": module.num_groups, "eps": module.eps}
+    return m.layer(node, "studio.GroupNorm", params, weights=weights)
+
+
+def _embedding(m: _FxMapper, node: fx.Node, module: nn.Embedding) -> Value:
+    _only_input(node)
+    if module.max_norm is not None:
+        raise Unmappable("max_norm renormalizes the vectors; the catalog's Embedding does not")
+    params = {"num_embeddings": module.num_embeddings, "embedding_dim": module.embedding_dim}
+    return m.layer(node, "studio.Embedding", params, weights=dict(module.state_dict()))
+
+
+def _recurrent(m: _FxMapper, node: fx.Node, module: nn.RNN | nn.LSTM | nn.GRU) -> None:
+    if len(node.args) != 1 or node.kwargs:
+        raise Unmappable("an initial hidden state is passed; the catalog's layer starts at zero")
+    if not module.batch_first:
+        raise Unmappable("batch_first=False; the catalog's recurrent layers take (N, L, F)")
+    if not module.bias:
+        raise Unmappable("bias=False has no catalog setting")
+    if getattr(module, "proj_size", 0):
+        raise Unmappable("proj_size has no catalog setting")
+    if isinstance(module, nn.RNN) and module.nonlinearity != "tanh":
+        raise Unmappable("nonlinearity='relu' has no catalog setting")
+    kind = type(module).__name__
+    params = {
+        "hidden_size": module.hidden_size,
+        "num_layers": module.num_layers,
+        "bidirectional": module.bidirectional,
+        "dropout": float(module.dropout),
+        "output": "sequence",
+    }
+    weights = {f"rnn.{k}": v for k, v in module.state_dict().items()}
+    value = m.layer(node, f"studio.{kind}", params, weights=weights)
+    m.tuples[node] = value[0]
+    return None
+
+
+def _multihead_attention(m: _FxMapper, node: fx.Node, module: nn.MultiheadAttention) -> None:
+    query = _arg(node, 0, "query")
+    if not (_arg(node, 1, "key") is query and _arg(node, 2, "value") is query):
+        raise Unmappable("only self-attention (query, key and value the same) is in the catalog")
+    extra = {k: v for k, v in node.kwargs.items() if k not in ("query", "key", "value")}
+    if len(node.args) > 3 or any(
+        v is not None for k, v in extra.items() if k not in ("need_weights", "average_attn_weights")
+    ):
+        raise Unmappable("masks have no catalog setting")
+    if not module.batch_first or not module._qkv_same_embed_dim:
+        raise Unmappable("needs batch_first=True and equal key/value sizes")
+    if module.in_proj_bias is None or module.bias_k is not None or module.add_zero_attn:
+        raise Unmappable("bias=False, add_bias_kv and add_zero_attn have no catalog setting")
+    params = {"num_heads": module.num_heads, "dropout": float(module.dropout)}
+    weights = {f"attn.{k}": v for k, v in module.state_dict().items()}
+    value = m.layer(node, "studio.MultiheadAttention", params, [query], weights=weights)
+    m.tuples[node] = value[0]
+    return None
+
+
+def _encoder_layer_params(layer: nn.TransformerEncoderLayer) -> dict[str, object]:
+    activation = {1: "relu", 2: "gelu"}.get(layer.activation_relu_or_gelu)
+    if isinstance(layer.activation, nn.GELU) and layer.activation.approximate != "none":
+        activation = None
+    if activation is None:
+        raise Unmappable("the feed-forward activation must be relu or gelu")
+    if not layer.self_attn.batch_first:
+        raise Unmappable("batch_first=False; the catalog's layer takes (N, L, E)")
+    if layer.norm1.eps != 1e-5 or layer.linear1.bias is None:
+        raise Unmappable("layer_norm_eps other than 1e-5 and bias=False have no catalog setting")
+    return {
+        "nhead": layer.self_attn.num_heads,
+        "dim_feedforward": layer.linear1.out_features,
+        "dropout": float(layer.dropout.p),
+        "activation": activation,
+        "norm_first": layer.norm_first,
+    }
+
+
+def _transformer_encoder_layer(
+    m: _FxMapper, node: fx.Node, module: nn.TransformerEncoderLayer
+) -> Value:
+    _only_input(node)
+    params = _encoder_layer_params(module)
+    return m.layer(
+        node, "studio.TransformerEncoderLayer", params, weights=dict(module.state_dict())
+    )
+
+
+def _transformer_encoder(m: _FxMapper, node: fx.Node, module: nn.TransformerEncoder) -> Value:
+    """A stack of N encoder layers becomes N TransformerEncoderLayer nodes (and its norm)."""
+    _only_input(node)
+    value = m.tensor(node.args[0])
+    layers = list(module.layers)
+    for i, layer in enumerate(layers):
+        value = m.draft.add_layer(
+            "studio.TransformerEncoderLayer",
+            f"{node.name}_{i}",
+            _encoder_layer_params(layer),
+            [value],
+            where=m.where(node),
+            weights=dict(layer.state_dict()),
+        )
+    if module.norm is not None:
+        norm = module.norm
+        if not isinstance(norm, nn.LayerNorm) or len(norm.normalized_shape) != 1:
+            raise Unmappable("the final norm must be a LayerNorm over the last dimension")
+        value = m.draft.add_layer(
+            "studio.LayerNorm",
+            f"{node.name}_norm",
+            {"eps": norm.eps},
+            [value],
+            where=m.where(node),
+            weights=_affine(
+                dict(norm.state_dict()),
+                norm.normalized_shape[0],
+                weight=norm.weight is not None,
+                bias=norm.bias is not None,
+            ),
+        )
+    return value
+
+
+def _simple(type_id: str, **attrs: str) -> ModuleRule:
+    """A rule for a weightless module whose params are attributes of the same meaning."""
+
+    def rule(m: _FxMapper, node: fx.Node, module: Any) -> Value:
+        _only_input(node)
+        params = {param: getattr(module, attribute) for param, attribute in attrs.items()}
+        return m.layer(node, type_id, params)
+
+    return rule
+
+
+def _gelu_module(m: _FxMapper, node: fx.Node, module: nn.GELU) -> Value:
+    _only_input(node)
+    if module.approximate != "none":
+        raise Unmappable("approximate='tanh'; the catalog's GELU is exact")
+    return m.layer(node, "studio.GELU", {})
+
+
+def _softmax_module(m: _FxMapper, node: fx.Node, module: nn.Softmax | nn.LogSoftmax) -> Value:
+    _only_input(node)
+    type_id = "studio.Softmax" if isinstance(module, nn.Softmax) else "studio.LogSoftmax"
+    dim = _torch_dim(module.dim, len(_shape(node.args[0])))
+    return m.layer(node, type_id, {"dim": dim})
+
+
+def _identity_module(m: _FxMapper, node: fx.Node, module: nn.Module) -> Value:
+    _only_input(node)
+    return m.tensor(node.args[0])
+
+
+def _flatten_module(m: _FxMapper, node: fx.Node, module: nn.Flatten) -> Value:
+    _only_input(node)
+    return _flatten(m, node, module.start_dim, module.end_dim)
+
+
+def _pool_module(m: _FxMapper, node: fx.Node, module: Any) -> Value:
+    _only_input(node)
+    return _pool(
+        m,
+        node,
+        type(module).__name__,
+        module.kernel_size,
+        module.stride,
+        module.padding,
+        dilation=getattr(module, "dilation", 1),
+        ceil_mode=module.ceil_mode,
+        return_indices=getattr(module, "return_indices", False),
+        count_include_pad=getattr(module, "count_include_pad", True),
+        divisor_override=getattr(module, "divisor_override", None),
+    )
+
+
+def _adaptive_module(m: _FxMapper, node: fx.Node, module: nn.AdaptiveAvgPool2d) -> Value:
+    _only_input(node)
+    return _adaptive(m, node, module.output_size)
+
+
+def _upsample_module(m: _FxMapper, node: fx.Node, module: nn.Upsample) -> Value:
+    _only_input(node)
+    return _upsample(m, node, module.size, module.scale_factor, module.mode, module.align_corners)
+
+
+_MODULE_RULES: dict[type, ModuleRule] = {
+    nn.Conv1d: _conv,
+    nn.Conv2d: _conv,
+    nn.ConvTranspose2d: _conv_transpose2d,
+    nn.Linear: _linear,
+    nn.BatchNorm1d: _batch_norm,
+    nn.BatchNorm2d: _batch_norm,
+    nn.LayerNorm: _layer_norm,
+    nn.GroupNorm: _group_norm,
+    nn.Embedding: _embedding,
+    nn.RNN: _recurrent,
+    nn.LSTM: _recurrent,
+    nn.GRU: _recurrent,
+    nn.MultiheadAttention: _multihead_attention,
+    nn.TransformerEncoderLayer: _transformer_encoder_layer,
+    nn.TransformerEncoder: _transformer_encoder,
+    nn.Dropout: _simple("studio.Dropout", p="p"),
+    nn.Dropout2d: _simple("studio.Dropout2d", p="p"),
+    nn.ReLU: _simple("studio.ReLU"),
+    nn.LeakyReLU: _simple("studio.LeakyReLU", negative_slope="negative_slope"),
+    nn.GELU: _gelu_module,
+    nn.SiLU: _simple("studio.SiLU"),
+    nn.ELU: _simple("studio.ELU", alpha="alpha"),
+    nn.Sigmoid: _simple("studio.Sigmoid"),
+    nn.Tanh: _simple("studio.Tanh"),
+    nn.Softmax: _softmax_module,
+    nn.LogSoftmax: _softmax_module,
+    nn.Identity: _identity_module,
+    nn.Flatten: _flatten_module,
+    nn.MaxPool1d: _pool_module,
+    nn.MaxPool2d: _pool_module,
+    nn.AvgPool1d: _pool_module,
+    nn.AvgPool2d: _pool_module,
+    nn.AdaptiveAvgPool2d: _adaptive_module,
+    nn.Upsample: _upsample_module,
+}
+
+# --------------------------------------------------------------------------------- shared rules
+
+
+def _flatten(m: _FxMapper, node: fx.Node, start: int, end: int) -> Value:
+    rank = len(_shape(node.args[0]))
+    if start % rank == 1 and end % rank == rank - 1:
+        return m.layer(node, "studio.Flatten", {})
+    return _reshape(m, node)
+
+
+def _reshape(m: _FxMapper, node: fx.Node) -> Value:
+    """Any reshape that keeps the batch: Flatten when it flattens, else Reshape to the result."""
+    before, after = _shape(node.args[0]), _shape(node)
+    if after[:1] != before[:1]:
+        raise Unmappable(
+            f"reshapes {before} into {after}, mixing the batch with other dimensions; the "
+            "catalog's layers keep the batch first"
+        )
+    if after == before:
+        return m.tensor(node.args[0])
+    if len(after) == 1:
+        raise Unmappable(f"reshapes {before} into one value per sample {after}")
+    if len(after) == 2 and len(before) > 2:
+        return m.layer(node, "studio.Flatten", {})
+    return m.layer(node, "studio.Reshape", {"shape": after[1:]})
+
+
+def _pool(
+    m: _FxMapper,
+    node: fx.Node,
+    kind: str,
+    kernel: object,
+    stride: object,
+    padding: object,
+    *,
+    dilation: object = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: object = None,
+) -> Value:
+    if _single(dilation, "dilation") != 1 or ceil_mode or return_indices:
+        raise Unmappable("dilation, ceil_mode and return_indices have no catalog setting")
+    pad = _single(padding, "padding")
+    if divisor_override is not None or (not count_include_pad and pad):
+        raise Unmappable("count_include_pad=False and divisor_override have no catalog setting")
+    params = {
+        "kernel_size": _single(kernel, "kernel_size"),
+        "stride": 0 if stride is None or stride == [] else _single(stride, "stride"),
+        "padding": pad,
+    }
+    return m.layer(node, f"studio.{kind}", params)
+
+
+def _adaptive(m: _FxMapper, node: fx.Node, output_size: object) -> Value:
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)  # type: ignore[arg-type]
+    if len(size) != 2 or not all(isinstance(v, int) for v in size):
+        raise Unmappable(f"output_size={output_size}: the catalog needs two numbers")
+    return m.layer(node, "studio.AdaptiveAvgPool2d", {"output_size": size})
+
+
+def _upsample(
+    m: _FxMapper,
+    node: fx.Node,
+    size: object,
+    scale_factor: object,
+    mode: object,
+    align_corners: object,
+) -> Value:
+    if size is not None or scale_factor is None:
+        raise Unmappable("upsampling to a fixed size; the catalog's Upsample takes a scale factor")
+    scales = list(scale_factor) if isinstance(scale_factor, tuple | list) else [scale_factor]
+    if not all(float(s) == float(scales[0]) and float(s).is_integer() for s in scales):  # type: ignore[arg-type]
+        raise Unmappable(f"scale_factor={scale_factor}: the catalog needs one whole number")
+    if mode not in ("nearest", "bilinear") or align_corners:
+        raise Unmappable(f"mode={mode!r}, align_corners={align_corners}: no catalog setting")
+    params = {"scale_factor": int(float(scales[0])), "mode": mode}  # type: ignore[arg-type]
+    return m.layer(node, "studio.Upsample", params)
+
+
+# --------------------------------------------------------------------------------- function rules
+
+
+def _activation(type_id: str, **args: tuple[int, object]) -> Rule:
+    """A rule for ``F.x(t, ...)`` / ``t.x(...)``; `args` maps a param to (position, default)."""
+
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        params = {name: _arg(node, i, name, default) for name, (i, default) in args.items()}
+        return m.layer(node, type_id, params)
+
+    return rule
+
+
+def _gelu(m: _FxMapper, node: fx.Node) -> Value:
+    if node.kwargs.get("approximate", "none") != "none":
+        raise Unmappable("approximate='tanh'; the catalog's GELU is exact")
+    return m.layer(node, "studio.GELU", {})
+
+
+def _softmax_rule(type_id: str) -> Rule:
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        if node.kwargs.get("dtype") is not None:
+            raise Unmappable("a dtype argument has no catalog setting")
+        dim = _torch_dim(_arg(node, 1, "dim"), len(_shape(node.args[0])))
+        return m.layer(node, type_id, {"dim": dim})
+
+    return rule
+
+
+def _flatten_call(m: _FxMapper, node: fx.Node) -> Value:
+    return _flatten(m, node, _arg(node, 1, "start_dim", 0), _arg(node, 2, "end_dim", -1))
+
+
+def _reshape_call(m: _FxMapper, node: fx.Node) -> Value:
+    return _reshape(m, node)
+
+
+def _alias(m: _FxMapper, node: fx.Node) -> Value:
+    return m.tensor(node.args[0])
+
+
+def _merge_rule(type_id: str, symbol: str) -> Rule:
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        if len(node.args) != 2 or node.kwargs:
+            raise Unmappable(f"only `a {symbol} b` of two tensors has a catalog layer")
+        a, b = node.args
+        if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)):
+            raise Unmappable(
+                f"{symbol} with a constant; the catalog's {type_id[7:]} combines two layer outputs"
+            )
+        if _shape(a) != _shape(b):
+            raise Unmappable(
+                f"{symbol} broadcasts {_shape(a)} with {_shape(b)}; the catalog's "
+                f"{type_id[7:]} needs equal shapes"
+            )
+        return m.layer(node, type_id, {}, [a, b])
+
+    return rule
+
+
+def _cat(m: _FxMapper, node: fx.Node) -> Value:
+    tensors = list(_arg(node, 0, "tensors"))
+    if len(tensors) == 1:
+        return m.tensor(tensors[0])
+    dim = _torch_dim(_arg(node, 1, "dim", 0), len(_shape(node)))
+    return m.layer(node, "studio.Concat", {"dim": dim}, tensors)
+
+
+def _reduction_rule(type_id: str) -> Rule:
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        rank = len(_shape(node.args[0]))
+        dims = _arg(node, 1, "dim")
+        keepdim = bool(_arg(node, 2, "keepdim", False))
+        if node.kwargs.get("dtype") is not None:
+            raise Unmappable("a dtype argument has no catalog setting")
+        if isinstance(dims, tuple | list) and len(dims) == 1:
+            dims = dims[0]
+        if isinstance(dims, int):
+            return m.layer(node, type_id, {"dim": _torch_dim(dims, rank), "keepdim": keepdim})
+        spatial = set(range(2, rank))
+        if (
+            type_id == "studio.Mean"
+            and isinstance(dims, tuple | list)
+            and {d % rank for d in dims} == spatial
+            and rank in (3, 4)
+        ):
+            if not keepdim:
+                return m.layer(node, "studio.GlobalAvgPool", {})
+            if rank == 4:
+                return m.layer(node, "studio.AdaptiveAvgPool2d", {"output_size": (1, 1)})
+        raise Unmappable(f"dim={dims}: the catalog reduces over one dimension (or all spatial)")
+
+    return rule
+
+
+def _permute(m: _FxMapper, node: fx.Node) -> Value:
+    rank = len(_shape(node.args[0]))
+    raw: Any = node.args[1:] if len(node.args) > 2 else _arg(node, 1, "dims")
+    dims = [int(d) % rank for d in raw]
+    if dims[0] != 0:
+        raise Unmappable("moves the batch dimension; the catalog's Permute keeps it first")
+    if dims == list(range(rank)):
+        return m.tensor(node.args[0])
+    return m.layer(node, "studio.Permute", {"dims": tuple(dims[1:])})
+
+
+def _transpose(m: _FxMapper, node: fx.Node) -> Value:
+    rank = len(_shape(node.args[0]))
+    a, b = int(_arg(node, 1, "dim0")) % rank, int(_arg(node, 2, "dim1")) % rank
+    if 0 in (a, b):
+        raise Unmappable("moves the batch dimension; the catalog's Permute keeps it first")
+    dims = list(range(rank))
+    dims[a], dims[b] = dims[b], dims[a]
+    if a == b:
+        return m.tensor(node.args[0])
+    return m.layer(node, "studio.Permute", {"dims": tuple(dims[1:])})
+
+
+def _is_full_slice(value: object) -> bool:
+    return isinstance(value, slice) and value == slice(None, None, None)
+
+
+def _getitem(m: _FxMapper, node: fx.Node) -> Value | None:
+    source, index = node.args
+    if isinstance(source, fx.Node) and source in m.tuples:
+        kind = m.draft.type_of(m.tuples[source]).removeprefix("studio.")
+        if index != 0:
+            raise Unmappable(
+                f"uses the {kind}'s second result (hidden state or attention weights); the "
+                "catalog's layer returns only the first (use out[:, -1] for the last step)"
+            )
+        value = (m.tuples[source], "out")
+        if kind in ("RNN", "LSTM", "GRU"):
+            m.sequences[node] = m.tuples[source]
+        return value
+    if not isinstance(source, fx.Node) or not isinstance(
+        source.meta.get("tensor_meta"), TensorMetadata
+    ):
+        return None  # indexing a size or a tuple of plain values
+    rank = len(_shape(source))
+    items = list(index) if isinstance(index, tuple) else [index]
+    while len(items) > 2 and _is_full_slice(items[-1]):
+        items.pop()
+    if rank == 3 and len(items) == 2 and _is_full_slice(items[0]) and items[1] == -1:
+        recurrent = m.sequences.get(source)
+        if (
+            recurrent is not None
+            and len(source.users) == 1
+            and not m.draft.params_of(recurrent)["bidirectional"]
+        ):
+            # `out, _ = self.lstm(x); out[:, -1]` is the catalog layer's "last" output.
+            m.draft.set_param(recurrent, "output", "last")
+            return (recurrent, "out")
+        return m.layer(node, "studio.SelectLast", {})
+    raise Unmappable(f"indexing [{index}] has no catalog layer (only x[:, -1] on sequences)")
+
+
+def _pool_call(kind: str) -> Rule:
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        kernel = _arg(node, 1, "kernel_size")
+        return _pool(
+            m,
+            node,
+            kind,
+            kernel,
+            _arg(node, 2, "stride"),
+            _arg(node, 3, "padding", 0),
+            dilation=_arg(node, 4, "dilation", 1) if kind.startswith("Max") else 1,
+            ceil_mode=bool(_arg(node, 5 if kind.startswith("Max") else 4, "ceil_mode", False)),
+            return_indices=bool(node.kwargs.get("return_indices", False)),
+            count_include_pad=bool(node.kwargs.get("count_include_pad", True)),
+            divisor_override=node.kwargs.get("divisor_override"),
+        )
+
+    return rule
+
+
+def _adaptive_call(m: _FxMapper, node: fx.Node) -> Value:
+    return _adaptive(m, node, _arg(node, 1, "output_size"))
+
+
+def _interpolate(m: _FxMapper, node: fx.Node) -> Value:
+    return _upsample(
+        m,
+        node,
+        _arg(node, 1, "size"),
+        _arg(node, 2, "scale_factor"),
+        _arg(node, 3, "mode", "nearest"),
+        _arg(node, 4, "align_corners"),
+    )
+
+
+def _dropout_call(type_id: str) -> Rule:
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        return m.layer(node, type_id, {"p": float(_arg(node, 1, "p", 0.5))})
+
+    return rule
+
+
+_RELU = _activation("studio.ReLU")
+_SIGMOID = _activation("studio.Sigmoid")
+_TANH = _activation("studio.Tanh")
+_SOFTMAX = _softmax_rule("studio.Softmax")
+_LOG_SOFTMAX = _softmax_rule("studio.LogSoftmax")
+_ADD = _merge_rule("studio.Add", "+")
+_MUL = _merge_rule("studio.Multiply", "*")
+_MEAN = _reduction_rule("studio.Mean")
+_SUM = _reduction_rule("studio.Sum")
+
+_FUNCTION_RULES: dict[object, Rule] = {
+    torch.relu: _RELU,
+    F.relu: _RELU,
+    F.leaky_relu: _activation("studio.LeakyReLU", negative_slope=(1, 0.01)),
+    F.gelu: _gelu,
+    F.silu: _activation("studio.SiLU"),
+    F.elu: _activation("studio.ELU", alpha=(1, 1.0)),
+    torch.sigmoid: _SIGMOID,
+    F.sigmoid: _SIGMOID,
+    torch.tanh: _TANH,
+    F.tanh: _TANH,
+    torch.softmax: _SOFTMAX,
+    F.softmax: _SOFTMAX,
+    torch.log_softmax: _LOG_SOFTMAX,
+    F.log_softmax: _LOG_SOFTMAX,
+    torch.flatten: _flatten_call,
+    torch.reshape: _reshape_call,
+    torch.squeeze: _reshape_call,
+    torch.unsqueeze: _reshape_call,
+    operator.add: _ADD,
+    operator.iadd: _ADD,
+    torch.add: _ADD,
+    operator.mul: _MUL,
+    operator.imul: _MUL,
+    torch.mul: _MUL,
+    torch.cat: _cat,
+    torch.concat: _cat,
+    torch.concatenate: _cat,
+    torch.mean: _MEAN,
+    torch.sum: _SUM,
+    torch.permute: _permute,
+    torch.transpose: _transpose,
+    operator.getitem: _getitem,
+    F.max_pool1d: _pool_call("MaxPool1d"),
+    F.max_pool2d: _pool_call("MaxPool2d"),
+    F.avg_pool1d: _pool_call("AvgPool1d"),
+    F.avg_pool2d: _pool_call("AvgPool2d"),
+    F.adaptive_avg_pool2d: _adaptive_call,
+    F.interpolate: _interpolate,
+    F.dropout: _dropout_call("studio.Dropout"),
+    F.dropout2d: _dropout_call("studio.Dropout2d"),
+}
+
+_METHOD_RULES: dict[str, Rule] = {
+    "relu": _RELU,
+    "sigmoid": _SIGMOID,
+    "tanh": _TANH,
+    "softmax": _SOFTMAX,
+    "log_softmax": _LOG_SOFTMAX,
+    "flatten": _flatten_call,
+    "view": _reshape_call,
+    "reshape": _reshape_call,
+    "squeeze": _reshape_call,
+    "unsqueeze": _reshape_call,
+    "contiguous": _alias,
+    "add": _ADD,
+    "mul": _MUL,
+    "mean": _MEAN,
+    "sum": _SUM,
+    "permute": _permute,
+    "transpose": _transpose,
+}

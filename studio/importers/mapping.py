@@ -1,0 +1,205 @@
+"""What both importers share: the draft graph they fill and the report of what did not map.
+
+An importer walks a foreign model (a traced PyTorch module or an ONNX graph) one operation at a
+time and adds a catalog node for each through `GraphDraft`, together with the tensors that
+node's module will hold. An operation with no catalog layer is never dropped: it becomes an
+`UnmappedConstruct` naming it and where it comes from, and the import fails with all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.core.errors import GraphEditError, StudioError
+from studio.core.graph import Graph
+from studio.core.layout import layered_layout
+from studio.core.project import Project
+from studio.core.registry import LayerRegistry
+
+Value = tuple[str, str]
+"""An output port of a draft node: (node id, port name)."""
+
+_MAX_NAME = 64
+
+
+@dataclass
+class ImportedModel:
+    """An imported model: the project, its weights, and what the source computed.
+
+    `state_dict` fits the module `compile_graph` makes of the project's main graph;
+    `expected` holds the source model's outputs on `example_inputs` (eval mode), so the import
+    can be checked by running the compiled model on the same inputs.
+    """
+
+    project: Project
+    state_dict: dict[str, Any]
+    example_inputs: tuple[Any, ...]
+    expected: list[Any]
+    source: str
+
+
+class ImportFailure(StudioError):
+    """The source cannot be read at all (missing file, bad class name, wrong input shape)."""
+
+
+@dataclass(frozen=True)
+class UnmappedConstruct:
+    """One operation of the source model that no catalog layer reproduces."""
+
+    name: str
+    kind: str
+    where: str
+    reason: str
+
+    def format(self) -> str:
+        return f"{self.name} ({self.kind}) at {self.where}: {self.reason}"
+
+
+class UnsupportedModelError(StudioError):
+    """The model holds constructs the catalog cannot express; nothing was written."""
+
+    def __init__(self, source: str, constructs: Sequence[UnmappedConstruct]) -> None:
+        self.source = source
+        self.constructs = list(constructs)
+        count = len(self.constructs)
+        lines = "\n".join(f"  - {c.format()}" for c in self.constructs)
+        super().__init__(
+            f"{source}: {count} construct{'s' if count != 1 else ''} cannot be imported "
+            f"(no file was written):\n{lines}"
+        )
+
+
+class Unmappable(Exception):
+    """Raised by a mapping rule: this one operation has no catalog equivalent (the reason)."""
+
+
+def node_name(raw: str, fallback: str = "layer") -> str:
+    """A valid node name from a module path or an ONNX node name (``/conv1/Conv`` → conv1_Conv)."""
+    name = re.sub(r"\W+", "_", raw).strip("_")
+    if not name:
+        name = fallback
+    if not (name[0].isalpha() or name[0] == "_"):
+        name = f"{fallback}_{name}"
+    return name[:_MAX_NAME]
+
+
+@dataclass
+class _DraftNode:
+    node_id: str
+    where: str
+    weights: dict[str, Any] = field(default_factory=dict)
+
+
+class GraphDraft:
+    """A graph being built from a foreign model, with each node's weights and origin.
+
+    Weights are keyed as the state dict of the module the node's builder makes (``weight``,
+    ``rnn.weight_ih_l0``), so `state_dict` can name them as the compiled model does.
+    """
+
+    def __init__(self, registry: LayerRegistry) -> None:
+        self.registry = registry
+        self.graph = Graph(registry)
+        self._nodes: dict[str, _DraftNode] = {}  # node name -> draft
+
+    def add_input(self, name: str, dims: Sequence[int], dtype: str = "float") -> Value:
+        """An Input node; `dims` is one sample's shape, without the batch."""
+        node = self._add("studio.Input", name, {"shape": tuple(dims), "dtype": dtype}, "input")
+        return (node, "out")
+
+    def add_layer(
+        self,
+        type_id: str,
+        name: str,
+        params: Mapping[str, object],
+        inputs: Sequence[Value],
+        *,
+        where: str,
+        weights: Mapping[str, Any] | None = None,
+    ) -> Value:
+        """A layer fed by `inputs` in port order; raises `Unmappable` if the catalog refuses."""
+        spec = self.registry.get(type_id)
+        full = dict(params)
+        if spec.variadic_inputs is not None:
+            full[spec.variadic_inputs] = len(inputs)
+        node_id = self._add(type_id, name, full, where, weights)
+        ports = [p.name for p in spec.input_ports(self.graph.node(node_id).params)]
+        if len(ports) != len(inputs):
+            raise Unmappable(f"{spec.title} takes {len(ports)} inputs, not {len(inputs)}")
+        for port, (src, src_port) in zip(ports, inputs, strict=True):
+            self.graph.connect(src, src_port, node_id, port)
+        return (node_id, spec.output_ports(self.graph.node(node_id).params)[0].name)
+
+    def add_output(self, value: Value, name: str = "output") -> None:
+        node_id = self._add("studio.Output", name, {}, "output")
+        self.graph.connect(value[0], value[1], node_id, "in")
+
+    def set_param(self, node_id: str, name: str, value: object) -> None:
+        self.graph.set_param(node_id, name, value)
+
+    def add_weights(self, node_id: str, weights: Mapping[str, Any]) -> None:
+        self._nodes[self.graph.node(node_id).name].weights.update(weights)
+
+    def params_of(self, node_id: str) -> Mapping[str, object]:
+        return self.graph.node(node_id).params
+
+    def type_of(self, node_id: str) -> str:
+        return self.graph.node(node_id).type_id
+
+    def where(self, node_id: str) -> str:
+        return self._nodes[self.graph.node(node_id).name].where
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every node's weights, named as in the module `compile_graph` makes."""
+        from studio.compile.compiler import attribute_name
+
+        return {
+            f"{attribute_name(name)}.{key}": tensor
+            for name, draft in self._nodes.items()
+            for key, tensor in draft.weights.items()
+        }
+
+    def check_shapes(self, source: str) -> None:
+        """Raise `UnsupportedModelError` if the catalog's shape rules refuse the imported graph."""
+        from studio.compile.inference import infer_shapes
+
+        errors = infer_shapes(self.graph).errors()
+        if errors:
+            constructs = []
+            for problem in errors:
+                node = self.graph.node(problem.node_id) if problem.node_id else None
+                name = node.name if node else "graph"
+                kind = node.type_id.removeprefix("studio.") if node else "graph"
+                where = self._nodes[node.name].where if node else source
+                constructs.append(UnmappedConstruct(name, kind, where, problem.message))
+            raise UnsupportedModelError(source, constructs)
+
+    def to_project(self, name: str, description: str = "") -> Project:
+        """A project holding the draft as its model graph, laid out left to right."""
+        for node_id, position in layered_layout(self.graph).items():
+            self.graph.move_node(node_id, position)
+        return Project(
+            name[:128] or "Imported model",
+            self.registry,
+            graphs={"model": self.graph},
+            description=description,
+        )
+
+    def _add(
+        self,
+        type_id: str,
+        name: str,
+        params: Mapping[str, object],
+        where: str,
+        weights: Mapping[str, Any] | None = None,
+    ) -> str:
+        unique = self.graph.unique_name(node_name(name))
+        try:
+            node = self.graph.add_node(type_id, name=unique, params=params)
+        except GraphEditError as exc:
+            raise Unmappable(str(exc)) from None
+        self._nodes[unique] = _DraftNode(node.id, where, dict(weights or {}))
+        return node.id

@@ -1,0 +1,863 @@
+"""Import an ONNX model (``model.onnx``): operator by operator onto catalog layers.
+
+onnxruntime runs the model once on random inputs with every intermediate value exposed, which
+gives each value its shape (and the value of any constant the layers need) without relying on
+symbolic shape inference. Values split in two kinds: *activations* (computed from the model's
+inputs by real operators) must each come from a mapped catalog layer; everything else (weights,
+``Constant`` nodes, ``Shape``/``Gather``/``Concat`` arithmetic feeding a ``Reshape``) is read as a
+constant where a layer needs one. An operator producing an activation with no catalog layer
+becomes an `UnmappedConstruct` naming the ONNX node and its op_type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.registry import LayerRegistry
+from studio.importers.mapping import (
+    GraphDraft,
+    ImportedModel,
+    ImportFailure,
+    Unmappable,
+    UnmappedConstruct,
+    UnsupportedModelError,
+    Value,
+    node_name,
+)
+
+_TRACE_BATCH = 2
+
+
+def import_onnx_file(
+    path: Path,
+    registry: LayerRegistry,
+    *,
+    input_shapes: Sequence[Sequence[int]] | None = None,
+) -> ImportedModel:
+    """Map an ONNX file to a project with its weights; see the module docstring.
+
+    Raises:
+        ImportFailure: the file cannot be read or run.
+        UnsupportedModelError: some operators have no catalog layer (all are listed).
+    """
+    import onnx
+
+    if not path.is_file():
+        raise ImportFailure(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise ImportFailure(
+            f"{path}: not a valid ONNX model ({str(exc).splitlines()[0]})"
+        ) from None
+    return import_onnx_model(model, registry, input_shapes=input_shapes, source=str(path))
+
+
+def import_onnx_model(
+    model: Any,
+    registry: LayerRegistry,
+    *,
+    input_shapes: Sequence[Sequence[int]] | None = None,
+    source: str = "model.onnx",
+) -> ImportedModel:
+    """Map an `onnx.ModelProto`; `input_shapes` (batch included) override the graph's."""
+    import torch
+
+    graph = model.graph
+    initializers = {init.name: _to_array(init) for init in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    shapes = _input_shapes(inputs, input_shapes)
+    feeds = {
+        i.name: _example(shape, _elem_type(i)) for i, shape in zip(inputs, shapes, strict=True)
+    }
+    values = _run_all(model, feeds, source)
+    values.update(initializers)
+    mapper = _OnnxMapper(GraphDraft(registry), values, initializers, _opset(model))
+    mapper.map_graph(graph, inputs)
+    if mapper.constructs:
+        raise UnsupportedModelError(source, mapper.constructs)
+    mapper.draft.check_shapes(source)
+    name = graph.name if graph.name and graph.name != "main_graph" else Path(source).stem
+    project = mapper.draft.to_project(name, description=f"Imported from {source}.")
+    examples = tuple(torch.from_numpy(feeds[i.name]) for i in inputs)
+    expected = [torch.from_numpy(np.asarray(values[o.name])) for o in graph.output]
+    return ImportedModel(project, mapper.draft.state_dict(), examples, expected, source)
+
+
+def _to_array(tensor: Any) -> np.ndarray:
+    from onnx import numpy_helper
+
+    return np.asarray(numpy_helper.to_array(tensor))
+
+
+def _opset(model: Any) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+
+
+def _elem_type(value_info: Any) -> int:
+    return int(value_info.type.tensor_type.elem_type)
+
+
+def _input_shapes(
+    inputs: Sequence[Any], given: Sequence[Sequence[int]] | None
+) -> list[tuple[int, ...]]:
+    if given:
+        if len(given) != len(inputs):
+            raise ImportFailure(
+                f"the model has {len(inputs)} input(s) but {len(given)} --input-shape were given"
+            )
+        return [tuple(int(d) for d in s) for s in given]
+    shapes = []
+    for value in inputs:
+        dims = value.type.tensor_type.shape.dim
+        shape = []
+        for i, dim in enumerate(dims):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                shape.append(int(dim.dim_value))
+            elif i == 0:
+                shape.append(_TRACE_BATCH)  # a dynamic batch
+            else:
+                raise ImportFailure(
+                    f"input {value.name!r}: dimension {i} has no fixed size; pass --input-shape "
+                    "(batch included) for each input"
+                )
+        if not shape:
+            raise ImportFailure(f"input {value.name!r} has no shape; pass --input-shape")
+        shapes.append(tuple(shape))
+    return shapes
+
+
+def _example(shape: tuple[int, ...], elem_type: int) -> np.ndarray:
+    from onnx import TensorProto
+
+    generator = np.random.default_rng(0)
+    if elem_type in (TensorProto.INT64, TensorProto.INT32):
+        dtype = np.int64 if elem_type == TensorProto.INT64 else np.int32
+        return np.zeros(shape, dtype=dtype)
+    return generator.standard_normal(shape).astype(np.float32)
+
+
+def _run_all(model: Any, feeds: dict[str, np.ndarray], source: str) -> dict[str, Any]:
+    """Every value of the graph on `feeds`, by running it with all of them as outputs."""
+    import onnx
+    import onnxruntime
+
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(model)
+    known = {o.name for o in exposed.graph.output}
+    for node in exposed.graph.node:
+        for name in node.output:
+            if name and name not in known:
+                exposed.graph.output.append(onnx.ValueInfoProto(name=name))
+                known.add(name)
+    try:
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = onnxruntime.InferenceSession(
+            exposed.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+        names = [o.name for o in session.get_outputs()]
+        results = session.run(names, feeds)
+    except Exception as exc:
+        shown = ", ".join(f"{k} {v.shape}" for k, v in feeds.items())
+        raise ImportFailure(
+            f"{source}: onnxruntime cannot run the model on {shown}: {str(exc).splitlines()[0]}"
+        ) from None
+    values: dict[str, Any] = dict(feeds)
+    values.update(zip(names, results, strict=True))
+    return values
+
+
+OnnxRule = Callable[["_OnnxMapper", Any], Value | None]
+
+
+class _OnnxMapper:
+    """Turns the ONNX nodes that compute activations into draft nodes."""
+
+    def __init__(
+        self,
+        draft: GraphDraft,
+        values: dict[str, Any],
+        initializers: dict[str, np.ndarray],
+        opset: int,
+    ) -> None:
+        self.draft = draft
+        self.values = values
+        self.initializers = initializers
+        self.opset = opset
+        self.tensors: dict[str, Value] = {}
+        self.consumers: dict[str, int] = {}
+        # MatMul outputs mapped to a bias-free Linear, which a following Add may complete.
+        self.matmuls: dict[str, str] = {}
+        # Recurrent operators read sequences time-major, (L, N, F): the Transpose into that
+        # layout, the operator's (L, directions, N, H) output and its Squeeze are tracked here
+        # (ONNX value → the batch-first draft value) instead of becoming layers.
+        self.time_major: dict[str, Value] = {}
+        self.recurrent_outputs: dict[str, Value] = {}
+        self.hidden_states: set[str] = set()
+        self.failed: set[str] = set()
+        self.constructs: list[UnmappedConstruct] = []
+
+    def map_graph(self, graph: Any, inputs: Sequence[Any]) -> None:
+        activations = {i.name for i in inputs}
+        for value in inputs:
+            dims = tuple(int(d) for d in np.shape(self.values[value.name])[1:])
+            dtype = "float" if np.issubdtype(self.values[value.name].dtype, np.floating) else "long"
+            try:
+                self.tensors[value.name] = self.draft.add_input(
+                    node_name(value.name, "input"), dims, dtype
+                )
+            except Unmappable as exc:
+                raise ImportFailure(f"input {value.name!r}: {exc}") from None
+        for node in graph.node:
+            for name in node.input:
+                self.consumers[name] = self.consumers.get(name, 0) + 1
+        nodes = list(graph.node)
+        live = _live_nodes(nodes, [o.name for o in graph.output])
+        for index, node in enumerate(nodes):
+            if node.op_type not in ("Shape", "Size") and any(i in activations for i in node.input):
+                activations.update(o for o in node.output if o)
+            else:
+                continue
+            if index not in live:
+                continue
+            if any(i in self.failed for i in node.input):
+                self.failed.update(node.output)
+                continue
+            try:
+                rule = _RULES.get(node.op_type)
+                if rule is None:
+                    raise Unmappable(
+                        f"the catalog has no layer for the ONNX operator {node.op_type}"
+                    )
+                value = rule(self, node)
+            except Unmappable as exc:
+                self.constructs.append(
+                    UnmappedConstruct(
+                        node.name or node.output[0], node.op_type, _where(node), str(exc)
+                    )
+                )
+                value = self.stand_in(node)
+                if value is None:
+                    self.failed.update(node.output)
+                    continue
+            if value is not None:
+                self.tensors[node.output[0]] = value
+        for i, output in enumerate(graph.output):
+            if output.name in self.failed:
+                continue
+            try:
+                self.draft.add_output(self.tensor(output.name), node_name(output.name, "output"))
+            except Unmappable as exc:
+                self.constructs.append(
+                    UnmappedConstruct(output.name, "graph output", f"output {i + 1}", str(exc))
+                )
+
+    def stand_in(self, node: Any) -> Value | None:
+        """An Input in place of an unmapped value, so the walk reports everything after it.
+
+        Not for recurrent operators, whose time-major output would only mislead what follows.
+        """
+        if node.op_type in _RECURRENT:
+            return None
+        if node.output[0] not in self.values:
+            return None
+        shape = np.shape(self.values[node.output[0]])
+        if not 2 <= len(shape) <= 5:
+            return None
+        try:
+            return self.draft.add_input(f"{node_name(node.name, 'node')}_stand_in", shape[1:])
+        except Unmappable:
+            return None
+
+    # ------------------------------------------------------------ helpers for rules
+    def tensor(self, name: str) -> Value:
+        if name in self.tensors:
+            return self.tensors[name]
+        if name in self.time_major or name in self.recurrent_outputs:
+            raise Unmappable(
+                f"uses {name!r}, a time-major sequence (L, N, ...); the catalog's layers take "
+                "the batch first"
+            )
+        if name in self.hidden_states:
+            raise Unmappable(
+                f"uses {name!r}, a recurrent layer's final state; the catalog's layer returns "
+                "its output sequence (use out[:, -1] for the last step)"
+            )
+        raise Unmappable(
+            f"uses {name!r} as a layer input, but it is a constant; the catalog has no constants"
+        )
+
+    def constant(self, node: Any, index: int, what: str) -> np.ndarray | None:
+        """Input `index` as an array (None when absent); refuses a computed activation."""
+        if len(node.input) <= index or not node.input[index]:
+            return None
+        name = node.input[index]
+        if name in self.tensors:
+            raise Unmappable(f"its {what} is computed by the model; the catalog needs a constant")
+        return np.asarray(self.values[name])
+
+    def stack_consumed_once(self, node_id: str) -> bool:
+        """Whether the recurrent node's sequence feeds nothing but the next stacked layer."""
+        outputs = [o for o, v in self.recurrent_outputs.items() if v[0] == node_id]
+        squeezed = [o for o, v in self.time_major.items() if v[0] == node_id]
+        return all(self.consumers.get(o, 0) == 1 for o in outputs + squeezed)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(int(d) for d in np.shape(self.values[name]))
+
+    def layer(
+        self,
+        node: Any,
+        type_id: str,
+        params: Mapping[str, object],
+        inputs: Sequence[str] | None = None,
+        weights: Mapping[str, Any] | None = None,
+    ) -> Value:
+        import torch
+
+        sources = [self.tensor(i) for i in (inputs if inputs is not None else node.input[:1])]
+        tensors = {
+            k: torch.from_numpy(
+                np.array(v, dtype=np.float32 if k != "num_batches_tracked" else np.int64)
+            )
+            for k, v in (weights or {}).items()
+        }
+        return self.draft.add_layer(
+            type_id, _layer_name(node), params, sources, where=_where(node), weights=tensors
+        )
+
+
+def _live_nodes(nodes: Sequence[Any], outputs: Sequence[str]) -> set[int]:
+    """Indices of the nodes the graph outputs depend on."""
+    producer = {o: i for i, node in enumerate(nodes) for o in node.output if o}
+    live: set[int] = set()
+    stack = [producer[o] for o in outputs if o in producer]
+    while stack:
+        index = stack.pop()
+        if index in live:
+            continue
+        live.add(index)
+        stack.extend(producer[i] for i in nodes[index].input if i in producer)
+    return live
+
+
+def _where(node: Any) -> str:
+    return f"ONNX node {node.name!r}" if node.name else f"ONNX node making {node.output[0]!r}"
+
+
+def _layer_name(node: Any) -> str:
+    """``/block/block.0/Gemm`` → ``block_0``: the module path torch exported, where there is one."""
+    parts = [p for p in (node.name or "").split("/") if p]
+    if len(parts) >= 2:
+        return node_name(parts[-2], node.op_type.lower())
+    return node_name(parts[-1] if parts else node.op_type, node.op_type.lower())
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _single(values: Sequence[int] | None, what: str, default: int) -> int:
+    items = list(values) if values is not None else []
+    if not items:
+        return default
+    if all(v == items[0] for v in items):
+        return int(items[0])
+    raise Unmappable(f"{what}={items}: the catalog's layer takes one {what} for every direction")
+
+
+def _dim(axis: int, rank: int) -> int:
+    if axis % rank == 0:
+        raise Unmappable(f"axis={axis} works across the batch; the catalog's layers keep it")
+    return axis
+
+
+# --------------------------------------------------------------------------------- rules
+
+
+def _conv(m: _OnnxMapper, node: Any) -> Value:
+    a = _attrs(node)
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise Unmappable("auto_pad has no catalog setting; export with explicit pads")
+    weight = m.constant(node, 1, "weight")
+    bias = m.constant(node, 2, "bias")
+    assert weight is not None
+    if weight.ndim not in (3, 4):
+        raise Unmappable(f"a {weight.ndim - 2}-d convolution; the catalog has 1-d and 2-d")
+    params = {
+        "out_channels": int(weight.shape[0]),
+        "kernel_size": _single(a.get("kernel_shape") or weight.shape[2:], "kernel_size", 1),
+        "stride": _single(a.get("strides"), "stride", 1),
+        "padding": _single(a.get("pads"), "padding", 0),
+        "dilation": _single(a.get("dilations"), "dilation", 1),
+        "groups": int(a.get("group", 1)),
+        "bias": bias is not None,
+    }
+    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+    type_id = "studio.Conv2d" if weight.ndim == 4 else "studio.Conv1d"
+    return m.layer(node, type_id, params, weights=weights)
+
+
+def _conv_transpose(m: _OnnxMapper, node: Any) -> Value:
+    a = _attrs(node)
+    weight = m.constant(node, 1, "weight")
+    bias = m.constant(node, 2, "bias")
+    assert weight is not None
+    if weight.ndim != 4 or int(a.get("group", 1)) != 1 or "output_shape" in a:
+        raise Unmappable("only 2-d, ungrouped ConvTranspose without output_shape is in the catalog")
+    if _single(a.get("dilations"), "dilation", 1) != 1:
+        raise Unmappable("dilations have no catalog setting")
+    out_channels = int(weight.shape[1])
+    params = {
+        "out_channels": out_channels,
+        "kernel_size": _single(a.get("kernel_shape") or weight.shape[2:], "kernel_size", 1),
+        "stride": _single(a.get("strides"), "stride", 1),
+        "padding": _single(a.get("pads"), "padding", 0),
+        "output_padding": _single(a.get("output_padding"), "output_padding", 0),
+    }
+    bias = bias if bias is not None else np.zeros(out_channels, dtype=np.float32)
+    return m.layer(node, "studio.ConvTranspose2d", params, weights={"weight": weight, "bias": bias})
+
+
+def _gemm(m: _OnnxMapper, node: Any) -> Value:
+    a = _attrs(node)
+    if a.get("transA", 0):
+        raise Unmappable("transA=1 has no catalog layer")
+    weight = m.constant(node, 1, "weight")
+    bias = m.constant(node, 2, "bias")
+    assert weight is not None
+    weight = (weight if a.get("transB", 0) else weight.T) * float(a.get("alpha", 1.0))
+    out_features = int(weight.shape[0])
+    weights: dict[str, Any] = {"weight": weight}
+    if bias is not None and bias.size not in (1, out_features):
+        raise Unmappable(f"a bias of shape {bias.shape} differs per sample; Linear's is a vector")
+    if bias is not None:
+        weights["bias"] = np.broadcast_to(bias * float(a.get("beta", 1.0)), (1, out_features))[0]
+    params = {"out_features": out_features, "bias": bias is not None}
+    return m.layer(node, "studio.Linear", params, weights=weights)
+
+
+def _matmul(m: _OnnxMapper, node: Any) -> Value:
+    weight = m.constant(node, 1, "second operand")
+    assert weight is not None
+    if weight.ndim != 2:
+        raise Unmappable("a batched MatMul with a constant; the catalog's Linear takes a matrix")
+    value = m.layer(
+        node,
+        "studio.Linear",
+        {"out_features": int(weight.shape[1]), "bias": False},
+        weights={"weight": weight.T},
+    )
+    m.matmuls[node.output[0]] = value[0]
+    return value
+
+
+def _merge(type_id: str) -> OnnxRule:
+    def rule(m: _OnnxMapper, node: Any) -> Value:
+        left, right = node.input[0], node.input[1]
+        constants = [n for n in (left, right) if n not in m.tensors]
+        if type_id == "studio.Add" and len(constants) == 1:
+            other = right if constants[0] == left else left
+            linear = m.matmuls.get(other)
+            bias = np.asarray(m.values[constants[0]])
+            out_features = m.shape(other)[-1]
+            if linear is not None and m.consumers.get(other) == 1 and bias.size == out_features:
+                # MatMul + Add of a vector: the bias of the Linear made for the MatMul.
+                m.draft.set_param(linear, "bias", True)
+                m.draft.add_weights(linear, {"bias": _torch(bias.reshape(out_features))})
+                return m.tensors[other]
+        if constants:
+            raise Unmappable(
+                f"{node.op_type} with a constant; the catalog's {type_id[7:]} combines "
+                "layer outputs"
+            )
+        if m.shape(left) != m.shape(right):
+            raise Unmappable(
+                f"broadcasts {m.shape(left)} with {m.shape(right)}; the catalog's {type_id[7:]} "
+                "needs equal shapes"
+            )
+        return m.layer(node, type_id, {}, [left, right])
+
+    return rule
+
+
+def _torch(array: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(np.array(array, dtype=np.float32))
+
+
+def _plain(type_id: str, **attributes: tuple[str, float]) -> OnnxRule:
+    """An activation whose params come from attributes: param → (attribute, default)."""
+
+    def rule(m: _OnnxMapper, node: Any) -> Value:
+        a = _attrs(node)
+        params = {
+            p: _float_attribute(a.get(attr, default)) for p, (attr, default) in attributes.items()
+        }
+        return m.layer(node, type_id, params)
+
+    return rule
+
+
+def _gelu(m: _OnnxMapper, node: Any) -> Value:
+    if _attrs(node).get("approximate", b"none") not in (b"none", "none"):
+        raise Unmappable("approximate='tanh'; the catalog's GELU is exact")
+    return m.layer(node, "studio.GELU", {})
+
+
+def _softmax(type_id: str) -> OnnxRule:
+    def rule(m: _OnnxMapper, node: Any) -> Value:
+        rank = len(m.shape(node.input[0]))
+        axis = int(_attrs(node).get("axis", -1 if m.opset >= 13 else 1))
+        if m.opset < 13 and axis % rank != rank - 1:
+            raise Unmappable("before opset 13 Softmax flattens from its axis; no catalog layer")
+        return m.layer(node, type_id, {"dim": _dim(axis, rank)})
+
+    return rule
+
+
+def _alias(m: _OnnxMapper, node: Any) -> Value:
+    return m.tensor(node.input[0])
+
+
+def _dropout(m: _OnnxMapper, node: Any) -> Value:
+    if len(node.output) > 1 and node.output[1] and m.consumers.get(node.output[1]):
+        raise Unmappable("uses the dropout mask; the catalog's Dropout returns only its output")
+    ratio = m.constant(node, 1, "ratio")
+    p = float(ratio) if ratio is not None else float(_attrs(node).get("ratio", 0.5))
+    return m.layer(node, "studio.Dropout", {"p": p})
+
+
+def _pool(kind: str) -> OnnxRule:
+    def rule(m: _OnnxMapper, node: Any) -> Value:
+        a = _attrs(node)
+        kernel = list(a.get("kernel_shape", []))
+        if len(kernel) not in (1, 2):
+            raise Unmappable(f"{len(kernel)}-d pooling; the catalog has 1-d and 2-d")
+        if a.get("ceil_mode", 0) or _single(a.get("dilations"), "dilation", 1) != 1:
+            raise Unmappable("ceil_mode and dilations have no catalog setting")
+        if len(node.output) > 1 and node.output[1]:
+            raise Unmappable("returns indices; the catalog's MaxPool does not")
+        padding = _single(a.get("pads"), "padding", 0)
+        if kind == "AvgPool" and padding and not a.get("count_include_pad", 0):
+            raise Unmappable("count_include_pad=0 with padding has no catalog setting")
+        params = {
+            "kernel_size": _single(kernel, "kernel_size", 1),
+            "stride": _single(a.get("strides"), "stride", 1),
+            "padding": padding,
+        }
+        return m.layer(node, f"studio.{kind}{len(kernel)}d", params)
+
+    return rule
+
+
+def _global_average_pool(m: _OnnxMapper, node: Any) -> Value:
+    shape = m.shape(node.input[0])
+    if len(shape) != 4:
+        raise Unmappable("the catalog's keep-dims global pooling is for images (N, C, H, W)")
+    return m.layer(node, "studio.AdaptiveAvgPool2d", {"output_size": (1, 1)})
+
+
+def _batch_norm(m: _OnnxMapper, node: Any) -> Value:
+    a = _attrs(node)
+    if a.get("training_mode", 0):
+        raise Unmappable("training_mode=1 has no catalog setting")
+    scale, bias, mean, var = (m.constant(node, i, "statistics") for i in range(1, 5))
+    rank = len(m.shape(node.input[0]))
+    if rank not in (2, 3, 4):
+        raise Unmappable(f"BatchNormalization of rank {rank}; the catalog has 1-d and 2-d")
+    momentum = min(max(round(1.0 - _float_attribute(a.get("momentum", 0.9)), 7), 0.0), 1.0)
+    params = {"eps": _float_attribute(a.get("epsilon", 1e-5)), "momentum": momentum}
+    weights = {
+        "weight": scale,
+        "bias": bias,
+        "running_mean": mean,
+        "running_var": var,
+        "num_batches_tracked": np.array(0),
+    }
+    type_id = "studio.BatchNorm2d" if rank == 4 else "studio.BatchNorm1d"
+    return m.layer(node, type_id, params, weights=weights)
+
+
+def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
+    """Flatten, Reshape, Squeeze, Unsqueeze: judged by the shapes they really produce."""
+    if node.input[0] in m.recurrent_outputs:
+        before, after = m.shape(node.input[0]), m.shape(node.output[0])
+        if node.op_type == "Squeeze" and len(before) == 4 and after == before[:1] + before[2:]:
+            # (L, 1, N, H) → (L, N, H): one direction's output sequence, still time-major.
+            m.time_major[node.output[0]] = m.recurrent_outputs[node.input[0]]
+            return None
+        raise Unmappable("only a unidirectional recurrent output's Squeeze has a catalog layer")
+    before, after = m.shape(node.input[0]), m.shape(node.output[0])
+    if node.op_type == "Flatten" and int(_attrs(node).get("axis", 1)) == 1 and len(before) > 2:
+        return m.layer(node, "studio.Flatten", {})
+    if after[:1] != before[:1]:
+        raise Unmappable(
+            f"reshapes {before} into {after}, mixing the batch with other dimensions; the "
+            "catalog's layers keep the batch first"
+        )
+    if after == before:
+        return m.tensor(node.input[0])
+    if len(after) == 1:
+        raise Unmappable(f"reshapes {before} into one value per sample {after}")
+    if len(after) == 2 and len(before) > 2:
+        return m.layer(node, "studio.Flatten", {})
+    return m.layer(node, "studio.Reshape", {"shape": after[1:]})
+
+
+def _transpose(m: _OnnxMapper, node: Any) -> Value | None:
+    rank = len(m.shape(node.input[0]))
+    perm = [int(p) for p in _attrs(node).get("perm", list(range(rank))[::-1])]
+    if rank == 3 and perm == [1, 0, 2]:
+        # Into and out of the time-major layout of a recurrent operator.
+        source = node.input[0]
+        if source in m.time_major:
+            return m.time_major[source]
+        if source in m.tensors:
+            m.time_major[node.output[0]] = m.tensors[source]
+            return None
+    if perm[0] != 0:
+        raise Unmappable("moves the batch dimension; the catalog's Permute keeps it first")
+    if perm == list(range(rank)):
+        return m.tensor(node.input[0])
+    return m.layer(node, "studio.Permute", {"dims": tuple(perm[1:])})
+
+
+def _concat(m: _OnnxMapper, node: Any) -> Value:
+    inputs = [i for i in node.input if i]
+    if len(inputs) == 1:
+        return m.tensor(inputs[0])
+    axis = _dim(int(_attrs(node).get("axis", 0)), len(m.shape(node.output[0])))
+    return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
+
+
+def _reduce(type_id: str) -> OnnxRule:
+    def rule(m: _OnnxMapper, node: Any) -> Value:
+        a = _attrs(node)
+        rank = len(m.shape(node.input[0]))
+        axes = a.get("axes")
+        if axes is None:
+            given = m.constant(node, 1, "axes")
+            axes = None if given is None else [int(v) for v in given.reshape(-1)]
+        if not axes:
+            raise Unmappable("reduces over every dimension, the batch included")
+        keepdims = bool(a.get("keepdims", 1))
+        dims = sorted({int(d) % rank for d in axes})
+        if len(dims) == 1:
+            return m.layer(node, type_id, {"dim": _dim(dims[0], rank), "keepdim": keepdims})
+        if type_id == "studio.Mean" and dims == list(range(2, rank)) and rank in (3, 4):
+            if not keepdims:
+                return m.layer(node, "studio.GlobalAvgPool", {})
+            if rank == 4:
+                return m.layer(node, "studio.AdaptiveAvgPool2d", {"output_size": (1, 1)})
+        raise Unmappable(f"axes={axes}: the catalog reduces over one dimension (or all spatial)")
+
+    return rule
+
+
+def _gather(m: _OnnxMapper, node: Any) -> Value:
+    indices = m.constant(node, 1, "indices")
+    rank = len(m.shape(node.input[0]))
+    axis = int(_attrs(node).get("axis", 0)) % rank
+    if rank == 3 and axis == 1 and indices is not None and indices.ndim == 0:
+        length = m.shape(node.input[0])[1]
+        if int(indices) % length == length - 1:
+            source = m.tensors.get(node.input[0])
+            if (
+                source is not None
+                and m.draft.type_of(source[0]) in _RECURRENT.values()
+                and m.consumers.get(node.input[0]) == 1
+                and m.draft.params_of(source[0])["output"] == "sequence"
+            ):
+                # The last step of the recurrent layer's sequence is its "last" output.
+                m.draft.set_param(source[0], "output", "last")
+                return source
+            return m.layer(node, "studio.SelectLast", {})
+    raise Unmappable("Gather has a catalog layer only as x[:, -1] on sequences (SelectLast)")
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _resize(m: _OnnxMapper, node: Any) -> Value:
+    """Resize by a whole factor: torch's nearest (asymmetric, floor) or bilinear (half pixel)."""
+    a = _attrs(node)
+    before, after = m.shape(node.input[0]), m.shape(node.output[0])
+    if after == before:
+        return m.tensor(node.input[0])
+    factors = {b / c for b, c in zip(after[2:], before[2:], strict=True)}
+    if after[:2] != before[:2] or len(factors) != 1:
+        raise Unmappable(f"resizes {before} into {after}; the catalog scales H and W alike")
+    factor = factors.pop()
+    mode = _text(a.get("mode", "nearest"))
+    transform = _text(a.get("coordinate_transformation_mode", "half_pixel"))
+    nearest = mode == "nearest" and transform == "asymmetric"
+    if nearest and _text(a.get("nearest_mode", "round_prefer_floor")) != "floor":
+        nearest = False
+    bilinear = mode == "linear" and transform in ("half_pixel", "pytorch_half_pixel")
+    if not factor.is_integer() or not (nearest or bilinear):
+        raise Unmappable(
+            f"mode {mode!r} with {transform!r} coordinates and factor {factor:g}: the catalog's "
+            "Upsample is torch's nearest or bilinear (align_corners=False) by a whole factor"
+        )
+    params = {"scale_factor": int(factor), "mode": "nearest" if nearest else "bilinear"}
+    return m.layer(node, "studio.Upsample", params)
+
+
+def _layer_normalization(m: _OnnxMapper, node: Any) -> Value:
+    a = _attrs(node)
+    rank = len(m.shape(node.input[0]))
+    if int(a.get("axis", -1)) % rank != rank - 1:
+        raise Unmappable("normalizes over several dimensions; the catalog's LayerNorm the last")
+    scale = m.constant(node, 1, "scale")
+    bias = m.constant(node, 2, "bias")
+    assert scale is not None
+    size = m.shape(node.input[0])[-1]
+    weights = {
+        "weight": np.broadcast_to(scale, (size,)),
+        "bias": np.zeros(size) if bias is None else np.broadcast_to(bias, (size,)),
+    }
+    params = {"eps": _float_attribute(a.get("epsilon", 1e-5))}
+    return m.layer(node, "studio.LayerNorm", params, weights=weights)
+
+
+def _float_attribute(value: object) -> float:
+    """An ONNX float32 attribute as the number it was written as (1e-05, not 9.99999974e-06)."""
+    return float(f"{float(value):.7g}")  # type: ignore[arg-type]
+
+
+_RECURRENT = {"RNN": "studio.RNN", "LSTM": "studio.LSTM", "GRU": "studio.GRU"}
+# Where each torch gate block sits in ONNX's order (torch LSTM: i f g o, ONNX: i o f c;
+# torch GRU: r z n, ONNX: z r h).
+_GATE_ORDER = {"RNN": [0], "LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2]}
+_DEFAULT_ACTIVATIONS = {
+    "RNN": ["Tanh"],
+    "LSTM": ["Sigmoid", "Tanh", "Tanh"],
+    "GRU": ["Sigmoid", "Tanh"],
+}
+
+
+def _recurrent(m: _OnnxMapper, node: Any) -> None:
+    """RNN/LSTM/GRU: one layer; a stack of them becomes one node with num_layers."""
+    kind = node.op_type
+    a = _attrs(node)
+    if a.get("direction", b"forward") not in (b"forward", "forward"):
+        raise Unmappable("only forward (unidirectional) recurrent operators are supported")
+    activations = [x.decode() if isinstance(x, bytes) else x for x in a.get("activations", [])]
+    if activations and activations != _DEFAULT_ACTIVATIONS[kind]:
+        raise Unmappable(f"activations {activations} differ from torch's {kind}")
+    if "clip" in a or a.get("input_forget", 0):
+        raise Unmappable("clip and input_forget have no catalog setting")
+    if kind == "GRU" and not a.get("linear_before_reset", 0):
+        raise Unmappable("linear_before_reset=0 differs from torch's GRU")
+    for index in (4, 5, 6):
+        given = m.constant(node, index, "initial state or sequence lengths")
+        if given is not None and (index == 4 or np.any(given != 0)):
+            raise Unmappable("initial states and sequence lengths have no catalog setting")
+    layout = int(a.get("layout", 0))
+    source = node.input[0]
+    if layout == 0 and source in m.time_major:
+        value = m.time_major[source]
+    elif layout == 1 and source in m.tensors:
+        value = m.tensors[source]
+    else:
+        raise Unmappable("the sequence must come from a layer, batch first or time-major")
+    weight = m.constant(node, 1, "weights")
+    recurrence = m.constant(node, 2, "recurrent weights")
+    bias = m.constant(node, 3, "bias")
+    assert weight is not None and recurrence is not None
+    hidden = int(a.get("hidden_size") or recurrence.shape[-1])
+    gates = len(_GATE_ORDER[kind])
+    if bias is None:
+        bias = np.zeros((1, 2 * gates * hidden), dtype=np.float32)
+
+    def torch_order(array: np.ndarray) -> np.ndarray:
+        blocks = np.split(array, gates, axis=0)
+        return np.concatenate([blocks[i] for i in _GATE_ORDER[kind]], axis=0)
+
+    weights = {
+        "weight_ih": torch_order(weight[0]),
+        "weight_hh": torch_order(recurrence[0]),
+        "bias_ih": torch_order(bias[0][: gates * hidden]),
+        "bias_hh": torch_order(bias[0][gates * hidden :]),
+    }
+    previous = value[0]
+    stacked = (
+        layout == 0
+        and m.draft.type_of(previous) == _RECURRENT[kind]
+        and m.draft.params_of(previous)["hidden_size"] == hidden
+        and m.draft.params_of(previous)["output"] == "sequence"
+        and m.consumers.get(source) == 1
+        and m.stack_consumed_once(previous)
+    )
+    if stacked:
+        layers = m.draft.params_of(previous)["num_layers"]
+        assert isinstance(layers, int)
+        m.draft.set_param(previous, "num_layers", layers + 1)
+        m.draft.add_weights(previous, {f"rnn.{k}_l{layers}": _torch(v) for k, v in weights.items()})
+        result = value
+    else:
+        params = {"hidden_size": hidden, "num_layers": 1, "output": "sequence"}
+        tensors = {f"rnn.{k}_l0": v for k, v in weights.items()}
+        result = m.draft.add_layer(
+            _RECURRENT[kind],
+            _layer_name(node),
+            params,
+            [value],
+            where=_where(node),
+            weights={k: _torch(v) for k, v in tensors.items()},
+        )
+    m.recurrent_outputs[node.output[0]] = result
+    m.hidden_states.update(o for o in node.output[1:] if o)
+    if layout == 1:
+        raise Unmappable("layout=1 recurrent outputs (N, L, 1, H) are not supported yet")
+    return None
+
+
+_RULES: dict[str, OnnxRule] = {
+    "RNN": _recurrent,
+    "LSTM": _recurrent,
+    "GRU": _recurrent,
+    "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
+    "Gemm": _gemm,
+    "MatMul": _matmul,
+    "Add": _merge("studio.Add"),
+    "Mul": _merge("studio.Multiply"),
+    "Relu": _plain("studio.ReLU"),
+    "LeakyRelu": _plain("studio.LeakyReLU", negative_slope=("alpha", 0.01)),
+    "Elu": _plain("studio.ELU", alpha=("alpha", 1.0)),
+    "Gelu": _gelu,
+    "Sigmoid": _plain("studio.Sigmoid"),
+    "Tanh": _plain("studio.Tanh"),
+    "Softmax": _softmax("studio.Softmax"),
+    "LogSoftmax": _softmax("studio.LogSoftmax"),
+    "Identity": _alias,
+    "Dropout": _dropout,
+    "MaxPool": _pool("MaxPool"),
+    "AveragePool": _pool("AvgPool"),
+    "GlobalAveragePool": _global_average_pool,
+    "BatchNormalization": _batch_norm,
+    "Flatten": _reshape,
+    "Reshape": _reshape,
+    "Squeeze": _reshape,
+    "Unsqueeze": _reshape,
+    "Transpose": _transpose,
+    "Concat": _concat,
+    "ReduceMean": _reduce("studio.Mean"),
+    "ReduceSum": _reduce("studio.Sum"),
+    "Gather": _gather,
+    "Resize": _resize,
+    "LayerNormalization": _layer_normalization,
+}

@@ -1,0 +1,204 @@
+"""A finished run, loaded back: the project as it was trained, its weights and its data.
+
+`studio evaluate`, `explain` and `export` and the window's Evaluation tab all start here.
+Listing runs (`runs_with_weights`, `latest_run_id`) touches only the file system, so the
+window can fill its run chooser without importing torch; `load_run` reads the checkpoint.
+Every way a run can fail to load raises `RunError`, whose message names the path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from studio.core.errors import StudioError
+from studio.core.project import Project
+from studio.training.errors import TrainingError
+from studio.training.runs import BEST, CONFIG, LAST, RunFolder, read_metrics, runs_folder
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from studio.core.registry import LayerRegistry
+    from studio.data.pipeline import LoadedData
+
+
+class RunError(TrainingError):
+    """A run cannot be loaded or used: missing, damaged, or not matching its model.
+
+    Attributes:
+        path: the file or folder at fault.
+    """
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """One run as the run chooser lists it (read from the folder, no torch)."""
+
+    run_id: str
+    path: Path
+    epochs: int
+    last_logs: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """``20260101-120000-a1b2c3 · 5 epochs · val_accuracy 0.93``."""
+        parts = [self.run_id, f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"]
+        for key in ("val_accuracy", "val_r2", "val_loss"):
+            value = self.last_logs.get(key)
+            if isinstance(value, int | float):
+                parts.append(f"{key.removeprefix('val_')} {value:.3g}")
+                break
+        return " · ".join(parts)
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / BEST).is_file() or (folder / LAST).is_file()
+
+
+def runs_with_weights(project_path: Path) -> list[RunChoice]:
+    """The project's runs that have weights, newest first (run ids sort by start time)."""
+    folder = runs_folder(project_path)
+    if not folder.is_dir():
+        return []
+    infos = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name, reverse=True):
+        if not path.is_dir() or not _has_weights(path):
+            continue
+        records = read_metrics(path / "metrics.jsonl")
+        last = records[-1] if records else {}
+        infos.append(RunChoice(path.name, path, int(last.get("epoch", len(records))), last))
+    return infos
+
+
+# The first name of `runs_with_weights`, which the Export dialog and the window use.
+list_runs = runs_with_weights
+
+
+def latest_run_id(project_path: Path) -> str:
+    """The newest run with weights.
+
+    Raises:
+        RunError: the project has not been trained yet.
+    """
+    runs = runs_with_weights(project_path)
+    if not runs:
+        raise RunError(
+            f"{project_path} has no trained run yet; "
+            f"train it first with `studio train {project_path}`",
+            runs_folder(project_path),
+        )
+    return runs[0].run_id
+
+
+@dataclass
+class TrainedRun:
+    """A run's own copy of the project, its best weights and the project's data."""
+
+    run_id: str
+    project: Project
+    weights: dict[str, Any]
+    data: LoadedData
+    path: Path = Path()
+    checkpoint_path: Path = Path()
+    epoch: int = 0
+    # Every model's weights by role: {"model": ...} or {"generator": ..., "discriminator": ...}.
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_run(
+    project_path: Path,
+    run_id: str | None = None,
+    *,
+    registry: LayerRegistry | None = None,
+    allow_gan: bool = False,
+) -> TrainedRun:
+    """Read run `run_id` (default: the latest) of the project at `project_path`.
+
+    The project is the run's own copy (what was trained), with the data settings it had;
+    the weights are `best.pt`'s, else `last.pt`'s.
+
+    Raises:
+        RunError: no such run, a damaged config or checkpoint, or (unless `allow_gan`) a GAN.
+        DataError: the project's data cannot be read.
+    """
+    from studio.data.pipeline import load_project_data
+    from studio.training.checkpoints import load_checkpoint
+
+    if registry is None:
+        from studio.plugins import default_registry
+
+        registry = default_registry()
+    project_path = Path(project_path)
+    if not project_path.is_file():
+        raise RunError(f"{project_path}: no such project file", project_path)
+    try:
+        run = RunFolder.open(project_path, run_id or latest_run_id(project_path))
+        config = run.read_config()
+    except RunError:
+        raise
+    except TrainingError as exc:
+        raise RunError(str(exc), runs_folder(project_path)) from None
+    if not isinstance(config.get("project"), dict):
+        raise RunError(f"{run.path / CONFIG}: the run's config.json holds no project", run.path)
+    try:
+        project = Project.from_dict(config["project"], registry, source=str(run.path))
+    except StudioError as exc:
+        raise RunError(f"{run.path / CONFIG}: {exc}", run.path) from None
+    project.path = project_path
+    if project.training.mode == "gan" and not allow_gan:
+        raise RunError(
+            f"{run.path}: this command works on one-model projects; a GAN run has two models",
+            run.path,
+        )
+    checkpoint_path = run.best if run.best.is_file() else run.last
+    try:
+        checkpoint = load_checkpoint(checkpoint_path)
+    except TrainingError as exc:
+        raise RunError(str(exc), checkpoint_path) from None
+    weights = checkpoint["model"]
+    if not isinstance(weights, dict):
+        raise RunError(f"{checkpoint_path}: the checkpoint holds no model weights", checkpoint_path)
+    models = {"model": weights}
+    mode_state = checkpoint.get("mode")
+    if isinstance(mode_state, dict) and isinstance(mode_state.get("models"), dict):
+        models = dict(mode_state["models"])
+    return TrainedRun(
+        run.run_id,
+        project,
+        weights,
+        load_project_data(project),
+        run.path,
+        checkpoint_path,
+        int(checkpoint.get("epoch", 0)),
+        models,
+    )
+
+
+def trained_model(trained: TrainedRun) -> nn.Module:
+    """The run's model (its first graph) compiled, with the run's weights, in eval mode.
+
+    Raises:
+        RunError: the weights do not fit the model.
+    """
+    from studio.compile.compiler import compile_graph
+
+    model = compile_graph(trained.project.main_graph)
+    load_weights(model, trained.weights, trained)
+    return model.eval()
+
+
+def load_weights(model: nn.Module, weights: dict[str, Any], trained: TrainedRun) -> None:
+    """`model.load_state_dict(weights)`, failing with the checkpoint's path in the message."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise RunError(
+            f"run {trained.run_id}: the weights in {trained.checkpoint_path} do not fit the "
+            f"model: {str(exc).strip().splitlines()[0]}",
+            trained.checkpoint_path,
+        ) from None

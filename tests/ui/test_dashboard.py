@@ -1,0 +1,265 @@
+"""The Training tab with a real `studio train --events` child and real (tiny) training.
+
+Every test here also checks that no training child outlives it: the window's shutdown must
+stop, and if need be kill, the process it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from studio.core.project import Project
+from studio.core.resources import examples_dir
+from studio.training.runs import read_metrics
+from studio.ui.dashboard import TrainingDashboard, find_resumable_run
+from studio.ui.main_window import MainWindow
+from studio.ui.training_process import CRASHED, FAILED, STOPPED, parse_line
+from studio.ui.training_tab import TrainingTab
+
+RUN_TIMEOUT_MS = 120_000
+
+
+def training_children() -> list[int]:
+    """Ids of this process's live children that run `studio train`."""
+    found = []
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, parent = fields[0], int(fields[1])
+        if parent == me and state != "Z" and b"train" in cmdline and b"studio" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_training_child_left() -> Iterator[None]:
+    """Runs around the `main_window` fixture: after the window has closed, no child lives."""
+    assert not training_children(), "a training child was alive before the test"
+    yield
+    left = training_children()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"training children outlived the window: {left}"
+
+
+def copy_example(folder: Path, name: str, **training: object) -> Path:
+    """A copy of a bundled example, with some training settings changed in the file."""
+    source = examples_dir() / f"{name}.strata"
+    target = folder / f"{name}.strata"
+    if training:
+        document = json.loads(source.read_text(encoding="utf-8"))
+        document["training"].update(training)
+        target.write_text(json.dumps(document), encoding="utf-8")
+    else:
+        shutil.copy(source, target)
+    return target
+
+
+def open_path(qtbot, window: MainWindow, path: Path) -> Project:
+    with qtbot.waitSignal(window.project_opened, timeout=30_000) as blocker:
+        window.open_project(path)
+    project = blocker.args[0]
+    assert isinstance(project, Project)
+    return project
+
+
+def show_dashboard(window: MainWindow) -> TrainingDashboard:
+    window.show_training_tab()
+    assert window.training_tab.isVisible()
+    return window.training_tab.dashboard
+
+
+def step_points(dashboard: TrainingDashboard) -> int:
+    curve = dashboard.loss_plot.curves.get("step loss")
+    return 0 if curve is None else len(curve.buffer)
+
+
+def assert_window_usable(qtbot, window: MainWindow) -> None:
+    """An edit still works and undoes, and the other tabs still show."""
+    page = window.current
+    assert page is not None
+    before = len(page.graph.nodes)
+    assert window.add_layer_at_centre("studio.ReLU")
+    assert len(page.graph.nodes) == before + 1
+    window.undo_stack.undo()
+    assert len(page.graph.nodes) == before
+    window.show_graph_tab()
+    assert window.view.isVisible()
+    window.show_training_tab()
+
+
+def test_the_training_tab_follows_data(main_window: MainWindow) -> None:
+    tabs = main_window.central_tabs
+    names = [tabs.tabText(i) for i in range(tabs.count())]
+    assert names.index("Training") == names.index("Data") + 1
+    dashboard = show_dashboard(main_window)
+    assert not dashboard.train_button.isEnabled()  # no project yet
+    assert not main_window.palette_dock.isVisible()
+    main_window.show_graph_tab()
+    assert main_window.palette_dock.isVisible() and main_window.inspector_dock.isVisible()
+
+
+def test_the_summary_shows_the_training_settings(qtbot, registry, tmp_path: Path) -> None:
+    project = Project.load(copy_example(tmp_path, "cnn_classifier"), registry)
+    tab = TrainingTab(lambda: None, lambda: None)
+    qtbot.addWidget(tab)
+    tab.set_project(project)
+    values = {name: label.text() for name, label in tab.summary.values.items()}
+    assert values["Optimizer"] == project.training.optimizer.name
+    assert values["Epochs"] == str(project.training.epochs)
+    assert values["Batch size"] == str(project.training.batch_size)
+    form = QLabel("a settings form")
+    tab.set_settings_widget(form)
+    assert tab.settings_area.widget() is form
+
+
+def test_non_json_lines_become_log_events() -> None:
+    assert parse_line(b'{"event": "step", "step": 3, "loss": null}')["loss"] is None
+    assert parse_line(b"Warning: something\r") == {
+        "event": "log",
+        "level": "output",
+        "message": "Warning: something",
+    }
+    assert parse_line(b'{"event": "nonsense"}')["event"] == "log"
+
+
+def test_train_plot_live_then_stop(qtbot, main_window: MainWindow, tmp_path: Path) -> None:
+    path = copy_example(tmp_path, "mlp_classifier")
+    project = open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    tab = main_window.training_tab
+    assert tab.settings_area.widget() is tab.settings_widget
+    # A change not yet saved: Train saves it first, so the child trains what is shown.
+    project.training.epochs = 100_000
+    main_window.set_modified(True)
+    qtbot.mouseClick(dashboard.train_button, Qt.MouseButton.LeftButton)
+    assert not main_window.modified
+    assert json.loads(path.read_text(encoding="utf-8"))["training"]["epochs"] == 100_000
+    assert dashboard.running and not dashboard.train_button.isEnabled()
+
+    qtbot.waitUntil(
+        lambda: step_points(dashboard) >= 3 and dashboard.epoch_events >= 1,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    assert dashboard.progress.device == "cpu" and dashboard.progress.device_reason
+    assert "epoch" in dashboard.progress_label.text()
+    assert "val_accuracy" in dashboard.metrics_plot.curves
+    qtbot.waitUntil(lambda: dashboard.loss_plot.redraws > 0, timeout=RUN_TIMEOUT_MS)
+
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
+        qtbot.mouseClick(dashboard.stop_button, Qt.MouseButton.LeftButton)
+        assert dashboard.stop_button.text() == "Kill"
+    outcome = ended.args[0]
+    assert outcome.status == STOPPED and not outcome.killed_by_us
+    assert "stopped" in dashboard.progress_label.text()
+    assert "stopped" in dashboard.log_text()
+    assert dashboard.run_dir is not None and (dashboard.run_dir / "last.pt").is_file()
+    assert dashboard.train_button.isEnabled() and not dashboard.stop_button.isEnabled()
+    assert dashboard.stop_button.text() == "Stop"
+    assert dashboard.resume_button.isEnabled()
+    assert find_resumable_run(path) == dashboard.run_dir.name
+    assert_window_usable(qtbot, main_window)
+
+
+def test_a_second_stop_kills(qtbot, main_window: MainWindow, tmp_path: Path) -> None:
+    path = copy_example(tmp_path, "mlp_classifier", epochs=100_000)
+    open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    dashboard.train()
+    qtbot.waitUntil(lambda: step_points(dashboard) >= 1, timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
+        assert dashboard.stop() == "stopping"
+        assert dashboard.stop() == "killed"
+    outcome = ended.args[0]
+    assert outcome.status == STOPPED and outcome.killed_by_us
+    assert "killed" in dashboard.log_text()
+
+
+def test_a_killed_child_is_reported_and_resumed(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    path = copy_example(tmp_path, "mlp_classifier", epochs=2000)
+    open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    dashboard.train()
+    qtbot.waitUntil(
+        lambda: dashboard.progress.last_checkpoint is not None and dashboard.epoch_events >= 2,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    assert dashboard.process is not None
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
+        os.kill(dashboard.process.pid, signal.SIGKILL)
+    outcome = ended.args[0]
+    assert outcome.status == CRASHED
+    assert outcome.signal_name == "SIGKILL"
+    assert "SIGKILL" in dashboard.log_text() and "crashed" in dashboard.log_text()
+    assert "crashed" in dashboard.progress_label.text()
+    assert dashboard.run_dir is not None
+    run_id = dashboard.run_dir.name
+    records = read_metrics(dashboard.run_dir / "metrics.jsonl")
+    assert records and all(isinstance(r.get("epoch"), int) for r in records)
+    assert_window_usable(qtbot, main_window)
+
+    assert dashboard.resume_button.isEnabled()
+    assert find_resumable_run(path) == run_id
+    target = int(records[-1]["epoch"]) + 3
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as resumed:
+        assert dashboard.resume(epochs=target)
+    assert resumed.args[0].status == "completed", dashboard.log_text()
+    assert dashboard.progress.run == run_id
+    assert dashboard.progress.start_epoch >= 1  # from the checkpoint, not from scratch
+    final = read_metrics(dashboard.run_dir / "metrics.jsonl")
+    assert [r["epoch"] for r in final] == list(range(1, target + 1))
+    assert (dashboard.run_dir / "last.pt").is_file()
+
+
+def test_a_failing_run_shows_its_error(qtbot, main_window: MainWindow, tmp_path: Path) -> None:
+    # A learning rate far too large for plain SGD: the regression loss overflows at once.
+    path = copy_example(
+        tmp_path,
+        "mlp_regressor",
+        learning_rate=10.0,
+        optimizer={"name": "sgd", "momentum": 0.9},
+        epochs=5,
+    )
+    open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
+        qtbot.mouseClick(dashboard.train_button, Qt.MouseButton.LeftButton)
+    outcome = ended.args[0]
+    assert outcome.status == FAILED, (outcome, dashboard.log_text())
+    assert "the loss became" in outcome.message
+    assert "the loss became" in dashboard.log_text()
+    assert "failed" in dashboard.progress_label.text()
+    assert not dashboard.resume_button.isEnabled() or find_resumable_run(path) is not None
+    assert_window_usable(qtbot, main_window)
+
+
+def test_closing_the_window_ends_the_training_child(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    path = copy_example(tmp_path, "mlp_classifier", epochs=100_000)
+    open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    dashboard.train()
+    qtbot.waitUntil(lambda: step_points(dashboard) >= 1, timeout=RUN_TIMEOUT_MS)
+    assert dashboard.process is not None
+    assert dashboard.process.pid in training_children()
+    # The fixture closes the window while the child trains; `no_training_child_left` then
+    # checks that the window's shutdown stopped it.
