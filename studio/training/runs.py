@@ -39,8 +39,12 @@ def runs_folder(project_path: Path) -> Path:
 
 
 def new_run_id() -> str:
-    """Sortable by start time, and unique when two runs start in the same second."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """Sortable by start time to the millisecond ("20260101-120000.250-a1b2c3"), so that
+    "the latest run" is right even for runs started within one second, and unique when two
+    start in the same millisecond."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return f"{stamp}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
 
 
 def check_run_id(run_id: str) -> str:
@@ -48,7 +52,7 @@ def check_run_id(run_id: str) -> str:
     if not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
         raise TrainingError(
             f"{run_id!r} is not a run id (letters, digits, '-', '_' and '.', e.g. "
-            "20260101-120000-a1b2c3)"
+            "20260101-120000.250-a1b2c3)"
         )
     return run_id
 

@@ -46,7 +46,7 @@ class RunChoice:
     last_logs: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
-        """``20260101-120000-a1b2c3 · 5 epochs · val_accuracy 0.93``."""
+        """``20260101-120000.250-a1b2c3 · 5 epochs · val_accuracy 0.93``."""
         parts = [self.run_id, f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"]
         for key in ("val_accuracy", "val_r2", "val_loss"):
             value = self.last_logs.get(key)

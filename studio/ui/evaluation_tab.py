@@ -465,6 +465,8 @@ class EvaluationTab(QWidget):
     evaluation_shown = Signal()
     evaluation_failed = Signal(str)
     cell_shown = Signal(int, int)
+    # (run id, test-split positions): "why did the model predict that?" for a cell's samples.
+    explain_requested = Signal(str, list)
 
     def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -591,8 +593,18 @@ class EvaluationTab(QWidget):
         samples_column = QVBoxLayout(samples)
         samples_column.setContentsMargins(0, 0, 0, 0)
         samples_column.setSpacing(4)
+        self.explain_button = QPushButton("Explain These…")
+        self.explain_button.setToolTip(
+            "Open the cell's samples (the first 16) in the Explain tab: why did the model "
+            "predict this?"
+        )
+        self.explain_button.setEnabled(False)
+        self.explain_button.clicked.connect(self.request_explanation)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.gallery_title, 1)
+        title_row.addWidget(self.explain_button)
         samples_column.addWidget(_section("SAMPLES"))
-        samples_column.addWidget(self.gallery_title)
+        samples_column.addLayout(title_row)
         samples_column.addWidget(self.gallery_note)
         samples_column.addWidget(self.gallery_stack, 1)
         per_class = QWidget()
@@ -692,6 +704,10 @@ class EvaluationTab(QWidget):
 
     def project_path(self) -> Path | None:
         return self.project.path if self.project is not None else None
+
+    def tab_shown(self) -> None:
+        """The window shows this tab: training may have made a run since."""
+        self.refresh_runs()
 
     def refresh_runs(self) -> None:
         """Re-read the project's runs (a directory listing: quick), keeping the choice."""
@@ -968,8 +984,33 @@ class EvaluationTab(QWidget):
                 )
 
     # ------------------------------------------------------------- a cell's samples
+    def cell_positions(self) -> list[int]:
+        """The split positions of the chosen cell's samples (none when no cell is chosen)."""
+        evaluation, cell = self.evaluation, self.cell
+        if evaluation is None or cell is None or evaluation.classification is None:
+            return []
+        return [int(i) for i in evaluation.samples_in_cell(cell.actual, cell.predicted)]
+
+    def request_explanation(self) -> None:
+        evaluation = self.evaluation
+        positions = self.cell_positions()[:16]
+        if evaluation is not None and positions and evaluation.split == "test":
+            self.explain_requested.emit(evaluation.run_id, positions)
+
+    def _update_explain_button(self) -> None:
+        evaluation = self.evaluation
+        on_test = evaluation is not None and evaluation.split == "test"
+        self.explain_button.setEnabled(on_test and bool(self.cell_positions()))
+        self.explain_button.setToolTip(
+            "Open the cell's samples (the first 16) in the Explain tab: why did the model "
+            "predict this?"
+            if on_test
+            else "The Explain tab explains test samples: evaluate on the test split"
+        )
+
     def _clear_gallery(self) -> None:
         self.cell = None
+        self.explain_button.setEnabled(False)
         self.gallery_title.setText("")
         self.gallery_note.setText("")
         self.gallery_grid.set_tiles([])
@@ -996,6 +1037,7 @@ class EvaluationTab(QWidget):
             self.gallery_stack.setCurrentWidget(self.gallery_message)
             self.gallery_grid.set_tiles([])
             self.cell = CellSamples(actual, predicted, 0, "image")
+            self._update_explain_button()
             self.cell_shown.emit(actual, predicted)
             return None
 
@@ -1048,6 +1090,7 @@ class EvaluationTab(QWidget):
         elif cell.preview is not None:
             self.gallery_series.set_preview(cell.preview)  # type: ignore[arg-type]
             self.gallery_stack.setCurrentWidget(self.gallery_series)
+        self._update_explain_button()
         self.cell_shown.emit(cell.actual, cell.predicted)
 
     def gallery_labels(self) -> list[str]:

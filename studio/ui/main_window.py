@@ -1221,7 +1221,7 @@ class MainWindow(QMainWindow):
         self.central_tabs.setTabToolTip(0, "The model's layers and connections")
         self.central_tabs.setTabToolTip(1, "What the model trains on: source, splits, a look")
         self.setCentralWidget(self.central_tabs)
-        self._docks_hidden_for_data: list[QDockWidget] = []
+        self._docks_hidden_off_graph: list[QDockWidget] = []
         self._bottom_height_for_graph: int | None = None
         self.central_tabs.currentChanged.connect(self._on_central_tab_changed)
         self.data_tab.edit_requested.connect(self.edit_data)
@@ -1242,30 +1242,34 @@ class MainWindow(QMainWindow):
         self.reveal_node(node_id)
 
     def _on_central_tab_changed(self, index: int) -> None:
-        """The layer palette and the inspector edit graphs: on the Data tab, it has their room,
-        and the bottom docks are made lower (the docks the person had open, at the height
-        they had, come back with the Graph tab)."""
-        graph_docks = (self.palette_dock, self.inspector_dock)
+        """One policy for every tab but the Graph tab: the layer palette and the inspector
+        edit graphs, so elsewhere they give up their room, and the bottom docks are made lower.
+        Back on the Graph tab the docks the person had open come back, at the height they had,
+        whichever tabs were visited in between. A tab with a `tab_shown()` hears of it."""
+        widget = self.central_tabs.widget(index)
         bottom = next(
             (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
             None,
         )
-        if self.central_tabs.widget(index) is self.data_tab:
-            self._docks_hidden_for_data = [d for d in graph_docks if d.isVisible()]
-            for dock in self._docks_hidden_for_data:
-                dock.hide()
-            self._bottom_height_for_graph = None
+        if widget is not self.view:
+            for dock in (self.palette_dock, self.inspector_dock):
+                if dock.isVisible() and not dock.isFloating():
+                    dock.hide()
+                    self._docks_hidden_off_graph.append(dock)
             if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
-                self._bottom_height_for_graph = bottom.height()
+                if self._bottom_height_for_graph is None:
+                    self._bottom_height_for_graph = bottom.height()
                 self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
-        else:
-            for dock in self._docks_hidden_for_data:
-                dock.show()
-            self._docks_hidden_for_data = []
-            height = self._bottom_height_for_graph
-            if bottom is not None and height is not None:
-                self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
-            self._bottom_height_for_graph = None
+            shown = getattr(widget, "tab_shown", None)
+            if callable(shown):
+                shown()
+            return
+        for dock in self._docks_hidden_off_graph:
+            dock.show()
+        self._docks_hidden_off_graph = []
+        height, self._bottom_height_for_graph = self._bottom_height_for_graph, None
+        if bottom is not None and height is not None:
+            self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
 
     def edit_data(self, edit: DataEdit) -> None:
         """Swap in a new data section as one undoable step (`DataEditCommand`)."""
@@ -1312,9 +1316,6 @@ class MainWindow(QMainWindow):
         self.central_tabs.setTabToolTip(index, "Train the model and watch it learn, live")
         self.project_opened.connect(self.training_tab.set_project)
         self.project_saved.connect(lambda _path: self.training_tab.refresh())
-        self._docks_hidden_for_training: list[QDockWidget] = []
-        self._bottom_height_for_training: int | None = None
-        self.central_tabs.currentChanged.connect(self._on_training_tab_changed)
 
     def show_training_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.training_tab)
@@ -1326,36 +1327,6 @@ class MainWindow(QMainWindow):
         if (self._modified or self.project.path is None) and not self.save_project():
             return None
         return self.project.path
-
-    def _on_training_tab_changed(self, index: int) -> None:
-        """Like the Data tab, the Training tab takes the layer docks' room and gives it back
-        (to the Data tab's bookkeeping when that tab is next)."""
-        widget = self.central_tabs.widget(index)
-        bottom = next(
-            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
-            None,
-        )
-        if widget is self.training_tab:
-            for dock in (self.palette_dock, self.inspector_dock):
-                if dock.isVisible():
-                    dock.hide()
-                    self._docks_hidden_for_training.append(dock)
-            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
-                self._bottom_height_for_training = bottom.height()
-                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
-            return
-        hidden, self._docks_hidden_for_training = self._docks_hidden_for_training, []
-        height, self._bottom_height_for_training = self._bottom_height_for_training, None
-        if widget is self.data_tab:
-            known = self._docks_hidden_for_data
-            known += [d for d in hidden if d not in known]
-            if height is not None:
-                self._bottom_height_for_graph = height
-            return
-        for dock in hidden:
-            dock.show()
-        if bottom is not None and height is not None:
-            self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
 
     def _shutdown_training(self) -> None:
         training_tab = getattr(self, "training_tab", None)
@@ -1376,9 +1347,6 @@ class MainWindow(QMainWindow):
         self.project_opened.connect(self.runs_view.set_project)
         self.project_saved.connect(self.runs_view.project_saved)
         self.runs_view.initial_weights_requested.connect(self.use_run_weights)
-        self._docks_hidden_for_runs: list[QDockWidget] = []
-        self._bottom_height_for_runs: int | None = None
-        self.central_tabs.currentChanged.connect(self._on_runs_tab_changed)
         self._init_training_settings()
 
     def _init_training_settings(self) -> None:
@@ -1396,31 +1364,6 @@ class MainWindow(QMainWindow):
 
     def show_runs_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.runs_view)
-
-    def _on_runs_tab_changed(self, index: int) -> None:
-        """The Runs tab takes the layer docks' room (and lowers the bottom docks); the Graph
-        tab gives it back, whichever tabs were visited in between."""
-        widget = self.central_tabs.widget(index)
-        bottom = next(
-            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
-            None,
-        )
-        if widget is self.runs_view:
-            for dock in (self.palette_dock, self.inspector_dock):
-                if dock.isVisible():
-                    dock.hide()
-                    if dock not in self._docks_hidden_for_runs:
-                        self._docks_hidden_for_runs.append(dock)
-            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
-                self._bottom_height_for_runs = self._bottom_height_for_runs or bottom.height()
-                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
-        elif widget is self.view:
-            hidden, self._docks_hidden_for_runs = self._docks_hidden_for_runs, []
-            height, self._bottom_height_for_runs = self._bottom_height_for_runs, None
-            for dock in hidden:
-                dock.show()
-            if bottom is not None and height is not None:
-                self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
 
     def edit_training(self, edit: object) -> None:
         """Swap in a new training section as one undoable step (`TrainingEditCommand`)."""
@@ -1523,39 +1466,9 @@ class MainWindow(QMainWindow):
         )
         self.project_opened.connect(self.evaluation_tab.set_project)
         self.project_saved.connect(lambda _path: self.evaluation_tab.refresh_runs())
-        self._docks_hidden_for_evaluation: list[QDockWidget] = []
-        self._bottom_height_for_evaluation: int | None = None
-        self.central_tabs.currentChanged.connect(self._on_evaluation_tab_changed)
 
     def show_evaluation_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.evaluation_tab)
-
-    def _on_evaluation_tab_changed(self, index: int) -> None:
-        """Shown: list the runs again (training may have made one), and take the layer docks'
-        room as the Runs tab does; the Graph tab gives it back."""
-        widget = self.central_tabs.widget(index)
-        bottom = next(
-            (d for d in (self.problems_dock, self.summary_dock, self.code_dock) if d.isVisible()),
-            None,
-        )
-        if widget is self.evaluation_tab:
-            self.evaluation_tab.refresh_runs()
-            for dock in (self.palette_dock, self.inspector_dock):
-                if dock.isVisible():
-                    dock.hide()
-                    if dock not in self._docks_hidden_for_evaluation:
-                        self._docks_hidden_for_evaluation.append(dock)
-            if bottom is not None and not bottom.isFloating() and bottom.height() > 180:
-                height = self._bottom_height_for_evaluation or bottom.height()
-                self._bottom_height_for_evaluation = height
-                self.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
-        elif widget is self.view:
-            hidden, self._docks_hidden_for_evaluation = self._docks_hidden_for_evaluation, []
-            height, self._bottom_height_for_evaluation = self._bottom_height_for_evaluation, None
-            for dock in hidden:
-                dock.show()
-            if bottom is not None and height is not None:
-                self.resizeDocks([bottom], [height], Qt.Orientation.Vertical)
 
     # ---- explain tab
     def _init_explain_tab(self) -> None:
@@ -1572,12 +1485,17 @@ class MainWindow(QMainWindow):
             index, "Why a trained run predicts what it does: attribution maps and their checks"
         )
         self.project_opened.connect(self._on_project_opened_for_explain)
+        if hasattr(self, "evaluation_tab"):
+            self.evaluation_tab.explain_requested.connect(self.explain_samples)
         self.project_saved.connect(lambda _path: self.explain_tab.refresh_runs())
-        self._docks_hidden_for_explain: list[QDockWidget] = []
-        self.central_tabs.currentChanged.connect(self._on_explain_tab_changed)
 
     def show_explain_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.explain_tab)
+
+    def explain_samples(self, run_id: str, positions: list[int]) -> None:
+        """From a confusion-matrix cell: show the Explain tab on those test samples."""
+        self.show_explain_tab()
+        self.explain_tab.explain_samples(run_id, positions)
 
     def _on_project_opened_for_explain(self, project: Project) -> None:
         scene = self.current.scene if self.current is not None else None
@@ -1590,25 +1508,3 @@ class MainWindow(QMainWindow):
         item = self.selected_node()
         if item is not None and self.current is not None:
             self.explain_tab.on_canvas_selection(self.current.graph.node(item.node_id).name)
-
-    def _on_explain_tab_changed(self, index: int) -> None:
-        """The Explain tab takes the room of the docks that are about editing the graph (layers,
-        inspector, problems, summary, code); the Graph tab gives it back."""
-        widget = self.central_tabs.widget(index)
-        if widget is self.explain_tab:
-            docks = (
-                self.palette_dock,
-                self.inspector_dock,
-                self.problems_dock,
-                self.summary_dock,
-                self.code_dock,
-            )
-            for dock in docks:
-                if dock.isVisible() and not dock.isFloating():
-                    dock.hide()
-                    if dock not in self._docks_hidden_for_explain:
-                        self._docks_hidden_for_explain.append(dock)
-        elif widget is self.view:
-            hidden, self._docks_hidden_for_explain = self._docks_hidden_for_explain, []
-            for dock in hidden:
-                dock.show()

@@ -156,11 +156,10 @@ def test_closed_stdin_stops_only_a_child_told_to_watch_it(tmp_path, stop_on_eof)
     """The window's child stops when the window dies (its stdin closes); a headless run with
     no stdin at all must not take that for a stop."""
     project = copy_example(tmp_path, "mlp_classifier")
-    flags = ["--stop-on-eof"] if stop_on_eof else []
+    command = [sys.executable, "-m", "studio", "train", str(project), "--events"]
     epochs = 500 if stop_on_eof else 3  # a long run, so that the stop cannot come too late
     child = subprocess.Popen(
-        [sys.executable, "-m", "studio", "train", str(project), "--epochs", str(epochs), "--events"]
-        + flags,
+        [*command, "--epochs", str(epochs), *(["--stop-on-eof"] if stop_on_eof else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

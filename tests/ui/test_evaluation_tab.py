@@ -106,6 +106,14 @@ def test_clicking_a_cell_shows_exactly_its_table_rows(
         assert tab.gallery_table.cell_text(row, len(headers) - 2) == names[predicted]
         assert names[actual] in [tab.gallery_table.cell_text(row, c) for c in range(len(headers))]
     assert f"{count:,}" in tab.gallery_title.text()
+    # "Explain these": the Explain tab opens on exactly this cell's test samples.
+    positions = [int(i) for i in tab.evaluation.samples_in_cell(actual, predicted)][:16]
+    assert tab.explain_button.isEnabled()
+    qtbot.mouseClick(tab.explain_button, Qt.MouseButton.LeftButton)
+    explain = main_window.explain_tab
+    assert main_window.central_tabs.currentWidget() is explain
+    qtbot.waitUntil(lambda: not explain.busy and bool(explain.results), timeout=TIMEOUT_MS)
+    assert explain.selected_indices() == positions
     main_window.show_graph_tab()
     assert main_window.palette_dock.isVisible()
 
