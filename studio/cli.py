@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Strata Studio: design, train, explain and export neural networks.",
     )
     parser.add_argument("--version", action="version", version=f"Strata Studio {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window (offscreen without a display), load, validate and compile a "
+        "bundled example, close; exit 1 if any step fails",
+    )
+    # The project the self-test loads instead of the bundled example (for the tests).
+    parser.add_argument("--self-test-project", type=Path, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="open the window (the default command)")
@@ -138,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "gui")
     parser = build_parser()
     args = parser.parse_args(args_list)
+    if args.self_test or args.self_test_project is not None:
+        args.run = cmd_self_test
     try:
         return int(args.run(args))
     except StudioError as exc:
@@ -177,6 +187,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from studio.ui.app import run_app
 
     return run_app(args.project)
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    if not _has_display():
+        # Before Qt loads: the self-test runs anywhere, CI and bundles without a screen too.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from studio.ui.app import run_self_test
+
+    return run_self_test(args.self_test_project)
 
 
 def _has_display() -> bool:

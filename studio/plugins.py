@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from studio.core.errors import DuplicateLayerError
@@ -77,9 +78,7 @@ def discover(
         try:
             entry.load()(scratch)
         except Exception as exc:  # a broken plugin must not stop the application
-            last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-            where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-            report.errors.append(f"{type(exc).__name__}: {exc}{where}")
+            report.errors.append(f"{type(exc).__name__}: {exc}{_plugin_line(exc)}")
             continue
         origin = "studio" if entry.value == builtin else f"plugin {entry.name} ({dist})"
         for item in scratch:
@@ -90,6 +89,22 @@ def discover(
             else:
                 report.registered.append(name_of(item))
     return registry, reports
+
+
+def _plugin_line(exc: BaseException) -> str:
+    """`` (file:line)`` of the deepest frame in the plugin's own code, or "" when none is.
+
+    Frames of Strata Studio (a spec refusing a bad id) and of the import machinery say
+    nothing about where the plugin went wrong.
+    """
+    studio_dir = str(Path(__file__).parent)
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    for frame in reversed(frames):
+        # "<string>" and "<frozen ...>": generated code (a dataclass __init__) and importlib.
+        own = frame.filename.startswith(studio_dir) or frame.filename.startswith("<")
+        if not own and "importlib" not in Path(frame.filename).parts:
+            return f" ({frame.filename}:{frame.lineno})"
+    return ""
 
 
 def discover_layers(
@@ -151,3 +166,55 @@ def default_exporters() -> tuple[Any, tuple[PluginReport, ...]]:
     """The application's exporter registry, discovered once per process."""
     registry, reports = discover_exporters()
     return registry, tuple(reports)
+
+
+# ---- installed plugins (Help ▸ Plugins…)
+#: Each entry-point group and the "module:function" that discovers it. By import path, since
+#: the dataset and explainer registries live in layers above this module.
+PLUGIN_GROUPS: dict[str, str] = {
+    LAYER_GROUP: "studio.plugins:discover_layers",
+    "studio.datasets": "studio.data.registry:discover_datasets",
+    "studio.explainers": "studio.explain.methods:discover_explainers",
+    EXPORTER_GROUP: "studio.plugins:discover_exporters",
+}
+BUILTIN_DISTRIBUTION = "strata-studio"
+
+
+@dataclass
+class InstalledPlugin:
+    """One distribution's contributions: its reports per entry-point group."""
+
+    distribution: str
+    version: str
+    builtin: bool
+    reports: dict[str, list[PluginReport]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for reports in self.reports.values() for r in reports)
+
+
+def survey_plugins() -> list[InstalledPlugin]:
+    """Discover every group afresh and group the reports by distribution, built-ins first.
+
+    It imports what the plugins import (torch, for exporters), so the window calls it on a
+    worker thread.
+    """
+    import importlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    plugins: dict[str, InstalledPlugin] = {}
+    for group, path in PLUGIN_GROUPS.items():
+        module_name, _, function_name = path.partition(":")
+        discover_group = getattr(importlib.import_module(module_name), function_name)
+        _, reports = discover_group()
+        for report in reports:
+            name = report.distribution
+            if name not in plugins:
+                try:
+                    found = version(name)
+                except PackageNotFoundError:
+                    found = ""
+                plugins[name] = InstalledPlugin(name, found, name == BUILTIN_DISTRIBUTION)
+            plugins[name].reports.setdefault(group, []).append(report)
+    return sorted(plugins.values(), key=lambda p: (not p.builtin, p.distribution.lower()))

@@ -9,11 +9,12 @@ finishes the current step and stops cleanly. A stop inside an epoch calls
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from studio.training.checkpoints import save_checkpoint
 from studio.training.events import EventStream
@@ -32,6 +33,9 @@ HOOKS = (
     "on_fit_end",
     "on_exception",
 )
+# Epochs shorter than this keep their checkpoint in memory until this long after the last
+# write (see `Checkpoints`): a small model's epoch is shorter than one fsync.
+CHECKPOINT_INTERVAL_S = 2.0
 MAXIMIZED = ("accuracy", "f1", "precision", "recall", "r2")
 
 
@@ -87,7 +91,7 @@ def improves(key: str, value: float, best: float | None) -> bool:
 
 
 class RunStatus(Callback):
-    """Keeps the run's `status.json` current: at the start, after every epoch, at the end.
+    """Keeps the run's `status.json` current: at the start, with every `last.pt`, at the end.
 
     Its "epoch" counts finished epochs, so a run stopped inside epoch 3 says 2.
     """
@@ -111,7 +115,10 @@ class RunStatus(Callback):
         self._write(trainer, "running")
 
     def on_epoch_end(self, trainer: Trainer) -> None:
-        self._write(trainer, "running")
+        # Written with `last.pt` (this callback comes after `Checkpoints`), so that a killed
+        # run's status names the epoch its checkpoint holds, and short epochs skip both.
+        if any(kind == "last" for kind, _ in trainer.saved):
+            self._write(trainer, "running")
 
     def on_fit_end(self, trainer: Trainer) -> None:
         message = None
@@ -131,7 +138,7 @@ def error_message(error: BaseException | None) -> str:
 
 
 class MetricsLog(Callback):
-    """Appends each epoch's logs to `metrics.jsonl` (fsynced, so a kill loses at most one line)."""
+    """Appends each epoch's logs to `metrics.jsonl` (a kill loses at most the line in writing)."""
 
     def __init__(self, run: RunFolder) -> None:
         self.run = run
@@ -141,16 +148,33 @@ class MetricsLog(Callback):
 
 
 class Checkpoints(Callback):
-    """Writes `last.pt` every epoch and `best.pt` whenever the monitored metric improves.
+    """Writes `last.pt` after epochs and `best.pt` whenever the monitored metric improves.
 
     A stop inside an epoch writes `last.pt` too, with how far the epoch got, so that Stop
     loses no work: `--resume` finishes that epoch.
+
+    Each write ends in fsync (a few milliseconds), which for a small model is more than its
+    whole epoch. So epochs that end within `interval` seconds of the last write keep their
+    checkpoint in memory instead, and it is written `interval` seconds after the last one,
+    at the last epoch, at a stop, and when the run ends in any way (an error included): a
+    killed process loses at most `interval` seconds of training. Epochs longer than that
+    (any model worth the wait) are written every epoch, as before.
     """
 
-    def __init__(self, run: RunFolder, monitor: str = "auto", best: float | None = None) -> None:
+    def __init__(
+        self,
+        run: RunFolder,
+        monitor: str = "auto",
+        best: float | None = None,
+        interval: float = CHECKPOINT_INTERVAL_S,
+    ) -> None:
         self.run = run
         self.key = monitored_key(monitor)
         self.best = best
+        self.interval = interval
+        self.last_write = -math.inf  # the first epoch is always written
+        self.pending_last: dict[str, Any] | None = None
+        self.pending_best: dict[str, Any] | None = None
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         value = trainer.epoch_logs.get(self.key)
@@ -158,19 +182,47 @@ class Checkpoints(Callback):
         if improved:
             self.best = value
         state = trainer.checkpoint_state(best=self.best)
-        save_checkpoint(self.run.last, state)
-        trainer.saved.append(("last", str(self.run.last)))
+        due = (
+            time.monotonic() - self.last_write >= self.interval
+            or trainer.epoch >= trainer.epochs
+            or trainer.should_stop
+        )
+        if not due:
+            # The weights and optimizer state change in place: keep a copy, not a view.
+            kept = copy.deepcopy(state)
+            self.pending_last = kept
+            if improved:
+                self.pending_best = kept
+            return
+        self.pending_last = None
+        self._save(trainer, "last", state)
         if improved:
-            save_checkpoint(self.run.best, state)
-            trainer.saved.append(("best", str(self.run.best)))
+            self.pending_best = None
+            self._save(trainer, "best", state)
+        elif self.pending_best is not None:
+            self._save(trainer, "best", self.pending_best)
+            self.pending_best = None
 
     def on_epoch_interrupted(self, trainer: Trainer) -> None:
-        save_checkpoint(self.run.last, trainer.checkpoint_state(best=self.best))
-        trainer.saved.append(("last", str(self.run.last)))
+        self.pending_last = None
+        self._save(trainer, "last", trainer.checkpoint_state(best=self.best))
         trainer.log(
             f"saved {self.run.last.name} in epoch {trainer.epoch} after batch {trainer.batch} "
             f"of {trainer.batches}; resuming run {trainer.run_id} picks up from there"
         )
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self.pending_last is not None:
+            self._save(trainer, "last", self.pending_last)
+        if self.pending_best is not None:
+            self._save(trainer, "best", self.pending_best)
+        self.pending_last = self.pending_best = None
+
+    def _save(self, trainer: Trainer, kind: str, state: dict[str, Any]) -> None:
+        path = self.run.last if kind == "last" else self.run.best
+        save_checkpoint(path, state)
+        self.last_write = time.monotonic()
+        trainer.saved.append((kind, str(path)))
 
 
 class EarlyStopping(Callback):
@@ -236,6 +288,7 @@ class EventWriter(Callback):
             self.stream.emit(
                 "checkpoint", kind=kind, path=path, epoch=trainer.epoch, step=trainer.step, **where
             )
+        trainer.saved.clear()  # each once: what the end of the run writes comes with `done`
 
     def on_exception(self, trainer: Trainer) -> None:
         self._drain_logs(trainer)
@@ -246,6 +299,7 @@ class EventWriter(Callback):
 
     def on_fit_end(self, trainer: Trainer) -> None:
         self._drain_logs(trainer)
+        self._emit_saved(trainer)
         self.stream.emit(
             "done",
             status=trainer.status,

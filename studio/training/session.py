@@ -162,7 +162,8 @@ def prepare_trainer(
         best = checkpoint.get("best")
         restore_rng_state(checkpoint["rng"])
         run.truncate_metrics_after(start["start_epoch"])
-    callbacks: list[Callback] = [RunStatus(run), MetricsLog(run), Checkpoints(run, monitor, best)]
+    # Checkpoints before RunStatus: a run says "completed" once its last checkpoint is written.
+    callbacks: list[Callback] = [MetricsLog(run), Checkpoints(run, monitor, best), RunStatus(run)]
     if settings.early_stopping.patience:
         callbacks.append(EarlyStopping(monitor, settings.early_stopping.patience))
     if isinstance(mode, GanMode):

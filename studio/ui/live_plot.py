@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg  # noqa: TID253
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QShowEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
 from studio.ui import theme
 
@@ -171,6 +171,24 @@ class RedrawScheduler(QObject):
 
 _scheduler: RedrawScheduler | None = None
 
+NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k that is at least `value`."""
+    if value <= 0 or not np.isfinite(value):
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(value))
+    return next(m * scale for m in NICE_MANTISSAS if m * scale >= value * (1 - 1e-12))
+
+
+def nice_step(value: float) -> float:
+    """A round step near `value` (1, 2 or 5 × 10^k), for bounds that move in steps."""
+    if value <= 0 or not np.isfinite(value):
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(value))
+    return next(m * scale for m in (1.0, 2.0, 5.0, 10.0) if m * scale >= value * (1 - 1e-12))
+
 
 def redraw_scheduler() -> RedrawScheduler:
     """The one scheduler of the application (made on first use)."""
@@ -216,6 +234,9 @@ class LivePlot(pg.PlotWidget):
         view.disableAutoRange()
         view.sigRangeChangedManually.connect(self._stop_following)
         self.following = True
+        self._range: tuple[tuple[float, float], tuple[float, float]] | None = None
+        for side in ("left", "bottom"):
+            item.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # In the corner the curves leave free: a loss falls, a metric like accuracy rises.
         corner = (-8, -8) if legend_at_bottom else (-8, 8)
         self.legend = item.addLegend(offset=corner, labelTextSize="8pt")
@@ -284,7 +305,12 @@ class LivePlot(pg.PlotWidget):
 
     def _follow(self) -> None:
         """Show every point: x from the first to the last, y from the lowest to the highest
-        (from zero for `y_from_zero`), with a little room."""
+        (from zero for `y_from_zero`), with a little room.
+
+        The bounds move in steps (x to the next "nice" number, y to a tenth of its span), so
+        the range, and with it the axes, change only now and then as a run grows: the axes
+        are cached pixmaps, and redrawing them (tick texts) costs several times the curves.
+        """
         curves = [c for c in self.curves.values() if len(c.buffer)]
         if not curves:
             return
@@ -300,15 +326,20 @@ class LivePlot(pg.PlotWidget):
             y_low, y_high = (0.0, 2 * y_high) if y_high > 0 else (y_low - 1, y_high + 1)
         if x_high <= x_low:
             x_low, x_high = x_low - 1, x_high + 1
-        pad_y = (y_high - y_low) * 0.05
-        if self.y_from_zero and y_low == 0.0:
-            y_range = (0.0, y_high + pad_y)
-        else:
-            y_range = (y_low - pad_y, y_high + pad_y)
-        pad_x = (x_high - x_low) * 0.02
-        self.getPlotItem().getViewBox().setRange(
-            xRange=(x_low - pad_x, x_high + pad_x), yRange=y_range, padding=0
+        y_step = nice_step((y_high - y_low) / 10)
+        y_range = (
+            0.0 if self.y_from_zero and y_low == 0.0 else np.floor(y_low / y_step) * y_step,
+            np.ceil(y_high / y_step) * y_step,
         )
+        if y_range[0] >= y_low and not (self.y_from_zero and y_low == 0.0):
+            y_range = (y_range[0] - y_step / 2, y_range[1])
+        if y_range[1] <= y_high:
+            y_range = (y_range[0], y_range[1] + y_step / 2)
+        x_range = (x_low, x_low + nice_ceiling(x_high - x_low))
+        if (x_range, y_range) == self._range:
+            return
+        self._range = (x_range, y_range)
+        self.getPlotItem().getViewBox().setRange(xRange=x_range, yRange=y_range, padding=0)
 
     def _stop_following(self, *_: object) -> None:
         """The person panned or zoomed: leave the range to them (double-click follows again)."""
@@ -316,6 +347,7 @@ class LivePlot(pg.PlotWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self.following = True
+        self._range = None
         self._follow()
         event.accept()
 
@@ -340,6 +372,7 @@ class LivePlot(pg.PlotWidget):
             del self.curves[key]
         self.dirty = False
         self.legend.setVisible(len(self.curves) > 1)
+        self._range = None
         self.following = True
 
     @property

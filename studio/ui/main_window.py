@@ -174,6 +174,8 @@ class MainWindow(QMainWindow):
         self._init_export()
         self._init_evaluation_tab()
         self._init_explain_tab()
+        self._init_import()
+        self._init_plugins_dialog()
 
     # ----------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -1508,3 +1510,70 @@ class MainWindow(QMainWindow):
         item = self.selected_node()
         if item is not None and self.current is not None:
             self.explain_tab.on_canvas_selection(self.current.graph.node(item.node_id).name)
+
+    # ---- import dialog
+    def _init_import(self) -> None:
+        """File ▸ Import…: a PyTorch class (file.py:Class) or an ONNX model as a project."""
+        from studio.ui.import_dialog import ImportDialog
+
+        self.import_dialog: ImportDialog | None = None
+        self.import_action = QAction("&Import…", self)
+        self.import_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.import_action.setStatusTip(
+            "Import a PyTorch module class or an ONNX model, with its weights, as a project"
+        )
+        self.import_action.triggered.connect(self.show_import_dialog)
+        file_menu = self._menu_holding(self.quit_action)
+        if file_menu is not None:
+            export = getattr(self, "export_action", None)
+            before = export if export in file_menu.actions() else self.quit_action
+            file_menu.insertAction(before, self.import_action)
+
+    def show_import_dialog(self) -> object:
+        """The Import dialog (window-modal, never blocking); the import runs in `tasks`."""
+        from studio.ui.import_dialog import ImportDialog
+
+        if self.import_dialog is not None:
+            self.import_dialog.close()
+            self.import_dialog.deleteLater()
+        folder = self.project.path.parent if self.project and self.project.path else None
+        self.import_dialog = ImportDialog(
+            self.tasks,
+            self.registry,
+            self._open_imported_project,
+            start_folder=folder,
+            parent=self,
+        )
+        self.import_dialog.open()
+        return self.import_dialog
+
+    def _open_imported_project(self, path: Path) -> bool:
+        """Open an imported project after asking about unsaved changes; False if declined."""
+        if not self._confirm_discard():
+            return False
+        self.open_project(path)
+        return True
+
+    # ---- plugins dialog
+    def _init_plugins_dialog(self) -> None:
+        """Help ▸ Plugins…: the installed plugins, what they register, and their errors."""
+        from studio.ui.plugins_dialog import PluginsDialog
+
+        self.plugins_dialog: PluginsDialog | None = None
+        self.plugins_action = QAction("&Plugins…", self)
+        self.plugins_action.setStatusTip("Installed plugins, what each adds, and any errors")
+        self.plugins_action.triggered.connect(self.show_plugins_dialog)
+        help_menu = self._menu_holding(self.about_action)
+        if help_menu is not None:
+            help_menu.insertAction(self.about_action, self.plugins_action)
+
+    def show_plugins_dialog(self) -> object:
+        """The Plugins dialog (window-modal, never blocking); discovery runs in a worker."""
+        from studio.ui.plugins_dialog import PluginsDialog
+
+        if self.plugins_dialog is not None:
+            self.plugins_dialog.close()
+            self.plugins_dialog.deleteLater()
+        self.plugins_dialog = PluginsDialog(self.tasks, parent=self)
+        self.plugins_dialog.open()
+        return self.plugins_dialog

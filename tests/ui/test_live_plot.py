@@ -110,3 +110,41 @@ def test_plots_follow_the_theme(qtbot, plot: LivePlot) -> None:
             assert pen.color() == theme.colour("accent")
     finally:
         theme.set_theme(before)
+
+
+def test_nice_bounds() -> None:
+    from studio.ui.live_plot import nice_ceiling, nice_step
+
+    assert [nice_ceiling(v) for v in (0.9, 1.0, 1.1, 7.0, 9.5, 1234.0)] == [
+        1.0,
+        1.0,
+        1.2,
+        8.0,
+        10.0,
+        1500.0,
+    ]
+    assert [nice_step(v) for v in (0.03, 0.1, 0.15, 0.4, 7.0)] == [0.05, 0.1, 0.2, 0.5, 10.0]
+    assert nice_ceiling(0.0) == nice_step(-1.0) == nice_ceiling(float("nan")) == 1.0
+
+
+def test_a_growing_run_moves_the_range_rarely_and_always_shows_every_point(qtbot) -> None:
+    """Each range change redraws the axes (tick texts), which costs several times the curve:
+    the bounds move in steps, so a run of 10,000 steps changes the range a few dozen times."""
+    plot = LivePlot("Loss")
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    view = plot.getPlotItem().getViewBox()
+    changes = []
+    view.sigRangeChanged.connect(lambda *_: changes.append(1))
+    rng = np.random.default_rng(0)
+    for step in range(1, 10_001):
+        plot.append("loss", float(step), float(np.exp(-step / 3000) + rng.normal(0, 0.01)))
+        if step % 20 == 0:
+            plot.redraw()
+            (x_low, x_high), (y_low, y_high) = view.viewRange()
+            buffer = plot.curves["loss"].buffer
+            assert x_low <= buffer.x[0] and buffer.x[-1] <= x_high
+            assert y_low < buffer.y_min and buffer.y_max < y_high
+    assert len(changes) < 60, len(changes)
