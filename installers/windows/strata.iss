@@ -73,7 +73,9 @@ Root: HKCU; Subkey: "Environment"; ValueType: expandsz; ValueName: "Path"; Value
 Root: HKLM; Subkey: "SYSTEM\CurrentControlSet\Control\Session Manager\Environment"; ValueType: expandsz; ValueName: "Path"; ValueData: "{olddata};{app}"; Tasks: addtopath; Check: NeedsAddPath(ExpandConstant('{app}')) and IsAdminInstallMode
 
 [Run]
-; The installed copy proves it works before the user relies on it (no window: offscreen).
+; The installed copy runs its self-test (the window opens and closes by itself). Inno Setup
+; ignores the exit status of [Run] entries, so this catches a crash early, nothing more;
+; `studio.exe --self-test` in a terminal shows the report.
 Filename: "{app}\studio.exe"; Parameters: "--self-test"; StatusMsg: "Checking the installation..."; Flags: runhidden waituntilterminated
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
 

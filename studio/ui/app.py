@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from studio.ui import theme
@@ -34,28 +34,12 @@ def create_application() -> QApplication:
         app = QApplication(sys.argv[:1])
     app.setApplicationName(theme.APP_NAME)
     app.setOrganizationName(theme.ORGANIZATION)
-    app.setWindowIcon(application_icon())
+    app.setWindowIcon(theme.app_icon())
     # Ties the window to installers/linux/strata-studio.desktop (Wayland app id, taskbar icon).
     QGuiApplication.setDesktopFileName("strata-studio")
     remembered = app_settings().value(THEME_KEY, theme.DEFAULT_THEME)
     theme.apply_theme(app, str(remembered))
     return app
-
-
-# The rendered sizes of the mark in assets/icons/app/ (installers/make_icons.py makes them).
-APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-
-
-def application_icon() -> QIcon:
-    """The mark as rendered PNGs, one per size (16 to 32 px drawn bolder, so they stay
-    legible in a title bar); the SVG master when the PNGs are missing."""
-    folder = theme.icons_dir() / "app"
-    icon = QIcon()
-    for size in APP_ICON_SIZES:
-        path = folder / f"strata-{size}.png"
-        if path.is_file():
-            icon.addFile(str(path), QSize(size, size))
-    return icon if not icon.isNull() else theme.app_icon()
 
 
 def run_self_test(project: Path | None = None) -> int:
@@ -73,7 +57,6 @@ def run_app(project: Path | None = None) -> int:
     """Show the main window, offer recovery, open `project` if given; run until it closes."""
     app = create_application()
     window = MainWindow()
-    window.setWindowIcon(app.windowIcon())  # the PNG set, crisp at title-bar sizes
     reporter = install_exception_hook(log_path(), window)
     window.show()
 

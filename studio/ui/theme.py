@@ -551,6 +551,17 @@ def category_icon(category: str) -> QIcon:
     return QIcon(SvgIconEngine(name, category=category))
 
 
+# The rendered sizes of the mark in assets/icons/app/ (installers/make_icons.py makes them).
+APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
 def app_icon() -> QIcon:
-    """The application's mark, in its own colours."""
-    return QIcon(str(icons_dir() / "strata.svg"))
+    """The application's mark as rendered PNGs, one per size (16 to 32 px drawn bolder, so
+    they stay legible in a title bar); the SVG master when the PNGs are missing."""
+    folder = icons_dir() / "app"
+    icon = QIcon()
+    for size in APP_ICON_SIZES:
+        path = folder / f"strata-{size}.png"
+        if path.is_file():
+            icon.addFile(str(path), QSize(size, size))
+    return icon if not icon.isNull() else QIcon(str(icons_dir() / "strata.svg"))
