@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QPainter, QPaintEvent
+from PySide6.QtGui import QFont, QFontDatabase, QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -231,6 +232,84 @@ class ProgressStrip(QWidget):
         painter.fillRect(done, theme.colour("accent"))
 
 
+def sample_grid(samples: np.ndarray, rows: int) -> np.ndarray:
+    """(n, C, H, W) images as one uint8 picture of `rows` rows, 1-pixel gaps, min-max scaled."""
+    count, channels, height, width = samples.shape
+    columns = -(-count // rows)
+    low, high = float(np.nanmin(samples)), float(np.nanmax(samples))
+    scaled = (samples - low) / (high - low) if high > low else np.zeros_like(samples)
+    scaled = np.nan_to_num(scaled)
+    grid = np.zeros(((height + 1) * rows - 1, (width + 1) * columns - 1, channels), np.uint8)
+    for i in range(count):
+        r, c = divmod(i, columns)
+        tile = (scaled[i].transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        grid[
+            r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width
+        ] = tile
+    return grid[..., 0] if channels == 1 else grid
+
+
+class SamplesView(QLabel):
+    """The newest generated samples (GAN) or reconstructions (autoencoder), scaled by whole
+    pixels so small images stay crisp; the epoch and what the rows are, in the title."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(160, 140)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image: QImage | None = None
+        self.caption = ""
+        self.shown_path: str | None = None
+
+    def show_file(self, kind: str, path: str) -> bool:
+        """Show a `samples/epoch-NNNN.npy`; False (and nothing changes) if it is unreadable."""
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return False
+        if kind == "reconstructions" and array.ndim == 5 and array.shape[0] == 2:
+            samples, rows = array.reshape(-1, *array.shape[2:]), 2
+            what = "top: validation images · bottom: reconstructions"
+        elif array.ndim == 4:
+            samples, rows = array, max(1, int(np.sqrt(len(array))))
+            what = "generated from fixed noise"
+        else:
+            return False
+        if samples.shape[1] not in (1, 3) or not len(samples):
+            return False
+        picture = np.ascontiguousarray(sample_grid(samples, rows))
+        height, width = picture.shape[:2]
+        grey = picture.ndim == 2
+        fmt = QImage.Format.Format_Grayscale8 if grey else QImage.Format.Format_RGB888
+        line = width if grey else width * 3
+        self.image = QImage(picture.data, width, height, line, fmt).copy()
+        self.caption = f"{Path(path).stem.replace('-', ' ')}: {what}"
+        self.shown_path = path
+        self.setToolTip(self.caption)
+        self._rescale()
+        return True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self.image is None:
+            return
+        factor = max(
+            1, min(self.width() // self.image.width(), self.height() // self.image.height())
+        )
+        self.setPixmap(
+            QPixmap.fromImage(self.image).scaled(
+                self.image.width() * factor,
+                self.image.height() * factor,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation,
+            )
+        )
+
+
 class TrainingDashboard(QWidget):
     """Buttons, status, plots and messages of one training run at a time.
 
@@ -316,6 +395,18 @@ class TrainingDashboard(QWidget):
         grid.addWidget(self.lr_plot, 1, 0)
         grid.addWidget(self.speed_plot, 1, 1)
         grid.addWidget(self.gpu_plot, 2, 0, 1, 2)
+        self.samples_title = QLabel("Samples")
+        self.samples_title.setObjectName("samples_title")
+        self.samples_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.samples_view = SamplesView()
+        samples_box = QWidget()
+        samples_column = QVBoxLayout(samples_box)
+        samples_column.setContentsMargins(0, 4, 0, 0)
+        samples_column.addWidget(self.samples_title)
+        samples_column.addWidget(self.samples_view, 1)
+        self.samples_box = samples_box
+        grid.addWidget(samples_box, 0, 2, 2, 1)
+        samples_box.hide()
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
         self.plot_grid = grid
@@ -456,7 +547,23 @@ class TrainingDashboard(QWidget):
             self.process.deleteLater()
             self.process = None
 
+    def show_samples(self, kind: str, path: str) -> None:
+        """A GAN's grid or an autoencoder's reconstructions of the epoch just ended (a small
+        .npy: reading it is quick)."""
+        if self.samples_view.show_file(kind, path):
+            self.samples_title.setText(
+                "Generated samples" if kind == "samples" else "Reconstructions"
+            )
+            if self.samples_box.isHidden():
+                self.samples_box.show()
+                self.plot_grid.setColumnStretch(0, 3)
+                self.plot_grid.setColumnStretch(1, 3)
+                self.plot_grid.setColumnStretch(2, 2)
+
     def reset_plots(self) -> None:
+        self.samples_box.hide()
+        self.samples_view.image = None
+        self.samples_view.clear()
         for plot in self.plots:
             plot.clear_curves(keep=STANDARD_CURVES.get(plot.title, ()))
         self._declare_curves()
@@ -485,6 +592,7 @@ class TrainingDashboard(QWidget):
             ys.append(float(y) if is_number(y) else math.nan)
 
         progress = self.progress
+        newest_samples: tuple[str, str] | None = None
         for event in batch:
             kind = event.get("event")
             if kind == "step":
@@ -510,7 +618,11 @@ class TrainingDashboard(QWidget):
                 self.run_dir = Path(str(run_dir)) if run_dir else None
                 self.log(self.progress.describe_run(), "muted")
             elif kind == "checkpoint":
-                progress.last_checkpoint = int(event.get("epoch") or 0)
+                saved = str(event.get("kind") or "")
+                if saved in ("samples", "reconstructions"):
+                    newest_samples = (saved, str(event.get("path") or ""))
+                else:
+                    progress.last_checkpoint = int(event.get("epoch") or 0)
             elif kind == "log":
                 level = str(event.get("level") or "info")
                 self.log(str(event.get("message", "")), "error" if level == "error" else "")
@@ -521,6 +633,8 @@ class TrainingDashboard(QWidget):
             curve = plot.curve(key, _curve_name(key), symbols=key.startswith("epoch "))
             curve.buffer.extend(xs, ys)
             plot.mark_dirty()
+        if newest_samples is not None:
+            self.show_samples(*newest_samples)
         if series and self.gpu_plot.isHidden() and self.gpu_plot.curves:
             self.gpu_plot.show()
             self.plot_grid.setRowStretch(2, 2)

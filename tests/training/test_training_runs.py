@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,6 +88,15 @@ def test_autoencoder_loss_falls_by_half(example):
     first = next(e["loss"] for e in parsed if e["event"] == "step")
     final = [e for e in parsed if e["event"] == "epoch"][-1]["val_loss"]
     assert final <= 0.5 * first
+    # Each epoch saves fixed validation images over their reconstructions, for the dashboard.
+    saved = [e for e in parsed if e["event"] == "checkpoint" and e["kind"] == "reconstructions"]
+    assert [Path(e["path"]).name for e in saved] == ["epoch-0001.npy", "epoch-0002.npy"]
+    pair = np.load(saved[-1]["path"])
+    assert pair.shape[:2] == (2, 8) and pair.shape[2] in (1, 3)
+    assert np.isfinite(pair).all()
+    # The second row is the model's: close to the first, not a copy of it.
+    error = float(((pair[0] - pair[1]) ** 2).mean())
+    assert 0 < error <= final * 3
 
 
 def test_gan_two_epochs_finite_losses_and_samples(example):

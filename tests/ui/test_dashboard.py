@@ -263,3 +263,51 @@ def test_closing_the_window_ends_the_training_child(
     assert dashboard.process.pid in training_children()
     # The fixture closes the window while the child trains; `no_training_child_left` then
     # checks that the window's shutdown stopped it.
+
+
+def test_samples_and_reconstructions_are_shown_as_they_arrive(qtbot, tmp_path: Path) -> None:
+    """The engine saves a GAN's grid or an autoencoder's reconstructions each epoch (see
+    tests/training); the dashboard shows the newest beside the plots, a pixel per value."""
+    import numpy as np
+
+    dashboard = TrainingDashboard()
+    qtbot.addWidget(dashboard)
+    dashboard.resize(1300, 800)
+    dashboard.show()
+    qtbot.waitExposed(dashboard)
+    assert dashboard.samples_box.isHidden()
+    rng = np.random.default_rng(0)
+    pair = rng.random((2, 8, 1, 12, 12)).astype(np.float32)
+    first, second = tmp_path / "epoch-0001.npy", tmp_path / "epoch-0002.npy"
+    np.save(first, pair)
+    np.save(second, pair * 0.5)
+
+    def saved(path: Path, kind: str, epoch: int) -> dict[str, object]:
+        return {"event": "checkpoint", "kind": kind, "path": str(path), "epoch": epoch}
+
+    dashboard.handle_events(
+        [saved(first, "reconstructions", 1), saved(second, "reconstructions", 2)]
+    )
+    assert dashboard.samples_box.isVisible()
+    assert dashboard.samples_title.text() == "Reconstructions"
+    view = dashboard.samples_view
+    assert view.shown_path == str(second)  # the newest of a batch, once
+    assert view.image is not None
+    # 2 rows of 8 tiles of 12 px with 1-pixel gaps, scaled by a whole factor.
+    assert (view.image.width(), view.image.height()) == (8 * 13 - 1, 2 * 13 - 1)
+    assert view.pixmap().width() % view.image.width() == 0
+    assert "reconstructions" in view.caption and "epoch 0002" in view.caption
+    # Sample files are not the run's checkpoints.
+    assert dashboard.progress.last_checkpoint is None
+    # A GAN grid (a square of samples); then a broken file changes nothing.
+    grid = tmp_path / "epoch-0003.npy"
+    np.save(grid, rng.random((16, 3, 8, 8)))
+    dashboard.handle_events([saved(grid, "samples", 3)])
+    assert dashboard.samples_title.text() == "Generated samples"
+    assert (view.image.width(), view.image.height()) == (4 * 9 - 1, 4 * 9 - 1)
+    broken = tmp_path / "epoch-0004.npy"
+    broken.write_bytes(b"not numpy")
+    dashboard.handle_events([saved(broken, "samples", 4)])
+    assert view.shown_path == str(grid)
+    dashboard.reset_plots()
+    assert dashboard.samples_box.isHidden()
