@@ -95,7 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --events: stop gracefully when stdin closes (the window that started it died)",
     )
+    scale = train.add_argument_group(
+        "several processes (torchrun)",
+        "batch_size is per process: the global batch is batch_size × nnodes × nproc-per-node",
+    )
+    scale.add_argument(
+        "--nproc-per-node", type=int, metavar="N", help="processes on this machine (one per GPU)"
+    )
+    scale.add_argument("--nnodes", type=int, default=1, metavar="M", help="machines (default 1)")
+    scale.add_argument("--node-rank", type=int, default=0, metavar="R", help="this machine's rank")
+    scale.add_argument("--master-addr", metavar="A", help="the rank-0 machine's address")
+    scale.add_argument("--master-port", type=int, metavar="P", help="its port (default 29500)")
+    scale.add_argument(
+        "--print-slurm",
+        action="store_true",
+        help="print a SLURM batch script for --nnodes machines × --nproc-per-node GPUs, and exit",
+    )
     train.set_defaults(run=cmd_train)
+
+    doctor = commands.add_parser(
+        "doctor", help="which device training would use, and why not the GPU"
+    )
+    doctor.add_argument("--json", action="store_true", help="the report as JSON")
+    doctor.set_defaults(run=cmd_doctor)
 
     evaluate = commands.add_parser(
         "evaluate", help="a run's test-split metrics (and confusion matrix for classifiers)"
@@ -321,7 +343,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.epochs is not None and args.epochs < 1:
         raise StudioError("--epochs must be a positive integer")
+    if args.print_slurm or args.nproc_per_node is not None:
+        return launch_training(args)
     project = load(args.project)
+    # Under torchrun only rank 0 reads stdin; the ranks then stop together.
+    reads_stdin = args.events and os.environ.get("RANK", "0") == "0"
     result = run_training(
         project,
         epochs=args.epochs,
@@ -331,12 +357,63 @@ def cmd_train(args: argparse.Namespace) -> int:
         # The window sends "stop" on stdin; a terminal user presses Ctrl+C (SIGINT).
         extra_callbacks=(
             StopRequests(
-                stdin=sys.stdin if args.events else None,
-                stop_on_eof=args.events and args.stop_on_eof,
+                stdin=sys.stdin if reads_stdin else None,
+                stop_on_eof=reads_stdin and args.stop_on_eof,
             ),
         ),
     )
-    return EXIT_OK if result.status != "failed" else EXIT_PROBLEMS
+    status = EXIT_OK if result.status != "failed" else EXIT_PROBLEMS
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from studio.training.distributed import exit_worker
+
+        exit_worker(status)
+    return status
+
+
+def train_arguments(args: argparse.Namespace) -> list[str]:
+    """The `studio train` arguments each torchrun process gets (no launcher options)."""
+    argv = [str(args.project)]
+    if args.epochs is not None:
+        argv += ["--epochs", str(args.epochs)]
+    if args.device is not None:
+        argv += ["--device", args.device]
+    if args.events:
+        argv.append("--events")
+    if args.resume is not None:
+        argv += ["--resume", args.resume]
+    if args.stop_on_eof:
+        argv.append("--stop-on-eof")
+    return argv
+
+
+def launch_training(args: argparse.Namespace) -> int:
+    """`--nproc-per-node`: run the same training under torchrun; `--print-slurm`: a script."""
+    import subprocess
+
+    from studio.training.distributed import Launch, slurm_script, torchrun_command
+
+    load(args.project)  # a bad project fails here, once, not in every process
+    nproc = args.nproc_per_node if args.nproc_per_node is not None else 1
+    if args.print_slurm:
+        print(slurm_script(train_arguments(args), nodes=args.nnodes, gpus_per_node=nproc), end="")
+        return EXIT_OK
+    launch = Launch(nproc, args.nnodes, args.node_rank, args.master_addr, args.master_port)
+    command = torchrun_command(launch, train_arguments(args))
+    # torchrun forwards signals to its workers; its status is the first failed worker's.
+    return subprocess.call(command)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from studio.training.doctor import doctor_report
+
+    report = doctor_report()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.format_text())
+    return EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

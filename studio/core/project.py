@@ -128,6 +128,9 @@ class TrainingSection(BaseModel):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     device: DeviceName = "auto"
     precision: PrecisionName = "fp32"
+    # torch.compile the model before training: faster steps on a GPU after a compile that
+    # takes from seconds to minutes; off by default so that a run starts at once.
+    compile: bool = False
     frozen: list[NodeName] = Field(default_factory=list, max_length=100_000)
     initial_weights: RunId | None = None
 
@@ -205,6 +208,9 @@ class Project:
     @classmethod
     def load(cls, path: str | os.PathLike[str], registry: LayerRegistry) -> Project:
         path = Path(path)
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # Opening a FIFO blocks until something writes to it; a device may never end.
+            raise ProjectError(f"{path}: is a pipe or a device, not a project file")
         try:
             with path.open("rb") as handle:
                 raw = handle.read(MAX_FILE_BYTES + 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -84,13 +85,24 @@ class CsvColumns:
     def numbers(self, name: str) -> np.ndarray:
         """The column as floats, or a `DataError` naming the first value that is not a number."""
         if self.numeric[name]:
-            return self.values[name]
-        converted, bad = _to_numbers(self.values[name])
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            converted = self.values[name]
+        else:
+            converted, bad = _to_numbers(self.values[name])
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{self.where(row, name)}: {self.values[name][row]!r} is not a number. "
+                    "Correct the value, or mark the column as categorical if it holds categories."
+                )
+        # "inf", "1e999", or beyond float32's range (read as float32): a model would see inf
+        # and every loss after it would be NaN.
+        with np.errstate(invalid="ignore"):
+            infinite = np.abs(converted) > np.finfo(np.float32).max
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
             raise DataError(
-                f"{self.where(row, name)}: {self.values[name][row]!r} is not a number. Correct "
-                "the value, or mark the column as categorical if it holds categories."
+                f"{self.where(row, name)}: the value is infinite or too large for a model "
+                "(beyond ±3.4e38). Correct the value, or remove the row."
             )
         return converted
 
@@ -352,16 +364,21 @@ def _field_counts(columns: CsvColumns, rows: list[int]) -> dict[int, tuple[int, 
     found: dict[int, tuple[int, int]] = {}
     with columns.path.open(encoding=_bom_aware(columns.encoding), newline="") as handle:
         reader = csv.reader(handle, delimiter=columns.delimiter)
-        next(reader, None)
         index = 0
-        for record in reader:
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # pandas skips blank lines; so do the row numbers
-            if index in wanted:
-                found[index] = (reader.line_num, len(record))
-            if index >= last:
-                break
-            index += 1
+        try:
+            next(reader, None)
+            for record in reader:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # pandas skips blank lines; so do the row numbers
+                if index in wanted:
+                    found[index] = (reader.line_num, len(record))
+                if index >= last:
+                    break
+                index += 1
+        except csv.Error:
+            # Python's csv refuses fields over 128 KiB that pandas reads; rows past one keep
+            # the line numbers pandas gave them.
+            pass
     return found
 
 
@@ -418,11 +435,22 @@ def _to_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, True where a present value is not a number)."""
     import pandas as pd
 
-    converted = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+    try:
+        converted = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    except OverflowError:
+        # pandas raises on an integer beyond 64 bits instead of coercing it.
+        converted = np.array([_float_or_nan(v) for v in values], dtype=np.float64)
     bad = np.isnan(converted) & ~_text_missing(values)
     return converted, bad
+
+
+def _float_or_nan(value: object) -> float:
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return math.nan
 
 
 def _list(names: Sequence[str], limit: int = 12) -> str:

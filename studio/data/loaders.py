@@ -12,7 +12,13 @@ import random
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    DistributedSampler,
+    RandomSampler,
+    SequentialSampler,
+)
 
 from studio.data.datasets import ArrayDataset
 
@@ -43,6 +49,7 @@ def make_loader(
     workers: int = 0,
     device: str | torch.device | None = None,
     drop_last: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> DataLoader[object]:
     """A DataLoader of whole batches from `dataset`.
 
@@ -54,11 +61,21 @@ def make_loader(
         workers: background processes preparing batches (0: in this process).
         device: where the batches go; pinned memory is used for CUDA.
         drop_last: leave out a last batch smaller than `batch_size`.
+        shard: (rank, world size) when training on several processes: this process loads
+            its share of the split (a `DistributedSampler`, reshuffled by `set_epoch`).
     """
     order_generator = torch.Generator().manual_seed(seed)
-    sampler: RandomSampler | SequentialSampler = (
-        RandomSampler(dataset, generator=order_generator) if shuffle else SequentialSampler(dataset)
-    )
+    sampler: RandomSampler | SequentialSampler | DistributedSampler[int]
+    if shard is not None:
+        rank, world = shard
+        # drop_last here evens the shards by dropping samples instead of repeating some.
+        sampler = DistributedSampler(
+            dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last
+        )
+    elif shuffle:
+        sampler = RandomSampler(dataset, generator=order_generator)
+    else:
+        sampler = SequentialSampler(dataset)
     batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
     if workers == 0:
         dataset.reseed(seed)

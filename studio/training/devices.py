@@ -78,3 +78,33 @@ def cuda_memory_mb(device: torch.device) -> dict[str, float]:
         "reserved": round(torch.cuda.memory_reserved(device) / mib, 1),
         "peak": round(torch.cuda.max_memory_allocated(device) / mib, 1),
     }
+
+
+def gpu_utilization(device: torch.device) -> float | None:
+    """The GPU's busy share in percent over the last sample period (NVML), or None when NVML
+    (the `nvidia-ml-py` package) is not there: utilisation is a nicety, never a requirement."""
+    try:
+        return float(torch.cuda.utilization(device))
+    except Exception:  # no pynvml, no NVML library, or a device it does not know
+        return None
+
+
+def enable_cuda_speedups(device: torch.device) -> list[str]:
+    """TF32 matmuls and convolutions on Ampere and newer, where they are 2-8x faster than
+    fp32 with a 10-bit mantissa that training does not notice; returns what was turned on."""
+    if device.type != "cuda":
+        return []
+    major, _minor = torch.cuda.get_device_capability(device)
+    if major < 8:
+        return []
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    return ["TF32 matmuls and convolutions (Ampere or newer)"]
+
+
+def wants_channels_last(model: torch.nn.Module, device: torch.device) -> bool:
+    """Convolutions on a GPU run faster on NHWC tensors (tensor cores); elsewhere, and for
+    models without 2-d convolutions, the default layout is as fast or faster."""
+    if device.type != "cuda":
+        return False
+    return any(isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d) for m in model.modules())

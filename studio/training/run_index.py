@@ -28,6 +28,7 @@ from studio.training.runs import (
     METRICS,
     RUN_ID_PATTERN,
     STATUS,
+    is_run_folder,
     read_metrics,
     runs_folder,
 )
@@ -153,7 +154,7 @@ def list_runs(project_path: Path) -> list[RunInfo]:
     """Every run beside `project_path`, newest first; never raises for a bad run folder."""
     folder = runs_folder(Path(project_path))
     try:
-        entries = [p for p in folder.iterdir() if p.is_dir()]
+        entries = [p for p in folder.iterdir() if is_run_folder(p, folder)]
     except OSError:
         return []
     runs = [read_run(path) for path in entries if RUN_ID_PATTERN.match(path.name)]
@@ -276,7 +277,7 @@ def compare_runs(project_path: Path, run_ids: Sequence[str]) -> RunComparison:
     curves: dict[str, dict[str, np.ndarray]] = {}
     for run_id in run_ids:
         path = folder / run_id
-        if not RUN_ID_PATTERN.match(run_id) or ".." in run_id or not path.is_dir():
+        if not RUN_ID_PATTERN.match(run_id) or ".." in run_id or not is_run_folder(path, folder):
             continue
         info = read_run(path)
         config, _problem = _read_json(path / CONFIG)

@@ -38,6 +38,18 @@ def runs_folder(project_path: Path) -> Path:
     return project_path.with_name(project_path.stem + ".runs")
 
 
+def is_run_folder(path: Path, folder: Path) -> bool:
+    """`path` is a folder that really lies in the runs folder `folder`.
+
+    The runs folder itself may be a link (to a bigger disk); a run inside it that links
+    elsewhere would let a shared project make the app read or overwrite files outside it.
+    """
+    try:
+        return path.is_dir() and path.resolve().is_relative_to(folder.resolve())
+    except OSError:  # a link loop
+        return False
+
+
 def new_run_id() -> str:
     """Sortable by start time to the millisecond ("20260101-120000.250-a1b2c3"), so that
     "the latest run" is right even for runs started within one second, and unique when two
@@ -78,9 +90,15 @@ class RunFolder:
 
     @classmethod
     def open(cls, project_path: Path, run_id: str) -> RunFolder:
-        path = runs_folder(project_path) / check_run_id(run_id)
+        folder = runs_folder(project_path)
+        path = folder / check_run_id(run_id)
         if not path.is_dir():
             raise TrainingError(f"no run {run_id!r} in {path.parent}")
+        if not is_run_folder(path, folder):
+            raise TrainingError(
+                f"{path}: the run folder is a link to {path.resolve()}, outside {folder}; "
+                "runs are only opened inside the project's runs folder"
+            )
         return cls(path)
 
     @property

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from studio.compile.compiler import attribute_name, compile_graph
 from studio.core.project import Project
@@ -25,7 +27,18 @@ from studio.training.callbacks import (
     monitored_key,
 )
 from studio.training.checkpoints import load_checkpoint, restore_rng_state
-from studio.training.devices import autocast_dtype, choose_device
+from studio.training.devices import autocast_dtype, choose_device, enable_cuda_speedups
+from studio.training.distributed import (
+    AverageAcrossRanks,
+    ProcessGroup,
+    StopTogether,
+    broadcast_object,
+    cuda_device_for,
+    destroy_process_group,
+    group_from_env,
+    init_process_group,
+    wrap_mode,
+)
 from studio.training.errors import TrainingError
 from studio.training.events import EventStream
 from studio.training.losses import loss_name_for
@@ -33,7 +46,7 @@ from studio.training.metrics import default_metrics
 from studio.training.modes.base import TrainingMode
 from studio.training.modes.gan import GanMode, SampleGrid
 from studio.training.modes.supervised import SupervisedMode
-from studio.training.runs import CONFIG, PREPROCESSING, RunFolder
+from studio.training.runs import CONFIG, PREPROCESSING, RunFolder, runs_folder
 from studio.training.trainer import Trainer
 
 
@@ -71,10 +84,36 @@ def run_training(
         progress: where the progress bar goes when `events` is None (stderr by default).
         resume: continue this run from its `last.pt` (inside the epoch a stop interrupted,
             when it was one).
+
+    Under torchrun (WORLD_SIZE > 1) every process calls this: they join one process group,
+    and only rank 0 writes the run (see `studio.training.distributed`).
     """
     path = project.path
     if path is None:
         raise TrainingError("save the project first: runs are stored beside the project file")
+    group = group_from_env()
+    if group.distributed:
+        init_process_group(group, choose_device(device or project.training.device).device)
+    try:
+        return _run_training(
+            project, path, group, epochs, device, events, progress, resume, extra_callbacks
+        )
+    finally:
+        if group.distributed:
+            destroy_process_group()
+
+
+def _run_training(
+    project: Project,
+    path: Path,
+    group: ProcessGroup,
+    epochs: int | None,
+    device: str | None,
+    events: TextIO | None,
+    progress: TextIO | None,
+    resume: str | None,
+    extra_callbacks: tuple[Callback, ...],
+) -> TrainingResult:
     checkpoint: dict[str, Any] | None = None
     if resume is not None:
         run = RunFolder.open(path, resume)
@@ -85,16 +124,20 @@ def run_training(
         checkpoint = load_checkpoint(run.last)
         if epochs is None:
             epochs = int(config.get("resolved", {}).get("epochs", project.training.epochs))
-    else:
+    elif group.is_main:
         run = RunFolder.create(path)
+        broadcast_object(group, run.run_id)
+    else:
+        # Rank 0 chose the run; the others only need its name (they never write to it).
+        run = RunFolder(runs_folder(path) / broadcast_object(group, None))
     try:
         trainer, start = prepare_trainer(
-            project, run, epochs, device, events, progress, extra_callbacks, checkpoint
+            project, run, epochs, device, events, progress, extra_callbacks, checkpoint, group
         )
     except Exception as exc:
         # A new run that never got to train still says why; a failed resume leaves the
         # status the run had, since the run itself did not change.
-        if checkpoint is None:
+        if checkpoint is None and group.is_main:
             run.write_status(
                 "failed",
                 started=time.time(),
@@ -117,22 +160,32 @@ def prepare_trainer(
     progress: TextIO | None,
     extra_callbacks: tuple[Callback, ...],
     checkpoint: dict[str, Any] | None,
+    group: ProcessGroup | None = None,
 ) -> tuple[Trainer, dict[str, Any]]:
     """Data, model, mode and callbacks for `run`; returns the trainer and `fit`'s arguments."""
+    group = group or ProcessGroup()
     settings = project.training.model_copy()
     if epochs is not None:
         settings = settings.model_copy(update={"epochs": epochs})
     choice = choose_device(device or settings.device)
+    if group.distributed:
+        choice = replace(
+            choice,
+            device=cuda_device_for(group, choice.device),
+            reason=f"{choice.reason}; process {group.rank} of {group.world_size}",
+        )
 
     from studio.data.pipeline import load_project_data
 
     data = load_project_data(project)
     seed_everything(settings.seed)
     loaders = data.loaders(batch_size=settings.batch_size, device=choice.device, seed=settings.seed)
+    if group.distributed:
+        loaders = replace(loaders, train=sharded_loader(data, settings, choice.device, group))
     mode = build_mode(project, settings, choice.device, len(loaders.train))
     if settings.initial_weights and checkpoint is None:
         copy_initial_weights(project, mode, settings.initial_weights)
-    if checkpoint is None:
+    if checkpoint is None and group.is_main:
         run.write_json(
             CONFIG,
             {
@@ -161,17 +214,38 @@ def prepare_trainer(
             start["start_loss_sum"] = float(progress_in_epoch["loss_sum"])
         best = checkpoint.get("best")
         restore_rng_state(checkpoint["rng"])
-        run.truncate_metrics_after(start["start_epoch"])
-    # Checkpoints before RunStatus: a run says "completed" once its last checkpoint is written.
-    callbacks: list[Callback] = [MetricsLog(run), Checkpoints(run, monitor, best), RunStatus(run)]
+        if group.is_main:
+            run.truncate_metrics_after(start["start_epoch"])
+    if group.distributed:
+        # After loading a checkpoint: DDP starts every rank from rank 0's weights.
+        wrap_mode(mode, group)
+    callbacks: list[Callback] = []
+    if group.distributed:
+        # First, so that every later callback records the loss of all ranks.
+        callbacks.append(AverageAcrossRanks(group, choice.device))
+    if group.is_main:
+        # Checkpoints before RunStatus: a run says "completed" once its last checkpoint is
+        # written.
+        callbacks += [MetricsLog(run), Checkpoints(run, monitor, best), RunStatus(run)]
     if settings.early_stopping.patience:
         callbacks.append(EarlyStopping(monitor, settings.early_stopping.patience))
-    if isinstance(mode, GanMode):
+    if isinstance(mode, GanMode) and group.is_main:
         callbacks.append(SampleGrid(mode, run.path / "samples", seed=settings.seed))
-    callbacks.append(
-        EventWriter(EventStream(events)) if events is not None else ProgressBar(progress)
-    )
+    if settings.mode == "autoencoder" and group.is_main:
+        from studio.training.previews import Reconstructions
+
+        callbacks.append(
+            Reconstructions(
+                mode.main_model, loaders.validation, run.path / "samples", choice.device
+            )
+        )
+    if group.is_main:
+        callbacks.append(
+            EventWriter(EventStream(events)) if events is not None else ProgressBar(progress)
+        )
     callbacks.extend(extra_callbacks)
+    if group.distributed:
+        callbacks.append(StopTogether(choice.device))
     trainer = Trainer(
         mode,
         loaders.train,
@@ -189,6 +263,12 @@ def prepare_trainer(
             "device_reason": choice.reason,
         },
     )
+    for speedup in enable_cuda_speedups(choice.device):
+        trainer.log(f"on: {speedup}")
+    if getattr(mode, "channels_last", False):
+        trainer.log("on: channels-last memory layout for the convolutions")
+    if settings.compile:
+        trainer.log("on: torch.compile (the first steps wait for the compiler)")
     if checkpoint is not None:
         done = start.get("start_batch", 0)
         where = (
@@ -198,6 +278,25 @@ def prepare_trainer(
         )
         trainer.log(f"resumed run {run.run_id} {where}")
     return trainer, start
+
+
+def sharded_loader(
+    data: Any, settings: Any, device: torch.device, group: ProcessGroup
+) -> DataLoader[object]:
+    """This rank's share of the training split; `batch_size` is per process."""
+    from studio.data.loaders import make_loader
+
+    loader = data.section.loader
+    return make_loader(
+        data.train,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        shuffle=loader.shuffle,
+        workers=loader.workers,
+        device=device,
+        drop_last=loader.drop_last,
+        shard=(group.rank, group.world_size),
+    )
 
 
 def build_mode(

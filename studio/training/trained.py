@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from studio.core.errors import StudioError
 from studio.core.project import Project
 from studio.training.errors import TrainingError
-from studio.training.runs import BEST, CONFIG, LAST, RunFolder, read_metrics, runs_folder
+from studio.training.runs import (
+    BEST,
+    CONFIG,
+    LAST,
+    RunFolder,
+    is_run_folder,
+    read_metrics,
+    runs_folder,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -67,7 +75,7 @@ def runs_with_weights(project_path: Path) -> list[RunChoice]:
         return []
     infos = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name, reverse=True):
-        if not path.is_dir() or not _has_weights(path):
+        if not is_run_folder(path, folder) or not _has_weights(path):
             continue
         records = read_metrics(path / "metrics.jsonl")
         last = records[-1] if records else {}

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from studio.training.callbacks import Callback, CallbackList
 from studio.training.checkpoints import capture_rng_state
-from studio.training.devices import cuda_memory_mb
+from studio.training.devices import cuda_memory_mb, gpu_utilization
 from studio.training.errors import NonFiniteLossError
 from studio.training.modes.base import TrainingMode
 
@@ -36,6 +36,10 @@ def reseed_order(loader: DataLoader[Any], seed: int, epoch: int) -> None:
     generator = getattr(inner, "generator", None)
     if isinstance(generator, torch.Generator):
         generator.manual_seed(epoch_seed)
+    # A DistributedSampler (several processes) shuffles from its seed and the epoch.
+    set_epoch = getattr(inner, "set_epoch", None)
+    if callable(set_epoch):
+        set_epoch(epoch)
     # Offsets of 2**32 keep these streams apart from every epoch's shuffling seed.
     if isinstance(loader.generator, torch.Generator):
         loader.generator.manual_seed(epoch_seed + 2**32)
@@ -133,6 +137,9 @@ class Trainer:
         }
         if self.on_cuda:
             logs["gpu_memory_mb"] = cuda_memory_mb(self.mode.device)
+            busy = gpu_utilization(self.mode.device)
+            if busy is not None:
+                logs["gpu_utilization"] = busy
         return logs
 
     def checkpoint_state(self, best: float | None = None) -> dict[str, Any]:

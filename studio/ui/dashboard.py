@@ -127,6 +127,7 @@ class RunProgress:
         self.epoch = 0
         self.step = 0
         self.samples_per_s: float | None = None
+        self.gpu_utilization: float | None = None
         self.epoch_time: float | None = None
         self.last_checkpoint: int | None = None
         self.started_at: float | None = None
@@ -150,6 +151,9 @@ class RunProgress:
         speed = event.get("samples_per_s")
         if is_number(speed):
             self.samples_per_s = float(speed)
+        busy = event.get("gpu_utilization")
+        if is_number(busy):
+            self.gpu_utilization = float(busy)
         if self.first_step is None:
             self.first_step, self.first_step_at = self.step, time.monotonic()
 
@@ -193,6 +197,8 @@ class RunProgress:
             parts[-1] += f"/{self.total_steps:,}"
         if self.samples_per_s is not None:
             parts.append(f"{format_number(self.samples_per_s)} samples/s")
+        if self.gpu_utilization is not None:
+            parts.append(f"GPU {self.gpu_utilization:.0f} % busy")
         if self.epoch_time is not None:
             parts.append(f"epoch {self.epoch_time:.2f} s")
         eta = self.eta()
@@ -334,6 +340,8 @@ class TrainingDashboard(QWidget):
         self._has_project = has_project or (lambda: self._project_path() is not None)
         self.process: TrainingProcess | None = None
         self.outcome: Outcome | None = None
+        # How many training processes per machine (None: one); the Training tab asks its form.
+        self.processes_per_node: Callable[[], int | None] = lambda: None
         self.progress = RunProgress()
         self.run_dir: Path | None = None
         self.trained_path: Path | None = None
@@ -513,7 +521,13 @@ class TrainingDashboard(QWidget):
         self.log(f"{verb}: {Path(project_path).name}", "muted")
         self.run_label.setText("Starting the training process…")
         self.progress_label.setText("loading the data and building the model")
-        process.start(Path(project_path), resume=resume, epochs=epochs, device=device)
+        process.start(
+            Path(project_path),
+            resume=resume,
+            epochs=epochs,
+            device=device,
+            nproc_per_node=self.processes_per_node(),
+        )
         self.run_started.emit()
         self.update_buttons()
         return True

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self._init_explain_tab()
         self._init_import()
         self._init_plugins_dialog()
+        self._init_device_doctor()
 
     # ----------------------------------------------------------------- building
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -1577,3 +1578,93 @@ class MainWindow(QMainWindow):
         self.plugins_dialog = PluginsDialog(self.tasks, parent=self)
         self.plugins_dialog.open()
         return self.plugins_dialog
+
+    # ---- device doctor
+    def _init_device_doctor(self) -> None:
+        """Help ▸ Device…: the doctor's report, read once in a worker (it imports torch).
+
+        The same facts give the training form each device's memory, for the largest batch
+        that fits, and the GPU count for "All GPUs of this machine". They are read when first
+        wanted (the dialog, or the form's first forecast), so the window appears before torch
+        is imported.
+        """
+        from studio.training.doctor import DoctorReport
+
+        self.device_report: DoctorReport | None = None
+        self.device_dialog: QWidget | None = None
+        self._device_task: Task | None = None
+        self.device_action = QAction("&Device…", self)
+        self.device_action.setStatusTip("Which device training uses, and why not a GPU")
+        self.device_action.triggered.connect(self.show_device_dialog)
+        help_menu = self._menu_holding(self.about_action)
+        if help_menu is not None:
+            help_menu.insertAction(self.about_action, self.device_action)
+        self.training_form.devices_wanted.connect(self._read_devices)
+        self.training_form.set_task_runner(self.tasks)
+
+    def _read_devices(self) -> None:
+        if self._shut_down or self._device_task is not None or self.device_report is not None:
+            return
+
+        def work(cancelled: object) -> Iterator[object]:
+            import os
+
+            from studio.training.doctor import doctor_report
+
+            report = doctor_report()
+            ram = 0
+            try:
+                ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            except (ValueError, OSError, AttributeError):  # not on every platform
+                ram = 0
+            yield report, ram
+
+        self._device_task = self.tasks.start("device doctor", work, self._on_device_report)
+
+    def _on_device_report(self, item: object) -> None:
+        from studio.training.doctor import DoctorReport
+
+        assert isinstance(item, tuple)
+        report, ram = item
+        assert isinstance(report, DoctorReport)
+        self.device_report = report
+        self._device_task = None
+        memory: dict[str, int] = {"cpu": int(ram)} if ram else {}
+        gpus = report.facts.gpus if report.facts.cuda_available else ()
+        if gpus:
+            memory["cuda"] = gpus[0].memory_mb * 2**20
+        self.training_form.set_devices(memory, len(gpus))
+        if self.device_dialog is not None:
+            from PySide6.QtWidgets import QPlainTextEdit
+
+            text = self.device_dialog.findChild(QPlainTextEdit, "device_report")
+            if text is not None:
+                text.setPlainText(report.format_text())
+
+    def show_device_dialog(self) -> QWidget:
+        """The doctor's report in a window-modal dialog that never blocks the window."""
+        from PySide6.QtGui import QFont
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout
+
+        if self.device_dialog is not None:
+            self.device_dialog.close()
+            self.device_dialog.deleteLater()
+        dialog = QDialog(self)
+        dialog.setObjectName("device_dialog")
+        dialog.setWindowTitle("Device")
+        dialog.resize(640, 420)
+        text = QPlainTextEdit()
+        text.setObjectName("device_report")
+        text.setReadOnly(True)
+        text.setFont(QFont("monospace"))
+        report = self.device_report
+        text.setPlainText(report.format_text() if report else "Reading the devices…")
+        self._read_devices()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        self.device_dialog = dialog
+        dialog.open()
+        return dialog

@@ -11,9 +11,9 @@ person enter is what the project file accepts.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -37,6 +37,9 @@ from PySide6.QtWidgets import (
 from studio.core.project import Project, TrainingSection, describe_validation_error
 from studio.training.runs import RUN_ID_PATTERN, runs_folder
 from studio.ui import theme
+
+if TYPE_CHECKING:
+    from studio.ui.tasks import Task, TaskRunner
 
 MODES = (("supervised", "Supervised"), ("autoencoder", "Autoencoder"), ("gan", "GAN"))
 TASKS = (
@@ -236,6 +239,8 @@ class TrainingForm(QScrollArea):
     """The project's training settings, compact enough for a column about 320 px wide."""
 
     edit_requested = Signal(object)  # TrainingEdit
+    # The first forecast asks the window for each device's memory (the device doctor).
+    devices_wanted = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,6 +264,19 @@ class TrainingForm(QScrollArea):
         self._frozen_shown: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._forms: list[QFormLayout] = []
         self.auto_device: str | None = None
+        # The memory forecast runs in a worker (it compiles the graph on the meta device);
+        # the window gives the task runner and each device's memory once it knows them.
+        self._tasks: TaskRunner | None = None
+        self._forecast_task: Task | None = None
+        self._forecast_generation = 0
+        self.device_memory: dict[str, int] = {}
+        self.gpu_count = 0
+        self._devices_asked = False
+        self.forecast_text = ""
+        self._forecast_timer = QTimer(self)
+        self._forecast_timer.setSingleShot(True)
+        self._forecast_timer.setInterval(150)
+        self._forecast_timer.timeout.connect(self._start_forecast)
 
         body = QWidget()
         self._layout = QVBoxLayout(body)
@@ -453,12 +471,35 @@ class TrainingForm(QScrollArea):
         form.addRow("Device", self.device_combo)
         form.addRow("", self.device_note)
         form.addRow("Precision", self.precision_combo)
+        self.compile_check = QCheckBox("Compile the model (torch.compile)")
+        self.compile_check.setObjectName("training_compile")
+        self.compile_check.setToolTip(
+            "Faster steps, mostly on GPUs, after a compile of seconds to minutes at the start"
+        )
+        form.addRow("", self.compile_check)
         form.addRow("Seed", self.seed_spin)
+        self.memory_label = QLabel("")
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setObjectName("training_memory_forecast")
+        self.memory_label.setToolTip(
+            "Forecast peak memory of one training step: weights, gradients, optimizer state, "
+            "saved activations and the batch. The largest batch leaves a reserve free."
+        )
+        form.addRow("Memory", self.memory_label)
+        self.all_gpus_check = QCheckBox("All GPUs of this machine")
+        self.all_gpus_check.setObjectName("training_all_gpus")
+        form.addRow("", self.all_gpus_check)
+        self._sync_all_gpus()
         self.device_combo.currentIndexChanged.connect(
             lambda: self._edit(("device",), self.device_combo.currentData(), "Set device")
         )
         self.precision_combo.currentIndexChanged.connect(
             lambda: self._edit(("precision",), self.precision_combo.currentData(), "Set precision")
+        )
+        self.compile_check.toggled.connect(
+            lambda on: self._edit(
+                ("compile",), on, "Compile the model" if on else "Do not compile the model"
+            )
         )
         self._connect_spin(self.seed_spin, ("seed",), "Set seed")
 
@@ -516,6 +557,8 @@ class TrainingForm(QScrollArea):
             graph = project.main_graph
             for signal in (graph.node_added, graph.node_removed, graph.node_renamed):
                 signal.connect(self._on_graph_changed)
+            for signal in (graph.param_changed, graph.edge_added, graph.edge_removed):
+                signal.connect(self._on_graph_rewired)
             self._connected_graph = graph
         self._sync()
 
@@ -531,6 +574,112 @@ class TrainingForm(QScrollArea):
         if label:
             note += f" Here: {label}."
         self.device_note.setText(note)
+
+    def set_task_runner(self, tasks: TaskRunner) -> None:
+        """Where the memory forecast runs (never on the Qt thread)."""
+        self._tasks = tasks
+        self._forecast_timer.start()
+
+    def set_devices(self, memory: dict[str, int], gpu_count: int) -> None:
+        """Each device type's memory in bytes ("cuda": GPU 0, "cpu": RAM) and the GPU count."""
+        self.device_memory = dict(memory)
+        self.gpu_count = gpu_count
+        self._sync_all_gpus()
+        self._forecast_timer.start()
+
+    @property
+    def processes_per_node(self) -> int | None:
+        """With "All GPUs of this machine": one training process per GPU (`--nproc-per-node`)."""
+        if self.all_gpus_check.isEnabled() and self.all_gpus_check.isChecked():
+            return self.gpu_count
+        return None
+
+    def _sync_all_gpus(self) -> None:
+        usable = self.gpu_count > 0
+        self.all_gpus_check.setEnabled(usable)
+        if usable:
+            self.all_gpus_check.setToolTip(
+                f"Train on all {self.gpu_count} GPUs: one process per GPU (torchrun); the "
+                "batch size is per GPU"
+            )
+        else:
+            self.all_gpus_check.setChecked(False)
+            self.all_gpus_check.setToolTip("No CUDA GPU here: see Help ▸ Device… for why")
+
+    def _device_type(self, section: TrainingSection) -> str:
+        if section.device == "auto":
+            return "cuda" if self.gpu_count else "cpu"
+        return section.device
+
+    def _start_forecast(self) -> None:
+        """Forecast the peak memory of the project's settings in a worker."""
+        from studio.ui.analysis import graph_from_snapshot, graph_snapshot
+
+        section = self.section
+        if self._tasks is None or self.project is None or section is None:
+            return
+        if not self.isVisible():
+            return  # showing the form syncs it, which forecasts again; a closed window never
+        if not self._devices_asked:
+            self._devices_asked = True
+            self.devices_wanted.emit()
+        if section.mode == "gan":
+            self._show_forecast("")
+            return
+        if self._forecast_task is not None:
+            self._forecast_task.cancel()
+        self._forecast_generation += 1
+        generation = self._forecast_generation
+        snapshot = graph_snapshot(self.project.main_graph)
+        registry = self.project.registry
+        device = self._device_type(section)
+        memory = self.device_memory.get(device)
+
+        def work(cancelled: object) -> Iterator[object]:
+            from studio.compile.summary import summarize
+            from studio.core.units import human_bytes
+            from studio.training.forecast import budget_bytes, memory_model
+
+            graph = graph_from_snapshot(snapshot, registry)
+            model = memory_model(
+                graph,
+                summarize(graph, batch_size=1),
+                optimizer=section.optimizer.name,
+                momentum=section.optimizer.momentum,
+                frozen=section.frozen,
+                mixed_precision=device == "cuda" and section.precision != "fp32",
+            )
+            forecast = model.at(section.batch_size)
+            text = f"About {human_bytes(forecast.total)} at batch {section.batch_size}"
+            if memory:
+                budget = budget_bytes(memory)
+                largest = model.largest_batch(budget)
+                where = "GPU" if device == "cuda" else device.upper()
+                text += (
+                    f"; the largest batch that fits the {where} ({human_bytes(memory)}) is "
+                    f"{largest:,}"
+                    if largest
+                    else f"; does not fit the {where} even at batch 1"
+                )
+            yield generation, text + "."
+
+        self._forecast_task = self._tasks.start(
+            "memory forecast",
+            work,
+            self._on_forecast,
+            lambda exc, _trace: self._on_forecast((generation, "")),
+        )
+
+    def _on_forecast(self, item: object) -> None:
+        assert isinstance(item, tuple)
+        generation, text = item
+        if generation == self._forecast_generation:
+            self._forecast_task = None
+            self._show_forecast(text)
+
+    def _show_forecast(self, text: str) -> None:
+        self.forecast_text = text
+        self.memory_label.setText(text or "—")
 
     def refresh_runs(self) -> None:
         """Read the run ids again for the "Start from" choice (one folder listing)."""
@@ -556,10 +705,16 @@ class TrainingForm(QScrollArea):
         if graph is not None:
             for signal in (graph.node_added, graph.node_removed, graph.node_renamed):
                 signal.disconnect(self._on_graph_changed)
+            for signal in (graph.param_changed, graph.edge_added, graph.edge_removed):
+                signal.disconnect(self._on_graph_rewired)
         self._connected_graph = None
 
     def _on_graph_changed(self, *_: object) -> None:
+        self._forecast_timer.start()
         self._graph_timer.start()
+
+    def _on_graph_rewired(self, *_: object) -> None:
+        self._forecast_timer.start()
 
     # ----------------------------------------------------------------- edits
     def _edit(
@@ -636,6 +791,7 @@ class TrainingForm(QScrollArea):
             self._sync_fields(section)
         finally:
             self._syncing = False
+        self._forecast_timer.start()
 
     def _sync_fields(self, section: TrainingSection) -> None:
         _set_combo(self.mode_combo, section.mode)
@@ -667,6 +823,7 @@ class TrainingForm(QScrollArea):
         self.stop_patience_spin.setValue(section.early_stopping.patience)
         _set_combo(self.device_combo, section.device)
         _set_combo(self.precision_combo, section.precision)
+        self.compile_check.setChecked(section.compile)
         self.seed_spin.setValue(min(section.seed, SEED_MAX))
         self._sync_initial_weights(section)
         self._sync_frozen_items(section)

@@ -84,8 +84,13 @@ def train_command(
     resume: str | None = None,
     epochs: int | None = None,
     device: str | None = None,
+    nproc_per_node: int | None = None,
 ) -> list[str]:
-    """The arguments after the interpreter: the same command a terminal user would run."""
+    """The arguments after the interpreter: the same command a terminal user would run.
+
+    `nproc_per_node` > 1 ("all GPUs of this machine") runs it under torchrun, one process
+    per GPU; rank 0 alone writes the events the window reads.
+    """
     # --stop-on-eof: should this window die, the child sees its stdin close and stops.
     arguments = ["-m", "studio", "train", str(project_path), "--events", "--stop-on-eof"]
     if resume is not None:
@@ -94,6 +99,8 @@ def train_command(
         arguments += ["--epochs", str(epochs)]
     if device is not None:
         arguments += ["--device", device]
+    if nproc_per_node is not None and nproc_per_node > 1:
+        arguments += ["--nproc-per-node", str(nproc_per_node)]
     return arguments
 
 

@@ -130,6 +130,10 @@ class TrainingTab(QWidget):
                 placeholder.deleteLater()
             self.splitter.setSizes(sizes)
             dashboard.run_started.connect(self.refresh)
+            # "All GPUs of this machine" in the settings form: one process per GPU.
+            dashboard.processes_per_node = lambda: getattr(
+                self.settings_widget, "processes_per_node", None
+            )
             self._dashboard = dashboard
         return self._dashboard
 

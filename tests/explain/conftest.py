@@ -102,10 +102,12 @@ class ShapesCNN(nn.Module):
 def image_case() -> ModelCase:
     """A small CNN trained a few seconds on the bundled shapes generator; test batch with masks."""
     torch.manual_seed(0)
-    images, labels, masks = generate_shapes(1232, size=32, seed=0)
+    # 5 epochs and 160 test images: with 3 epochs and 32 images the Grad-CAM figures sat
+    # near the thresholds and passed or failed with the CPU's float kernels.
+    images, labels, masks = generate_shapes(1360, size=32, seed=0)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
     model = ShapesCNN()
-    _train(model, x[:1200], y[:1200], epochs=3, lr=3e-3, batch_size=32)
+    _train(model, x[:1200], y[:1200], epochs=5, lr=3e-3, batch_size=32)
     return ModelCase("cnn", "image", model, x[1200:], "conv3", y[1200:], masks[1200:])
 
 

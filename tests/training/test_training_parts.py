@@ -231,3 +231,54 @@ def test_multiclass_metrics_equal_torchmetrics(name):
                 predicted, target, task="multiclass", num_classes=classes, average="macro"
             )
         assert _classification(name, output, target) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_gpu_speedups_stay_off_on_the_cpu():
+    """TF32 and channels-last are GPU layouts; on the CPU they would only cost time."""
+    from torch import nn
+
+    from studio.training.devices import (
+        enable_cuda_speedups,
+        gpu_utilization,
+        wants_channels_last,
+    )
+
+    cpu = torch.device("cpu")
+    conv = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+    assert not wants_channels_last(conv, cpu)
+    assert enable_cuda_speedups(cpu) == []
+    assert not torch.backends.cuda.matmul.allow_tf32
+    assert gpu_utilization(cpu) is None
+
+
+def test_compile_wraps_the_forward_and_leaves_the_weights_their_names(example):
+    from studio.training.session import build_mode
+
+    project = example("mlp_classifier", compile=True)
+    assert project.training.compile
+    mode = build_mode(project, project.training, torch.device("cpu"), steps_per_epoch=1)
+    assert type(mode.forward_model).__name__ == "OptimizedModule"
+    assert mode.forward_model._orig_mod is mode.model
+    names = list(mode.main_model.state_dict())
+    assert names and not any(name.startswith("_orig_mod") for name in names)
+    plain = build_mode(
+        example("mlp_classifier"),
+        project.training.model_copy(update={"compile": False}),
+        torch.device("cpu"),
+        steps_per_epoch=1,
+    )
+    assert plain.forward_model is plain.model
+
+
+@pytest.mark.slow
+def test_a_compiled_model_trains_like_the_plain_one(example):
+    """torch.compile on the CPU needs a C++ compiler and half a minute: behind `-m slow`."""
+    import io
+
+    from studio.training.session import run_training
+
+    plain = run_training(example("mlp_classifier", epochs=2), progress=io.StringIO())
+    compiled = run_training(
+        example("mlp_classifier", epochs=2, compile=True), progress=io.StringIO()
+    )
+    assert compiled.last_logs["val_loss"] == pytest.approx(plain.last_logs["val_loss"], rel=1e-4)

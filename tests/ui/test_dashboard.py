@@ -129,6 +129,42 @@ def test_the_summary_shows_the_training_settings(qtbot, registry, tmp_path: Path
     assert tab.settings_area.widget() is form
 
 
+def test_all_gpus_runs_the_child_under_torchrun() -> None:
+    from studio.ui.training_process import train_command
+
+    plain = train_command(Path("p.strata"))
+    assert plain[:4] == ["-m", "studio", "train", "p.strata"] and "--stop-on-eof" in plain
+    assert "--nproc-per-node" not in plain
+    assert "--nproc-per-node" not in train_command(Path("p.strata"), nproc_per_node=1)
+    many = train_command(Path("p.strata"), resume="r1", nproc_per_node=4)
+    assert many[-2:] == ["--nproc-per-node", "4"] and many[6:8] == ["--resume", "r1"]
+
+
+def test_gpu_figures_reach_the_plot_and_the_status_line(qtbot) -> None:
+    """A CUDA child's steps carry memory and utilisation (no GPU here: the events are
+    written as the trainer writes them)."""
+    dashboard = TrainingDashboard()
+    qtbot.addWidget(dashboard)
+    dashboard.show()
+    started = {"event": "started", "run": "r", "epochs": 2, "steps_per_epoch": 10}
+    step = {
+        "event": "step",
+        "epoch": 1,
+        "step": 3,
+        "batch": 3,
+        "batches": 10,
+        "loss": 0.5,
+        "lr": 0.001,
+        "samples_per_s": 900.0,
+        "gpu_memory_mb": {"allocated": 512.0, "reserved": 1024.0, "peak": 700.0},
+        "gpu_utilization": 87.0,
+    }
+    dashboard.handle_events([started, step])
+    assert dashboard.gpu_plot.isVisible()
+    assert set(dashboard.gpu_plot.curves) == {"allocated", "reserved", "peak"}
+    assert "GPU 87 % busy" in dashboard.progress_label.text()
+
+
 def test_non_json_lines_become_log_events() -> None:
     assert parse_line(b'{"event": "step", "step": 3, "loss": null}')["loss"] is None
     assert parse_line(b"Warning: something\r") == {

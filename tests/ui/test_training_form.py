@@ -67,6 +67,17 @@ def test_lr_and_optimizer_edits_undo_and_round_trip(
     assert reloaded.training.optimizer.name == "sgd"
 
 
+def test_compile_is_a_setting_with_undo(qtbot, main_window: MainWindow, tmp_path: Path):
+    project = open_iris(qtbot, main_window, tmp_path)
+    form = main_window.training_form
+    assert not form.compile_check.isChecked() and not project.training.compile
+    form.compile_check.setChecked(True)
+    assert project.training.compile
+    assert main_window.undo_stack.undoText() == "Compile the model"
+    main_window.undo_stack.undo()
+    assert not project.training.compile and not form.compile_check.isChecked()
+
+
 def test_steps_in_one_field_are_one_undo_step(qtbot, main_window: MainWindow, tmp_path: Path):
     project = open_iris(qtbot, main_window, tmp_path)
     form = main_window.training_form

@@ -66,7 +66,7 @@ def _load(path: Path, label: str) -> np.ndarray:
                 "code); save plain numeric arrays with numpy.save"
             ) from None
         raise DataError(f"{label}: not a NumPy file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise DataError(f"{label}: not a NumPy file, or cut short ({exc})") from None
     if isinstance(loaded, np.lib.npyio.NpzFile):
         loaded.close()
@@ -79,7 +79,7 @@ def _from_archive(
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise DataError(f"{label}: not a NumPy .npz archive, or cut short ({exc})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{label}: is a single array; name it with the .npy suffix")
@@ -100,12 +100,16 @@ def _from_archive(
         try:
             inputs = archive[inputs_key]
             targets = archive[targets_key] if targets_key is not None else None
-        except ValueError:
-            raise DataError(
-                f"{label}: holds Python objects, which are not loaded (loading them could run "
-                "code); save plain numeric arrays with numpy.savez"
-            ) from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        except ValueError as exc:
+            if "allow_pickle" in str(exc):
+                raise DataError(
+                    f"{label}: holds Python objects, which are not loaded (loading them could "
+                    "run code); save plain numeric arrays with numpy.savez"
+                ) from None
+            raise DataError(f"{label}: the archive is damaged ({exc})") from None
+        # zipfile reports damaged entry flags as "encrypted" (RuntimeError) or as an
+        # unsupported feature (NotImplementedError).
+        except (OSError, EOFError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
             raise DataError(f"{label}: the archive is damaged ({exc})") from None
     return inputs, targets, targets_key or ""
 

@@ -9,6 +9,7 @@ test split.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ def read_idx_file(path: Path, label: str) -> np.ndarray:
     if ndim == 0 or len(raw) < 4 + 4 * ndim:
         raise DataError(f"{label}: the IDX header is incomplete")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    # Python's integers: numpy's int64 product wraps for a header announcing 2**64 values.
+    expected = math.prod(dims) * dtype.itemsize
     available = len(raw) - 4 - 4 * ndim
     if available < expected:
         raise DataError(
@@ -61,8 +63,14 @@ def read_idx_file(path: Path, label: str) -> np.ndarray:
             f"({expected:,} bytes) but the file holds {available:,}; download it again"
         )
     values = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=4 + 4 * ndim)
-    # A copy in native byte order: writable, and free of the file's whole buffer.
-    return values.reshape(dims).astype(dtype.newbyteorder("="))
+    try:
+        # A copy in native byte order: writable, and free of the file's whole buffer.
+        return values.reshape(dims).astype(dtype.newbyteorder("="))
+    except ValueError:  # e.g. 0 × 2**31 × 2**31: no values, but a shape numpy cannot hold
+        raise DataError(
+            f"{label}: the IDX header announces an impossible shape "
+            f"{' × '.join(map(str, dims))}; download the file again"
+        ) from None
 
 
 def read_idx(source: IdxSource, base_dir: Path | None) -> RawData:

@@ -25,6 +25,8 @@ class TrainingMode:
         self.device = device
         self.autocast_dtype = autocast
         self.on_cpu = device.type == "cpu"
+        # Set by a mode whose model went channels-last: 4-d inputs follow it.
+        self.channels_last = False
 
     @property
     def models(self) -> dict[str, nn.Module]:
@@ -71,6 +73,8 @@ class TrainingMode:
         # shows per step on small models.
         if self.on_cpu and tensor.is_cpu:
             return tensor
+        if self.channels_last and tensor.ndim == 4:
+            return tensor.to(self.device, non_blocking=True, memory_format=torch.channels_last)
         return tensor.to(self.device, non_blocking=True)
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from studio.core.project import TrainingSection
+from studio.training.devices import wants_channels_last
 from studio.training.losses import make_loss, match_target
 from studio.training.metrics import MetricAccumulator
 from studio.training.modes.base import Batch, TrainingMode, as_args
@@ -31,6 +32,12 @@ class SupervisedMode(TrainingMode):
     ) -> None:
         super().__init__(device, autocast)
         self.model = model.to(device)
+        if wants_channels_last(self.model, device):
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.channels_last = True
+        self.compiles = settings.compile
+        self.forward_model: nn.Module = self.model
+        self.use_model(self.model)
         self.autoencoder = settings.mode == "autoencoder"
         self.task = settings.task
         self.loss_name = loss
@@ -46,13 +53,27 @@ class SupervisedMode(TrainingMode):
     def models(self) -> dict[str, nn.Module]:
         return {"model": self.model}
 
+    def use_model(self, model: nn.Module) -> None:
+        """Train `model` from now on (DDP wraps the model after it is built).
+
+        Forward passes go through `forward_model`: the `torch.compile` wrapper when the
+        settings ask for it, sharing `model`'s parameters, so checkpoints, metrics and exports
+        still see the weights under their own names. Replacing `model` without rebuilding
+        the wrapper would leave the forward pass on the old module (for DDP: no gradient
+        all-reduce, each process training alone).
+        """
+        self.model = model
+        self.forward_model = (
+            torch.compile(model) if self.compiles else model  # type: ignore[assignment]
+        )
+
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         inputs, target = batch
         inputs = self.to_device(inputs)
         args = as_args(inputs)
         target = args[0] if self.autoencoder else self.to_device(target)
         with self.autocast():
-            output = self.model(*args)
+            output = self.forward_model(*args)
             loss = self.loss(output, match_target(self.loss_name, output, target))
         return loss, output, target
 
