@@ -68,4 +68,5 @@ class EarlyStoppingSettings(_Settings):
 LossName = Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"]
 MetricName = Literal["accuracy", "f1", "precision", "recall", "mae", "r2"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
-PrecisionName = Literal["fp32", "bf16", "fp16"]
+# "mixed": bf16 where the GPU supports it, else fp16 with a gradient scaler.
+PrecisionName = Literal["fp32", "mixed", "bf16", "fp16"]

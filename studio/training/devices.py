@@ -58,11 +58,48 @@ def choose_device(requested: str = "auto") -> DeviceChoice:
     return DeviceChoice(torch.device("cpu"), f"CPU: {cuda}; {mps}")
 
 
+@dataclass(frozen=True)
+class PrecisionChoice:
+    """The autocast dtype training uses (None: full fp32) and, when it differs from what the
+    settings asked for, why."""
+
+    dtype: torch.dtype | None
+    note: str | None = None
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        """fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range."""
+        return self.dtype == torch.float16
+
+
+def choose_precision(
+    device: torch.device, precision: str, bf16_supported: bool | None = None
+) -> PrecisionChoice:
+    """Mixed precision runs only on CUDA; elsewhere a request for it trains in fp32.
+
+    "mixed" takes bf16 where the GPU has it (Ampere and newer), else fp16 with a gradient
+    scaler; "bf16" on a GPU without it falls back to fp16 instead of running bf16 in slow
+    emulation. `bf16_supported` is the GPU's answer (asked of torch when None).
+    """
+    if precision == "fp32":
+        return PrecisionChoice(None)
+    if device.type != "cuda":
+        return PrecisionChoice(
+            None, f"{precision} precision applies on CUDA GPUs only; training in fp32 here"
+        )
+    if precision == "fp16":
+        return PrecisionChoice(torch.float16)
+    if bf16_supported is None:
+        bf16_supported = bool(torch.cuda.is_bf16_supported())
+    if bf16_supported:
+        return PrecisionChoice(torch.bfloat16)
+    note = "this GPU has no bfloat16: mixed precision uses fp16 with a gradient scaler"
+    return PrecisionChoice(torch.float16, None if precision == "mixed" else note)
+
+
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The autocast dtype for mixed precision, which we use only on CUDA (None: full fp32)."""
-    if device.type != "cuda" or precision == "fp32":
-        return None
-    return torch.bfloat16 if precision == "bf16" else torch.float16
+    return choose_precision(device, precision).dtype
 
 
 def cuda_memory_mb(device: torch.device) -> dict[str, float]:

@@ -27,7 +27,12 @@ from studio.training.callbacks import (
     monitored_key,
 )
 from studio.training.checkpoints import load_checkpoint, restore_rng_state
-from studio.training.devices import autocast_dtype, choose_device, enable_cuda_speedups
+from studio.training.devices import (
+    autocast_dtype,
+    choose_device,
+    choose_precision,
+    enable_cuda_speedups,
+)
 from studio.training.distributed import (
     AverageAcrossRanks,
     ProcessGroup,
@@ -265,6 +270,12 @@ def prepare_trainer(
     )
     for speedup in enable_cuda_speedups(choice.device):
         trainer.log(f"on: {speedup}")
+    precision = choose_precision(choice.device, settings.precision)
+    if precision.note:
+        trainer.log(precision.note)
+    if precision.dtype is not None:
+        scaler = " with a gradient scaler" if precision.needs_grad_scaler else ""
+        trainer.log(f"on: mixed precision, {str(precision.dtype).removeprefix('torch.')}{scaler}")
     if getattr(mode, "channels_last", False):
         trainer.log("on: channels-last memory layout for the convolutions")
     if settings.compile:
@@ -318,6 +329,7 @@ def build_mode(
             settings,
             noise_shape=[int(v) for v in shape],
             device=device,
+            autocast=autocast_dtype(device, settings.precision),
         )
     model = compile_graph(project.main_graph)
     freeze(model, settings.frozen)

@@ -92,6 +92,7 @@ METRIC_TITLES = {
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
 PRECISIONS = (
     ("fp32", "32-bit float"),
+    ("mixed", "Mixed (bf16 where supported, else fp16)"),
     ("bf16", "bfloat16 (mixed)"),
     ("fp16", "16-bit float (mixed)"),
 )

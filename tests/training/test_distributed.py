@@ -83,6 +83,14 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, registry):
     assert len(runs) == 1
     metrics = read_metrics(runs[0] / "metrics.jsonl")
     assert [m["epoch"] for m in metrics] == list(range(1, EPOCHS + 1))
+    assert metrics[-1]["val_loss"] < 0.9 * metrics[0]["val_loss"]  # it learns
+    # Rank 0's run folder holds one run's files; rank 1 wrote nothing anywhere.
+    assert sorted(p.name for p in runs[0].iterdir()) == sorted(
+        ["best.pt", "config.json", "last.pt", "metrics.jsonl", "preprocessing.json", "status.json"]
+    )
+    assert sorted(p.name for p in distributed.parent.iterdir()) == sorted(
+        [distributed.name, runs_folder(distributed).name]
+    )
     # 105 training samples, 2 ranks, 8 each: 52 per rank, 6 whole batches.
     assert events[0]["steps_per_epoch"] == 6
 

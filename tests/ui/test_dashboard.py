@@ -287,6 +287,46 @@ def test_a_failing_run_shows_its_error(qtbot, main_window: MainWindow, tmp_path:
     assert_window_usable(qtbot, main_window)
 
 
+CRASHING_CHILD = """
+import os, sys, threading, time
+
+def _crash():
+    time.sleep(2.0)
+    sys.stderr.write("native kernel: illegal instruction (simulated)\\n")
+    sys.stderr.write("the last words of the training process\\n")
+    sys.stderr.flush()
+    os._exit(134)
+
+threading.Thread(target=_crash, daemon=True).start()
+"""
+
+
+def test_a_crashed_child_shows_its_last_stderr_lines(
+    qtbot, main_window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that dies on its own (a native crash, say) is reported with what it said last."""
+    # The child imports this sitecustomize at start-up: after 2 s it writes to stderr and
+    # exits as an abort would, in the middle of the run.
+    crash_dir = tmp_path / "crash"
+    crash_dir.mkdir()
+    (crash_dir / "sitecustomize.py").write_text(CRASHING_CHILD, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(crash_dir))
+    path = copy_example(tmp_path, "mlp_classifier", epochs=100_000)
+    open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
+        dashboard.train()
+    outcome = ended.args[0]
+    assert outcome.status == CRASHED, (outcome, dashboard.log_text())
+    assert "exited with code 134" in outcome.message
+    assert outcome.stderr[-1] == "the last words of the training process"
+    log = dashboard.log_text()
+    assert "Its last messages:" in log
+    assert "illegal instruction (simulated)" in log
+    assert "crashed" in dashboard.progress_label.text()
+    assert_window_usable(qtbot, main_window)
+
+
 def test_closing_the_window_ends_the_training_child(
     qtbot, main_window: MainWindow, tmp_path: Path
 ) -> None:

@@ -169,6 +169,43 @@ def test_a_regression_shows_predicted_against_actual(
     assert "RMSE" in tab.residuals_label.text()
 
 
+def test_an_autoencoder_shows_inputs_beside_reconstructions(
+    qtbot, main_window: MainWindow, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    path = trained(tmp_path, "conv_autoencoder", registry, epochs=1)
+    open_in(qtbot, main_window, path)
+    main_window.show_evaluation_tab()
+    tab = main_window.evaluation_tab
+    evaluate(qtbot, tab)
+    assert tab.views.currentWidget() is tab.pictures_view
+    result = tab.evaluation.reconstruction
+    assert result is not None and len(result.inputs) > 0
+    assert result.reconstructions.shape == result.inputs.shape
+    assert tab.pictures_title.text() == "INPUTS BESIDE THEIR RECONSTRUCTIONS"
+    # Input, reconstruction, input, ...: two tiles per sample, each with its error.
+    tiles = tab.pictures_grid.tiles
+    assert len(tiles) == 2 * len(result.inputs)
+    assert tab.pictures_grid.isVisibleTo(tab)
+    assert "mean error" in tab.pictures_note.text()
+
+
+def test_a_gan_shows_the_saved_grid_and_fresh_samples(
+    qtbot, main_window: MainWindow, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    path = trained(tmp_path, "gan", registry, epochs=1)
+    open_in(qtbot, main_window, path)
+    main_window.show_evaluation_tab()
+    tab = main_window.evaluation_tab
+    evaluate(qtbot, tab)
+    assert tab.views.currentWidget() is tab.pictures_view
+    generation = tab.evaluation.generation
+    assert generation is not None and generation.grid_epoch == 1
+    assert tab.pictures_title.text() == "SAMPLES SAVED DURING TRAINING (EPOCH 1)"
+    assert tab.pictures_grid.tiles and tab.second_grid.tiles
+    assert tab.second_grid.isVisibleTo(tab)
+    assert "generator" in tab.pictures_note.text()
+
+
 def test_a_new_project_drops_the_result(
     qtbot, main_window: MainWindow, registry: LayerRegistry, tmp_path: Path
 ) -> None:

@@ -167,3 +167,56 @@ def test_frozen_layers_sgd_fields_and_stopping_metric(
     graph.add_node("studio.ReLU", name="extra_relu")
     qtbot.waitUntil(lambda: form.frozen_list.count() == 7)
     assert form.frozen_list.item(6).text() == "extra_relu"
+
+
+def test_the_memory_forecast_follows_the_settings(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    """Before a run: the forecast peak memory at the batch size, and the largest batch that
+    fits the device, computed in a worker as settings change."""
+    project = open_iris(qtbot, main_window, tmp_path)
+    main_window.show_training_tab()
+    form = main_window.training_form
+    # The first forecast asks the window for the devices' memory (the doctor, in a worker).
+    qtbot.waitUntil(lambda: "largest batch that fits the CPU" in form.forecast_text, timeout=60_000)
+    assert form.forecast_text.startswith("About ")
+    assert f"at batch {project.training.batch_size}" in form.forecast_text
+    assert form.memory_label.text() == form.forecast_text
+    form.batch_spin.setValue(256)
+    qtbot.waitUntil(lambda: "at batch 256" in form.forecast_text, timeout=60_000)
+
+
+def test_all_gpus_is_offered_only_with_gpus_and_runs_one_process_each(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    open_iris(qtbot, main_window, tmp_path)
+    main_window.show_training_tab()
+    form = main_window.training_form
+    dashboard = main_window.training_tab.dashboard
+    form.set_devices({"cpu": 16 * 2**30}, 0)
+    assert not form.all_gpus_check.isEnabled()
+    assert form.processes_per_node is None and dashboard.processes_per_node() is None
+    # What the device doctor reports on a machine with two 24 GiB GPUs.
+    form.set_devices({"cuda": 24 * 2**30, "cpu": 64 * 2**30}, 2)
+    assert form.all_gpus_check.isEnabled()
+    assert "2 GPUs" in form.all_gpus_check.toolTip()
+    form.all_gpus_check.setChecked(True)
+    assert form.processes_per_node == 2
+    assert dashboard.processes_per_node() == 2  # `studio train ... --nproc-per-node 2`
+    # The GPUs gone (another machine): the choice cannot stay on.
+    form.set_devices({"cpu": 16 * 2**30}, 0)
+    assert not form.all_gpus_check.isChecked() and dashboard.processes_per_node() is None
+
+
+def test_help_device_shows_the_doctors_report(qtbot, main_window: MainWindow) -> None:
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    dialog = main_window.show_device_dialog()
+    text = dialog.findChild(QPlainTextEdit, "device_report")
+    assert text is not None
+    qtbot.waitUntil(lambda: text.toPlainText().startswith("Training device:"), timeout=60_000)
+    report = text.toPlainText()
+    assert "torch" in report and "CUDA build" in report and "CPU threads" in report
+    if main_window.device_report is not None and not main_window.device_report.facts.gpus:
+        assert "why:" in report  # no GPU here: the report says why in words
+    dialog.close()

@@ -32,8 +32,9 @@ class GanMode(TrainingMode):
         *,
         noise_shape: Sequence[int],
         device: torch.device,
+        autocast: torch.dtype | None = None,
     ) -> None:
-        super().__init__(device)
+        super().__init__(device, autocast)
         self.generator = generator.to(device)
         self.discriminator = discriminator.to(device)
         self.noise_shape = tuple(noise_shape)
@@ -44,6 +45,10 @@ class GanMode(TrainingMode):
             for group in optimizer.param_groups:
                 if "betas" in group:
                     group["betas"] = (0.5, 0.999)  # the usual GAN setting; 0.9 oscillates
+        # One scaler for both optimizers, updated once per step (PyTorch's AMP recipe for
+        # several losses and optimizers).
+        use_scaler = autocast == torch.float16 and device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
     @property
     def models(self) -> dict[str, nn.Module]:
@@ -53,25 +58,37 @@ class GanMode(TrainingMode):
         return torch.randn((count, *self.noise_shape), generator=generator).to(self.device)
 
     def _losses(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        fake = self.generator(self.noise(len(real)))
-        real_logits = self.discriminator(real)
-        fake_logits = self.discriminator(fake.detach())
-        d_loss = self.loss(real_logits, torch.ones_like(real_logits)) + self.loss(
-            fake_logits, torch.zeros_like(fake_logits)
-        )
+        with self.autocast():
+            fake = self.generator(self.noise(len(real)))
+            real_logits = self.discriminator(real)
+            fake_logits = self.discriminator(fake.detach())
+            d_loss = self.loss(real_logits, torch.ones_like(real_logits)) + self.loss(
+                fake_logits, torch.zeros_like(fake_logits)
+            )
         return d_loss, fake, real_logits
+
+    def _generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            fooled = self.discriminator(fake)
+            return self.loss(fooled, torch.ones_like(fooled))
+
+    def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(optimizer)
 
     def training_step(self, batch: Batch) -> dict[str, float]:
         real = as_args(self.to_device(batch[0]))[0]
         d_loss, fake, _ = self._losses(real)
-        self.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.d_optimizer.step()
-        fooled = self.discriminator(fake)
-        g_loss = self.loss(fooled, torch.ones_like(fooled))
-        self.g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.g_optimizer.step()
+        self._update(d_loss, self.d_optimizer)
+        g_loss = self._generator_loss(fake)
+        self._update(g_loss, self.g_optimizer)
+        if self.scaler is not None:
+            self.scaler.update()
         g, d = g_loss.item(), d_loss.item()
         return {"loss": g + d, "g_loss": g, "d_loss": d}
 
@@ -82,8 +99,7 @@ class GanMode(TrainingMode):
         for batch in batches:
             real = as_args(self.to_device(batch[0]))[0]
             d_loss, fake, _ = self._losses(real)
-            fooled = self.discriminator(fake)
-            g_loss = self.loss(fooled, torch.ones_like(fooled))
+            g_loss = self._generator_loss(fake)
             totals["val_g_loss"] += g_loss.item() * len(real)
             totals["val_d_loss"] += d_loss.item() * len(real)
             count += len(real)
@@ -95,7 +111,7 @@ class GanMode(TrainingMode):
         return float(self.g_optimizer.param_groups[0]["lr"])
 
     def state_dict(self) -> dict[str, Any]:
-        return {
+        state: dict[str, Any] = {
             "models": {k: m.state_dict() for k, m in self.models.items()},
             "optimizers": {
                 "generator": self.g_optimizer.state_dict(),
@@ -103,12 +119,17 @@ class GanMode(TrainingMode):
             },
             "schedulers": {},
         }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, model in self.models.items():
             model.load_state_dict(state["models"][name])
         self.g_optimizer.load_state_dict(state["optimizers"]["generator"])
         self.d_optimizer.load_state_dict(state["optimizers"]["discriminator"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
 
 
 class SampleGrid(Callback):
