@@ -37,7 +37,7 @@ QUICK_ARGS = {
     "data_load": ["--rows", "200000", "--rounds", "1"],
     "train_parity": ["--epochs", "2", "--rounds", "2"],
     "explain_latency": ["--repeats", "3", "--epochs", "1"],
-    "ui_training": ["--seconds", "5"],
+    "ui_training": ["--seconds", "10"],
 }
 
 

@@ -1,20 +1,23 @@
 """The training dashboard: how long the Qt thread stalls, and what 100,000 points cost.
 
-Targets (issue 5): the event loop never stalls more than 20 ms while the dashboard plots a
-live run (a stall is how late a 10 ms timer fires); feeding 100,000 step events through the
-dashboard (parsing, plotting, redraws) grows the process by at most 50 MB. Prints the
-figures with their targets; no assertions.
+Targets (issue 5): while the window trains the shapes CNN with live plots for 30 s, its
+event loop's largest stall is at most 50 ms and its p99 at most 16 ms (a stall is how late
+a 10 ms timer fires); feeding 100,000 step events through the dashboard (parsing, plotting,
+redraws) grows the process by at most 50 MB. Prints the figures with their targets; no
+assertions.
 
-- live run: a real `studio train --events` child on the iris example (many tiny epochs, so
-  step *and* epoch events arrive as fast as the child writes them; default) or the digits
-  CNN (`--example cnn_classifier`), plotted by a shown `TrainingDashboard` for `--seconds`
-  and then stopped, while a 10 ms timer records its lateness; max and p99 are reported.
+- live run: the main window opens a copy of a bundled example (`--example`, default the
+  shapes CNN), shows the Training tab and presses Train: a real `studio train --events`
+  child, plotted live for `--seconds` (default 30) and then stopped, while a 10 ms timer
+  records its lateness; worst and p99 are reported, with the worst CPU time the Qt thread
+  spent between two ticks (the part of a stall that is the window's own work).
 - synthetic feed: 100,000 `step` events (with a loss, lr, samples/s and GPU memory) plus an
   `epoch` event every 100 steps, written as JSON lines into the same `TrainingProcess.feed`
   the child's stdout goes through, 2,000 lines per event-loop turn, with the plots redrawing
-  on their timer; RSS (from /proc/self/statm) before and after, and the worst stall.
+  on their timer; RSS (from /proc/self/statm) before and after. Its stalls are printed for
+  information only: a real child writes at most 20 step events a second, not 2,000 a turn.
 
-Run: python benchmarks/ui_training.py [--example mlp_classifier] [--seconds 20]
+Run: python benchmarks/ui_training.py [--example shapes_cnn] [--seconds 30]
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from studio.ui.app import create_application  # noqa: E402
 from studio.ui.dashboard import TrainingDashboard  # noqa: E402
 from studio.ui.training_process import TrainingProcess  # noqa: E402
 
-STALL_TARGET_MS = 20.0
+WORST_STALL_TARGET_MS = 50.0
+P99_STALL_TARGET_MS = 16.0
 MEMORY_TARGET_MB = 50.0
 SYNTHETIC_EVENTS = 100_000
 LINES_PER_TURN = 2_000
@@ -115,9 +119,19 @@ def make_dashboard() -> TrainingDashboard:
 
 
 def live_run(example: str, seconds: float, folder: Path) -> dict[str, float]:
+    from studio.ui.main_window import MainWindow
+
     path = folder / f"{example}.strata"
     shutil.copy(examples_dir() / f"{example}.strata", path)
-    dashboard = make_dashboard()
+    window = MainWindow()
+    window.resize(1600, 1000)
+    window.show()
+    opened: list[object] = []
+    window.project_opened.connect(opened.append)
+    window.open_project(path)
+    spin_until(lambda: bool(opened), 60)
+    window.show_training_tab()
+    dashboard = window.training_tab.dashboard
     meter = StallMeter()
     started = time.perf_counter()
     dashboard.start_run(path, epochs=100_000, device="cpu")
@@ -135,12 +149,14 @@ def live_run(example: str, seconds: float, folder: Path) -> dict[str, float]:
     points = sum(plot.point_count for plot in dashboard.plots)
     redraws = sum(plot.redraws for plot in dashboard.plots)
     epochs = dashboard.progress.epoch
-    dashboard.shutdown()
-    dashboard.close()
-    dashboard.deleteLater()
+    events = dashboard.events_seen
+    window.set_modified(False)
+    window.close()
+    window.deleteLater()
     print(
-        f"  live run: {example}, {epochs} epochs, {outcome.status if outcome else '?'} after "
-        f"{wall:.1f} s; {dashboard.events_seen:,} events, {points:,} points, {redraws} redraws"
+        f"  live run: {example} in the main window, {epochs} epochs, "
+        f"{outcome.status if outcome else '?'} after {wall:.1f} s; {events:,} events, "
+        f"{points:,} points, {redraws} redraws"
     )
     return {
         "live worst stall ms": worst,
@@ -241,8 +257,8 @@ def synthetic_feed() -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--example", default="mlp_classifier")
-    parser.add_argument("--seconds", type=float, default=20.0, help="of live training")
+    parser.add_argument("--example", default="shapes_cnn")
+    parser.add_argument("--seconds", type=float, default=30.0, help="of live training")
     args = parser.parse_args()
     create_application()
     results: dict[str, float] = {}
@@ -250,20 +266,19 @@ def main() -> None:
         results.update(live_run(args.example, args.seconds, Path(folder)))
     results.update(synthetic_feed())
     targets = {
-        "live worst stall ms": STALL_TARGET_MS,
-        "live p99 stall ms": STALL_TARGET_MS,
-        "feed worst stall ms": STALL_TARGET_MS,
-        "feed p99 stall ms": STALL_TARGET_MS,
-        "feed worst CPU between ticks ms": STALL_TARGET_MS + TICK_MS,
-        "live worst CPU between ticks ms": STALL_TARGET_MS + TICK_MS,
+        "live worst stall ms": WORST_STALL_TARGET_MS,
+        "live p99 stall ms": P99_STALL_TARGET_MS,
         "feed memory growth MB": MEMORY_TARGET_MB,
     }
     load = os.getloadavg()[0]
     print(f"training dashboard (load average {load:.1f} on {os.cpu_count()} cores)")
     for name, value in results.items():
-        target = targets[name]
         unit = "MB" if name.endswith("MB") else "ms"
         label = name.removesuffix(" ms").removesuffix(" MB")
+        target = targets.get(name)
+        if target is None:
+            print(f"  {label:32s} {value:8.1f} {unit}  (information, no target)")
+            continue
         ratio = value / target
         print(f"  {label:32s} {value:8.1f} {unit}  (target ≤ {target:g} {unit}, ratio {ratio:.2f})")
     print(json.dumps({k: round(v, 2) for k, v in results.items()}))

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --events: stop gracefully when stdin closes (the window that started it died)",
     )
+    train.add_argument(
+        "--low-priority",
+        action="store_true",
+        help="run below normal priority, so that the window that started it stays smooth",
+    )
     scale = train.add_argument_group(
         "several processes (torchrun)",
         "batch_size is per process: the global batch is batch_size × nnodes × nproc-per-node",
@@ -153,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
         "repeat for several",
     )
     export.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    export.add_argument(
+        "--opset", type=int, metavar="N", help="the ONNX opset version, 14 to 23 (default: 18)"
+    )
+    export.add_argument(
+        "--quantize",
+        action="store_true",
+        help="int8 dynamic quantisation of Linear/LSTM layers; a classifier's accuracy change "
+        "on the test split is reported",
+    )
     export.set_defaults(run=cmd_export)
 
     from studio.importers.command import add_import_parser  # torch-free until it runs
@@ -345,6 +359,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise StudioError("--epochs must be a positive integer")
     if args.print_slurm or args.nproc_per_node is not None:
         return launch_training(args)
+    if args.low_priority:
+        from studio.training.priority import lower_priority
+
+        lower_priority()
     project = load(args.project)
     # Under torchrun only rank 0 reads stdin; the ranks then stop together.
     reads_stdin = args.events and os.environ.get("RANK", "0") == "0"
@@ -383,6 +401,8 @@ def train_arguments(args: argparse.Namespace) -> list[str]:
         argv += ["--resume", args.resume]
     if args.stop_on_eof:
         argv.append("--stop-on-eof")
+    if args.low_priority:
+        argv.append("--low-priority")
     return argv
 
 
@@ -496,30 +516,19 @@ def drawable(values: Any) -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import torch
-
-    from studio.export.preprocessing import raw_samples
-    from studio.export.project_export import export_project
+    from studio.export.run_export import export_trained_run
+    from studio.export.subject import ExportOptions
     from studio.plugins import default_exporters
 
-    trained = load_run(args.project, args.run_id)
-    test = trained.data.test
-    samples = raw = None
-    if len(test):
-        positions = torch.arange(min(len(test), 8))
-        inputs, _ = test[positions]
-        samples = inputs if isinstance(inputs, tuple) else (inputs,)
-        raw = raw_samples(trained.data.prepared, test.rows(positions).numpy())
-    report = export_project(
-        trained.project,
-        next(iter(trained.project.graphs)),
+    options = ExportOptions() if args.opset is None else ExportOptions(opset=args.opset)
+    # As the Export dialog does: a GAN run exports its generator.
+    trained = load_run(args.project, args.run_id, allow_gan=True)
+    report = export_trained_run(
+        trained,
         list(dict.fromkeys(args.formats)),
         args.out,
-        state_dict=trained.weights,
-        samples=samples,
-        # model.py's `predict` prepares raw data as the app does; verified on raw samples.
-        preprocessing=trained.data.preprocessing.to_json(),
-        raw_samples=raw,
+        options=options,
+        quantize=args.quantize,
         registry=default_exporters()[0],  # plugins' formats too
     )
     for result in report.results:
@@ -527,8 +536,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"{result.format}: ok, max abs diff {result.max_abs_diff:.3g} → {result.path}")
         else:
             print(f"{result.format}: failed at {result.stage}: {result.reason}")
+        for note in result.notes:
+            print(f"  note: {note}")
+    if report.quantization is not None:
+        print(report.quantization.describe())
     if report.preprocessing is not None:
         print(f"preprocessing → {report.preprocessing}")
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.model_card is not None:
+        print(f"model card → {report.model_card}")
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 

@@ -92,7 +92,17 @@ def train_command(
     per GPU; rank 0 alone writes the events the window reads.
     """
     # --stop-on-eof: should this window die, the child sees its stdin close and stops.
-    arguments = ["-m", "studio", "train", str(project_path), "--events", "--stop-on-eof"]
+    # --low-priority: on a machine with few cores the child and the window share them; the
+    # window's few milliseconds of drawing go first, and training loses almost nothing.
+    arguments = [
+        "-m",
+        "studio",
+        "train",
+        str(project_path),
+        "--events",
+        "--stop-on-eof",
+        "--low-priority",
+    ]
     if resume is not None:
         arguments += ["--resume", resume]
     if epochs is not None:
