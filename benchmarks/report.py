@@ -39,6 +39,8 @@ class Figure:
 
 
 NUMBER = r"([-\d.]+)"
+# `studio train` vs a hand-written loop (issue 5).
+TARGET_PARITY = 1.03
 
 
 def _ms_lines(benchmark: str, text: str) -> list[Figure]:
@@ -109,28 +111,28 @@ def train_parity(text: str) -> list[Figure]:
         figures.append(
             Figure("train_parity", "losses identical to 5 decimals", same[1], better="==")
         )
-    ratio = re.search(rf"^ratio {NUMBER} \(target ≤ {NUMBER}\)", text, re.M)
-    if ratio:
+    for match in re.finditer(
+        rf"^(.+?): median epoch .* ratio {NUMBER} \(target ≤ {NUMBER}\)", text, re.M
+    ):
         figures.append(
             Figure(
                 "train_parity",
-                "median epoch time trainer / hand-written",
-                float(ratio[1]),
+                f"median epoch time, {match[1]} / hand-written",
+                float(match[2]),
                 "×",
-                float(ratio[2]),
+                float(match[3]),
             )
         )
-        fastest = re.search(rf"fastest tenth of epochs: .* ratio {NUMBER}", text)
-        if fastest:
-            figures.append(
-                Figure(
-                    "train_parity",
-                    "fastest tenth of epochs, trainer / hand-written",
-                    float(fastest[1]),
-                    "×",
-                    float(ratio[2]),
-                )
+    for match in re.finditer(rf"^(.+?): fastest tenth of epochs .* ratio {NUMBER}", text, re.M):
+        figures.append(
+            Figure(
+                "train_parity",
+                f"fastest tenth of epochs, {match[1]} / hand-written",
+                float(match[2]),
+                "×",
+                TARGET_PARITY,
             )
+        )
     return figures
 
 
