@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from studio.compile.compiler import compile_graph
@@ -38,6 +37,7 @@ from studio.core.project import Project
 from studio.data.generators import generate_shapes
 from studio.explain import METHODS, explain, get_method
 from studio.explain.importance import global_importance
+from studio.explain.pointing import correctly_classified, pointing_share
 from studio.plugins import default_registry
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
@@ -163,16 +163,6 @@ def trained_shapes(project: Path | None, epochs: int, folder: Path) -> Path:
     return path
 
 
-def dilate(masks: np.ndarray) -> np.ndarray:
-    """Grow (N, H, W) masks by one pixel: the pointing game's tolerance for boundary hits."""
-    grown = masks.copy()
-    grown[:, 1:] |= masks[:, :-1]
-    grown[:, :-1] |= masks[:, 1:]
-    grown[:, :, 1:] |= masks[:, :, :-1]
-    grown[:, :, :-1] |= masks[:, :, 1:]
-    return grown
-
-
 def pointing_game(project_path: Path) -> dict[str, float | None]:
     from studio.training.trained import load_run, trained_model
 
@@ -183,11 +173,8 @@ def pointing_game(project_path: Path) -> dict[str, float | None]:
     inputs, labels = test[indices]
     masks = test.aux_of(indices)["mask"].numpy().astype(bool)
     masks = masks.reshape(len(masks), *masks.shape[-2:])
-    with torch.no_grad():
-        predicted = model(inputs).argmax(1)
-    correct = predicted == labels
+    correct = correctly_classified(model, inputs, labels)
     inputs, masks = inputs[correct], masks[correct.numpy()]
-    grown = dilate(masks).reshape(len(masks), -1)
     layer = last_conv(trained.project)
     print(
         f"\nPointing game, run {trained.run_id}: {int(correct.sum())} of {len(test)} test "
@@ -201,16 +188,7 @@ def pointing_game(project_path: Path) -> dict[str, float | None]:
             shares[name] = None
             print(f"{name:<22}{'n/a (explains a layer, not the pixels)':>10}")
             continue
-        values = []
-        for batch in inputs.split(64):
-            result = explain(
-                model, batch, method=name, layer=layer if spec.needs_layer else None, n_steps=32
-            )
-            values.append(np.abs(result.values).sum(axis=1).reshape(len(batch), -1))
-        magnitude = np.concatenate(values)
-        strongest = magnitude.argmax(axis=1)
-        hits = grown[np.arange(len(grown)), strongest]
-        shares[name] = float(hits.mean())
+        shares[name] = pointing_share(model, inputs, masks, name, layer=layer)
         print(f"{name:<22}{shares[name]:10.3f}")
     return shares
 

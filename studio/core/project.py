@@ -338,7 +338,14 @@ def parse_json(raw: bytes | str, source: str) -> object:
     except ValueError as exc:
         raise ProjectError(f"{source}: {exc}") from None
     if constants:
-        where, name = _find_constant(document)
+        found = _find_constant(document)
+        if found is None:
+            # The literal sat under a key that appears twice and was replaced by the later one.
+            raise ProjectError(
+                f"{source}: {constants[0].name} is not allowed in a project file (it is under "
+                "a key that appears twice in its object); use a finite number"
+            )
+        where, name = found
         raise ProjectError(
             f"{source}: {where}: {name} is not allowed in a project file; use a finite number"
         )
@@ -352,8 +359,9 @@ class _Constant:
         self.name = name
 
 
-def _find_constant(document: object) -> tuple[str, str]:
-    """The JSON path and literal of the first `_Constant`, walked without recursion."""
+def _find_constant(document: object) -> tuple[str, str] | None:
+    """The JSON path and literal of the first `_Constant`, walked without recursion; None
+    when a repeated key replaced every one of them."""
     stack: list[tuple[object, tuple[int | str, ...]]] = [(document, ())]
     while stack:
         value, loc = stack.pop()
@@ -363,7 +371,7 @@ def _find_constant(document: object) -> tuple[str, str]:
             stack.extend((v, (*loc, k)) for k, v in reversed(list(value.items())))
         elif isinstance(value, list):
             stack.extend((v, (*loc, i)) for i, v in reversed(list(enumerate(value))))
-    raise AssertionError("a NaN or Infinity literal was parsed but not found")
+    return None
 
 
 def migrate(document: object, source: str) -> object:

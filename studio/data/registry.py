@@ -3,7 +3,8 @@
 A `DatasetInfo` carries what `studio datasets`, the data tab and `studio validate` need (kind,
 task, sample shape, size, licence) and the import path of the function that reads it, so
 listing datasets imports neither numpy nor torch. Built-in datasets register through the same
-``studio.datasets`` entry point as plugins; a broken plugin is reported and skipped.
+``studio.datasets`` entry point as plugins; a broken plugin is reported and skipped, and so is
+a plugin's dataset whose name lacks the plugin's own prefix (``extra.spirals``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.data.errors import DataError
 from studio.data.signature import DataKind, DataSignature, Task, format_dims
-from studio.plugins import PluginReport, discover
+from studio.plugins import BUILTIN_NAMESPACE, PluginReport, check_namespace, discover, log_problems
 
 if TYPE_CHECKING:
     from studio.core.project import DataSection
@@ -92,17 +93,23 @@ class DatasetInfo:
 
 
 class DatasetRegistry:
-    """Datasets by name; registering a name twice raises."""
+    """Datasets by name; registering a name twice raises, and so does a plugin's bare name."""
 
     def __init__(self) -> None:
         self._infos: dict[str, DatasetInfo] = {}
         self.origins: dict[str, str] = {}
 
-    def register(self, info: DatasetInfo, *, origin: str = "studio") -> None:
+    def register(self, info: DatasetInfo, *, origin: str = BUILTIN_NAMESPACE) -> None:
+        """Add a dataset; `DuplicateDatasetError` when its name is taken.
+
+        A plugin's dataset (any `origin` but ``"studio"``) needs a namespaced name:
+        `studio.plugins.NamespaceError` otherwise.
+        """
         if info.name in self._infos:
             raise DuplicateDatasetError(
                 f"dataset {info.name!r} is already registered by {self.origins[info.name]}"
             )
+        check_namespace(info.name, kind="dataset", builtin=origin == BUILTIN_NAMESPACE)
         self._infos[info.name] = info
         self.origins[info.name] = origin
 
@@ -145,4 +152,6 @@ def discover_datasets(
 @functools.cache
 def default_datasets() -> DatasetRegistry:
     """The application's datasets, discovered once per process."""
-    return discover_datasets()[0]
+    registry, reports = discover_datasets()
+    log_problems(DATASET_GROUP, reports)
+    return registry

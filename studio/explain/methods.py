@@ -165,6 +165,23 @@ def _integrated_gradients(call: MethodCall) -> MethodResult:
     return attribution, {"delta": delta}
 
 
+def _at_embedding(run: MethodRunner, *, token_scores: bool = True) -> MethodRunner:
+    """`run` as it is for float inputs; for text, run on the model fed with embeddings
+    (`studio.explain.embedding_space`), with one score per token unless the attribution is
+    a layer's."""
+
+    def runner(call: MethodCall) -> MethodResult:
+        if call.kind != "text":
+            return run(call)
+        from studio.explain.embedding_space import embedding_call
+
+        with embedding_call(call) as on_embeddings:
+            values, extras = run(on_embeddings)
+        return (_text_scores(values) if token_scores else values), extras
+
+    return runner
+
+
 def _noise_scale(inputs: torch.Tensor) -> float:
     """SmoothGrad's noise: 15 % of the input range (Smilkov et al., 2017)."""
     spread = float(inputs.detach().max() - inputs.detach().min())
@@ -225,6 +242,8 @@ def occlusion_window(shape: tuple[int, ...], kind: InputKind) -> tuple[int, ...]
     if kind == "sequence":
         steps, channels = shape
         return (max(1, steps // 16), channels)
+    if kind == "text" and len(shape) == 2:
+        return (1, shape[1])  # one token's whole embedding vector
     return tuple(1 for _ in shape)
 
 
@@ -436,31 +455,31 @@ BUILTIN_METHODS: tuple[MethodSpec, ...] = (
     MethodSpec(
         "SmoothGrad",
         "SmoothGrad (noise tunnel)",
-        ALL_FLOAT_KINDS,
-        _smoothgrad,
+        ALL_KINDS,
+        _at_embedding(_smoothgrad),
         summary="Saliency averaged over noisy copies of the input: less speckle.",
     ),
     MethodSpec(
         "GradientShap",
         "Gradient SHAP",
-        ALL_FLOAT_KINDS,
-        _gradient_shap,
+        ALL_KINDS,
+        _at_embedding(_gradient_shap),
         uses_baseline=True,
         summary="Expected gradients between noisy inputs and the baseline.",
     ),
     MethodSpec(
         "DeepLift",
         "DeepLIFT",
-        ALL_FLOAT_KINDS,
-        _deep_lift,
+        ALL_KINDS,
+        _at_embedding(_deep_lift),
         uses_baseline=True,
         summary="Contributions relative to the baseline, layer by layer.",
     ),
     MethodSpec(
         "Occlusion",
         "Occlusion",
-        ALL_FLOAT_KINDS,
-        _occlusion,
+        ALL_KINDS,
+        _at_embedding(_occlusion),
         uses_baseline=True,
         summary="How the score drops when a patch is replaced by the baseline.",
     ),
@@ -475,8 +494,8 @@ BUILTIN_METHODS: tuple[MethodSpec, ...] = (
     MethodSpec(
         "LayerConductance",
         "Layer conductance",
-        ALL_FLOAT_KINDS,
-        _layer_conductance,
+        ALL_KINDS,
+        _at_embedding(_layer_conductance, token_scores=False),
         needs_layer=True,
         space="layer",
         uses_baseline=True,
@@ -497,9 +516,8 @@ def unsupported_reason(spec: MethodSpec, kind: InputKind) -> str | None:
         return None
     if kind == "text":
         return (
-            f"{spec.title} does not apply to text: token ids cannot be perturbed or "
-            "interpolated. Use Saliency, InputXGradient or IntegratedGradients, which work on "
-            "the embedding."
+            f"{spec.title} does not apply to text: it explains an image-shaped layer. "
+            "Every other method explains a text model at its embedding."
         )
     supported = ", ".join(sorted(spec.kinds))
     return f"{spec.title} applies to {supported} inputs, not {kind}."

@@ -48,6 +48,7 @@ def render_model_card(
     quantization: str | None = None,
     created: datetime | None = None,
     preprocessing_file: str | None = None,
+    metrics_source: str | None = None,
 ) -> str:
     """The card's Markdown text.
 
@@ -62,6 +63,7 @@ def render_model_card(
         quantization: a sentence on the quantisation applied and what it changed.
         created: the export time; now when not given.
         preprocessing_file: the exported preprocessing state's file name, when written.
+        metrics_source: a sentence on where `metrics` come from (which epoch, which split).
     """
     created = created or datetime.now(UTC)
     data = dict(data)
@@ -94,6 +96,8 @@ def render_model_card(
     parts += ["## Training", "", *_settings_lines(training), ""]
     parts += ["## Metrics", ""]
     if metrics:
+        if metrics_source:
+            parts += [metrics_source, ""]
         parts += ["| metric | value |", "| --- | --- |"]
         parts += [f"| {k} | {v:.6g} |" for k, v in metrics.items()]
     else:

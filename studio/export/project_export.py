@@ -147,10 +147,10 @@ def export_formats(
     passes `studio.plugins.default_exporters()`'s, plugins included); a plugin's exporter
     goes through the same check → write → verify.
     """
-    return _run_steps(export_format_steps(subject, formats, out_dir, options, registry), progress)
+    return run_steps(export_format_steps(subject, formats, out_dir, options, registry), progress)
 
 
-def _run_steps(steps: Generator[Step, None, T], progress: Progress | None) -> T:
+def run_steps(steps: Generator[Step, None, T], progress: Progress | None) -> T:
     """Drive a step-wise export to its end, reporting each step to `progress`."""
     while True:
         try:
@@ -227,7 +227,7 @@ def export_project(
     through its stages. Only requests the user can fix raise (`ExportError`).
     """
     steps = export_project_steps(project, graph_name, formats, out_dir, **kwargs)
-    return _run_steps(steps, progress)
+    return run_steps(steps, progress)
 
 
 def export_project_steps(
@@ -243,6 +243,7 @@ def export_project_steps(
     quantize: bool = False,
     labelled: tuple[tuple[torch.Tensor, ...], torch.Tensor] | None = None,
     metrics: Mapping[str, float] | None = None,
+    metrics_source: str | None = None,
     preprocessing: Mapping[str, Any] | None = None,
     raw_samples: Sequence[Any] | None = None,
     registry: ExporterRegistry | None = None,
@@ -265,6 +266,7 @@ def export_project_steps(
         quantize: export a dynamically int8-quantised model (Linear/LSTM).
         labelled: a labelled test set (inputs, integer labels) to measure quantisation on.
         metrics: evaluation results for the model card.
+        metrics_source: where `metrics` come from, a sentence for the card.
         preprocessing: the run's ``preprocessing.json`` content; written beside the exports
             (and into the Python export, whose ``predict`` applies it).
         raw_samples: `samples` before preprocessing (`studio.export.preprocessing.raw_samples`);
@@ -343,6 +345,7 @@ def export_project_steps(
         training=project.training.model_dump(mode="json"),
         files=[_card_file(r, subject, registry) for r in results if r.path is not None],
         metrics=metrics,
+        metrics_source=metrics_source,
         quantization=quantization.describe() if quantization else None,
         preprocessing_file=preprocessing_path.name if preprocessing_path else None,
     )

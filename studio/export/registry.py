@@ -3,7 +3,8 @@
 `studio.plugins.discover_exporters` fills an `ExporterRegistry` from every entry point of the
 ``studio.exporters`` group; the built-in formats are the entry point
 ``studio.export.exporters:register``. A plugin's exporter implements
-`studio.export.exporters.base.Exporter` and goes through the same check → write → verify.
+`studio.export.exporters.base.Exporter` and goes through the same check → write → verify;
+its format id carries the plugin's own prefix (``extra.npz``), never ``studio.``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from studio.export.errors import ExportError
+from studio.plugins import BUILTIN_NAMESPACE, check_namespace
 
 if TYPE_CHECKING:
     from studio.export.exporters.base import Exporter
@@ -28,8 +30,12 @@ class ExporterRegistry:
         self._exporters: dict[str, Exporter] = {}
         self._origins: dict[str, str] = {}
 
-    def register(self, exporter: Exporter, *, origin: str = "studio") -> None:
-        """Add an exporter; `DuplicateExporterError` when its format id is taken."""
+    def register(self, exporter: Exporter, *, origin: str = BUILTIN_NAMESPACE) -> None:
+        """Add an exporter; `DuplicateExporterError` when its format id is taken.
+
+        A plugin's exporter (any `origin` but ``"studio"``) needs a namespaced format id:
+        `studio.plugins.NamespaceError` otherwise.
+        """
         format_id = getattr(exporter, "format", None)
         if not isinstance(format_id, str) or not format_id:
             raise ExportError(f"{exporter!r} has no format id; set its `format` attribute")
@@ -38,6 +44,7 @@ class ExporterRegistry:
                 f"the export format {format_id!r} is already registered by "
                 f"{self._origins[format_id]}"
             )
+        check_namespace(format_id, kind="export format", builtin=origin == BUILTIN_NAMESPACE)
         self._exporters[format_id] = exporter
         self._origins[format_id] = origin
 

@@ -15,9 +15,13 @@ import torch
 from torch import nn
 
 from studio.core.graph import Graph
+from studio.export.errors import ExportError
 
 #: Outputs above this max abs difference from the source model mark an export failed.
 TOLERANCE = 1e-4
+#: The ONNX opsets offered, as the Export dialog offers them; the exporter writes 18 and
+#: converts to the others (`studio.export.exporters.onnx_model`).
+ONNX_OPSETS = range(14, 24)
 
 
 @dataclass
@@ -33,6 +37,13 @@ class ExportOptions:
     opset: int = 18
     dynamic_batch: bool = True
     tolerance: float = TOLERANCE
+
+    def __post_init__(self) -> None:
+        if self.opset not in ONNX_OPSETS:
+            raise ExportError(
+                f"ONNX opset {self.opset} is not offered; choose one from "
+                f"{ONNX_OPSETS[0]} to {ONNX_OPSETS[-1]}"
+            )
 
 
 @dataclass

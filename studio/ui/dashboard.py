@@ -593,7 +593,12 @@ class TrainingDashboard(QWidget):
         and its legend entry take a few milliseconds to build)."""
         for plot in self.plots:
             for key in STANDARD_CURVES.get(plot.title, ()):
-                plot.curve(key, _curve_name(key), symbols=key.startswith("epoch "))
+                plot.curve(key, _curve_name(key), symbols=self._per_epoch(plot, key))
+
+    def _per_epoch(self, plot: LivePlot, key: str) -> bool:
+        """Curves with a point per epoch get markers: after the first epoch a lone point is
+        all there is, and without a marker it would not show at all."""
+        return key.startswith("epoch ") or plot is self.metrics_plot
 
     # ---------------------------------------------------------------- events
     def handle_events(self, batch: list[dict[str, Any]]) -> None:
@@ -644,7 +649,7 @@ class TrainingDashboard(QWidget):
                 self.log(f"Error: {event.get('message', '')}", "error")
         self.events_seen += len(batch)
         for (plot, key), (xs, ys) in series.items():
-            curve = plot.curve(key, _curve_name(key), symbols=key.startswith("epoch "))
+            curve = plot.curve(key, _curve_name(key), symbols=self._per_epoch(plot, key))
             curve.buffer.extend(xs, ys)
             plot.mark_dirty()
         if newest_samples is not None:

@@ -2,7 +2,7 @@
 
 The dialog lists the project's runs (from the file system, no torch), the formats of the
 exporter registry (discovered in a worker: the exporters import torch), an ONNX opset, int8
-dynamic quantisation and an output folder. Export runs `export_project_steps` in a task of
+dynamic quantisation and an output folder. Export runs `export_trained_run_steps` in a task of
 the window's `TaskRunner`; every stage a format enters reaches the dialog as it starts, and the
 results table says per format what was written, its size, the verified max difference and,
 when it failed, why.
@@ -116,46 +116,23 @@ def export_run(request: ExportRequest, cancelled: Callable[[], bool]) -> Iterato
     Yields a status string while loading, ``(format, stage, path)`` as each format enters a
     stage, and finally the `ExportReport`. Stops between stages when cancelled.
     """
-    import torch
-
-    from studio.export.preprocessing import raw_samples
-    from studio.export.project_export import export_project_steps
+    from studio.export.run_export import export_trained_run_steps
     from studio.export.subject import ExportOptions
     from studio.plugins import default_exporters
     from studio.training.trained import load_run
 
     yield f"Loading run {request.run_id}…"
     trained = load_run(request.project_path, request.run_id, allow_gan=True)
-    project = trained.project
-    graph_name = next(iter(project.graphs))
-    kwargs: dict[str, Any] = {}
-    if project.training.mode == "gan":
-        # A GAN exports its generator, the model people use; it runs on noise, not on data.
-        kwargs["state_dict"] = trained.models.get("generator", trained.weights)
-    else:
-        kwargs["state_dict"] = trained.weights
-        test = trained.data.test
-        if len(test):
-            positions = torch.arange(min(len(test), 8))
-            batch, _ = test[positions]
-            kwargs["samples"] = batch if isinstance(batch, tuple) else (batch,)
-            kwargs["raw_samples"] = raw_samples(trained.data.prepared, test.rows(positions).numpy())
-            kwargs["preprocessing"] = trained.data.preprocessing.to_json()
-            if request.quantize and project.training.task == "classification":
-                inputs, labels = test[torch.arange(len(test))]
-                kwargs["labelled"] = (inputs if isinstance(inputs, tuple) else (inputs,), labels)
     if cancelled():
         return
     yield "Exporting…"
-    steps = export_project_steps(
-        project,
-        graph_name,
+    steps = export_trained_run_steps(
+        trained,
         list(request.formats),
         request.out_dir,
         options=ExportOptions(opset=request.opset),
         quantize=request.quantize,
         registry=default_exporters()[0],
-        **kwargs,
     )
     while True:
         try:

@@ -1,10 +1,12 @@
 """Help ▸ Plugins…: every installed plugin, what it registered, and why a broken one was skipped.
 
-Discovery imports what the plugins import (the exporters load torch), so the dialog asks a
-worker of the window's `TaskRunner` for `studio.plugins.survey_plugins` and fills its tree when
-the answer arrives. One top-level row per distribution (Strata Studio's built-ins first, marked
-as such), one row per entry-point group under it with what that group registered, and each
-error in red with its message.
+Discovery imports what the plugins import (the exporters load torch) and builds each plugin
+layer once, so the dialog asks a worker of the window's `TaskRunner` for
+`studio.plugins.survey_plugins` and fills its tree when the answer arrives. One top-level row
+per distribution (Strata Studio's built-ins first, marked as such), one row per entry-point
+group under it with what that group registered, and each error in red with its message: an
+entry point that failed and was skipped, an item skipped for a clash, an id outside the
+plugin's namespace or a builder path that names nothing, and a layer whose builder raised.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class PluginsDialog(QDialog):
         hint = QLabel(
             "Plugins are Python packages that declare entry points in the groups "
             "studio.layers, studio.datasets, studio.explainers and studio.exporters; "
-            "see docs/plugins.md. A broken plugin is skipped; the rest of the app works."
+            "see docs/plugins.md. What a broken plugin breaks is skipped and listed in red; "
+            "the rest of the app works."
         )
         hint.setWordWrap(True)
         hint.setEnabled(False)
@@ -127,7 +130,7 @@ class PluginsDialog(QDialog):
         )
         if broken:
             names = ", ".join(p.distribution for p in broken)
-            text += f". With errors, whose broken parts were skipped: {names}"
+            text += f". With errors, listed in red below: {names}"
         self.summary.setText(text + ".")
         self.loaded.emit()
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QPixmap
 
 from studio.ui.app import create_application
 from studio.ui.main_window import MainWindow
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=3,
         help="with --tab training: train this many epochs, then capture the dashboard",
+    )
+    parser.add_argument(
+        "--mid-run",
+        type=float,
+        metavar="SECONDS",
+        help="with --tab training: capture the dashboard this long into a run, then stop it",
     )
     parser.add_argument(
         "--compare", type=int, default=3, help="with --tab runs: select this many newest runs"
@@ -142,9 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.tab == "training":
             window.show_training_tab()
             dashboard = window.training_tab.dashboard
-            dashboard.run_ended.connect(lambda _outcome: QTimer.singleShot(1500, capture))
             if window.project is not None and window.project.path is not None:
-                dashboard.start_run(window.project.path, epochs=args.train_epochs)
+                if args.mid_run:
+                    # A run that is still going: grab it, then stop it and close.
+                    dashboard.run_ended.connect(lambda _outcome: window.close())
+                    dashboard.start_run(window.project.path)
+                    QTimer.singleShot(int(args.mid_run * 1000), capture_mid_run)
+                else:
+                    dashboard.run_ended.connect(lambda _outcome: QTimer.singleShot(1500, capture))
+                    dashboard.start_run(window.project.path, epochs=args.train_epochs)
         elif args.tab == "code":
             QTimer.singleShot(100, wait_for_code)
         else:
@@ -273,13 +286,24 @@ def main(argv: list[str] | None = None) -> int:
             return
         QTimer.singleShot(400, capture)
 
+    def capture_mid_run() -> None:
+        if save(window.grab()):
+            status["code"] = 0
+        window.set_modified(False)
+        window.training_tab.dashboard.stop()
+
+    def save(pixmap: QPixmap) -> bool:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if pixmap.save(str(args.out)):
+            print(f"saved {args.out} ({pixmap.width()}x{pixmap.height()})")
+            return True
+        return False
+
     def capture() -> None:
         pixmap = window.screen().grabWindow(0) if args.screen else window.grab()
         if args.export and window.export_dialog is not None and not args.screen:
             pixmap = window.export_dialog.grab()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if pixmap.save(str(args.out)):
-            print(f"saved {args.out} ({pixmap.width()}x{pixmap.height()})")
+        if save(pixmap):
             status["code"] = 0
         window.set_modified(False)
         window.close()

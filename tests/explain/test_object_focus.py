@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from studio.explain import explain
+from studio.explain.pointing import grow_masks
 from tests.explain.conftest import ModelCase
 
 
@@ -20,16 +21,6 @@ def _correct(case: ModelCase) -> torch.Tensor:
     correct = predicted == case.labels
     assert correct.float().mean() > 0.8, "the fixture CNN did not learn the shapes"
     return correct
-
-
-def _dilate(masks: np.ndarray) -> np.ndarray:
-    """Grow (N, H, W) masks by one pixel: the pointing game's tolerance for boundary hits."""
-    grown = masks.copy()
-    grown[:, 1:] |= masks[:, :-1]
-    grown[:, :-1] |= masks[:, 1:]
-    grown[:, :, 1:] |= masks[:, :, :-1]
-    grown[:, :, :-1] |= masks[:, :, 1:]
-    return grown
 
 
 @pytest.mark.parametrize(
@@ -53,5 +44,5 @@ def test_attribution_mass_lies_on_the_object(
         return  # Saliency peaks on the object's outline, often just outside the mask.
     # Pointing game (Zhang et al., 2016): the strongest pixel falls on the object (±1 pixel).
     flat_max = magnitude.reshape(len(magnitude), -1).argmax(axis=1)
-    hits = _dilate(mask).reshape(len(mask), -1)[np.arange(len(mask)), flat_max]
+    hits = grow_masks(mask).reshape(len(mask), -1)[np.arange(len(mask)), flat_max]
     assert hits.mean() >= pointing_target

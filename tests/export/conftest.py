@@ -15,6 +15,8 @@ from studio.core.project import Project
 from studio.core.resources import examples_dir
 from studio.export.subject import placeholder_inputs
 from studio.plugins import default_registry
+from studio.training.trained import TrainedRun
+from tests.export.trained_runs import train_template
 
 ROUND_TRIP_TEMPLATES = [
     "mlp_classifier",
@@ -52,3 +54,9 @@ def mlp_project() -> Project:
 @pytest.fixture
 def out_dir(tmp_path: Path) -> Path:
     return tmp_path / "export"
+
+
+@pytest.fixture(scope="session")
+def trained_mlp(tmp_path_factory: pytest.TempPathFactory) -> TrainedRun:
+    """The MLP classifier trained for 5 epochs on iris; seeded, so the same weights each time."""
+    return train_template("mlp_classifier", tmp_path_factory.mktemp("trained_mlp"), epochs=5)

@@ -18,14 +18,14 @@ from studio.export.verification import Verification, compare_outputs
 class NpzExporter(Exporter):
     """Weights as a NumPy archive: what a third party's format plugin looks like."""
 
-    format = "acme_npz"
+    format = "acme.npz"
     title = "NumPy weights (acme)"
     suffix = ".npz"
 
     def prepare(self, plan: Plan) -> None:
         state = plan.subject.module.state_dict()
         if any(not v.is_floating_point() and v.dtype != torch.int64 for v in state.values()):
-            plan.blockers.append("acme_npz stores only float and int64 tensors")
+            plan.blockers.append("acme.npz stores only float and int64 tensors")
             return
         plan.artifact = {k: v.detach().cpu().numpy() for k, v in state.items()}
 

@@ -40,37 +40,37 @@ def test_plugin_exporter_is_checked_written_and_verified_like_the_others(tmp_pat
     )
     by_name = {r.name: r for r in reports}
     assert by_name["builtin"].ok
-    assert by_name["good"].registered == ["acme_npz"]
+    assert by_name["good"].registered == ["acme.npz"]
     assert "broken on purpose" in by_name["broken"].errors[0]
     assert "fixture_exporters.py" in by_name["broken"].errors[0]
     assert "ModuleNotFoundError" in by_name["missing"].errors[0]
     assert "'onnx' is already registered" in by_name["clash"].errors[0]
     assert by_name["clash"].registered == []
     assert registry.origin("onnx") == "studio"
-    assert registry.origin("acme_npz").startswith("plugin good")
+    assert registry.origin("acme.npz").startswith("plugin good")
 
     stages: list[tuple[str, str]] = []
     report = export_project(
         load_template("mlp_classifier"),
         "model",
-        ["acme_npz", "state_dict"],
+        ["acme.npz", "state_dict"],
         tmp_path,
         registry=registry,
         progress=lambda f, stage, _p: stages.append((f, stage)),
     )
-    plugin = report.result("acme_npz")
+    plugin = report.result("acme.npz")
     assert plugin.ok and plugin.path == tmp_path / "MLP_classifier.npz"
     assert plugin.max_abs_diff is not None and plugin.max_abs_diff <= 1e-6
-    assert [s for f, s in stages if f == "acme_npz"] == ["check", "write", "verify", "done"]
+    assert [s for f, s in stages if f == "acme.npz"] == ["check", "write", "verify", "done"]
     card = report.model_card.read_text() if report.model_card else ""
     assert "NumPy weights (acme)" in card
 
 
 def test_unknown_format_names_the_registered_ones(tmp_path: Path):
     registry, _ = discover_exporters([entry("good", f"{HERE}:register_good")])
-    with pytest.raises(ExportError, match="acme_npz"):
+    with pytest.raises(ExportError, match=r"acme\.npz"):
         export_project(
             load_template("mlp_classifier"), "model", ["nope"], tmp_path, registry=registry
         )
     with pytest.raises(ExportError, match="not an export format"):
-        get_exporter("acme_npz")  # not a built-in format
+        get_exporter("acme.npz")  # not a built-in format

@@ -2,39 +2,45 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 
-from studio.export.project_export import export_project
 from studio.export.quantization import measure_quantization, quantize_dynamic_int8
+from studio.export.run_export import export_trained_run
+from studio.training.trained import TrainedRun, trained_model
 from tests.export.conftest import load_template, template_inputs
 
 
-def test_quantised_export_reports_output_and_accuracy_change(mlp_project, out_dir):
-    inputs, samples = template_inputs(mlp_project)
-    test_inputs = (torch.randn(64, 4),)
-    labels = torch.randint(0, 3, (64,))
-    report = export_project(
-        mlp_project,
-        "model",
-        ["torchscript", "onnx"],
-        out_dir,
-        inputs=inputs,
-        samples=samples,
-        quantize=True,
-        labelled=(test_inputs, labels),
-    )
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_quantised_export_reports_output_and_accuracy_change(
+    trained_mlp: TrainedRun, out_dir: Path, seed: None
+):
+    report = export_trained_run(trained_mlp, ["torchscript", "onnx"], out_dir, quantize=True)
     quantization = report.quantization
     assert quantization is not None
-    assert quantization.quantized_layers > 0
-    assert 0 < quantization.max_output_change < 0.1
-    assert quantization.accuracy_before is not None and quantization.accuracy_change is not None
-    assert "accuracy" in quantization.describe()
+    assert quantization.quantized_layers == 3  # hidden1, hidden2, classifier
+    assert 0 < quantization.max_output_change < 0.1  # logits; 0.066 with these weights
     script, onnx = report.results
-    assert script.ok, script.describe()
+    assert script.ok and script.path is not None, script.describe()
+    # Measured on the whole test split: the float model's accuracy is the app's, and the
+    # quantised one's is what the written TorchScript file scores.
+    test = trained_mlp.data.test
+    inputs, labels = test[torch.arange(len(test))]
+    with torch.no_grad():
+        app = trained_model(trained_mlp)(inputs).argmax(dim=-1)
+        written = torch.jit.load(str(script.path))(inputs).argmax(dim=-1)
+    assert quantization.accuracy_before == pytest.approx(float((app == labels).float().mean()))
+    assert quantization.accuracy_after == pytest.approx(float((written == labels).float().mean()))
+    assert quantization.accuracy_before >= 0.8  # trained: far above chance (1/3)
+    change = quantization.accuracy_change
+    assert change is not None and abs(change) <= 1 / len(test)  # one sample at most
+    assert f"{quantization.accuracy_before:.2%} → " in quantization.describe()
     assert not onnx.ok and onnx.stage == "check" and "quantised" in onnx.reason
     assert report.model_card is not None
     card = report.model_card.read_text(encoding="utf-8")
-    assert "## Quantisation" in card and "int8" in card
+    assert "## Quantisation" in card and quantization.describe() in card
 
 
 def test_transformer_blocks_are_left_unquantised_and_still_run():

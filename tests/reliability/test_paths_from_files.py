@@ -18,7 +18,10 @@ from studio.core.registry import LayerRegistry
 from studio.core.resources import examples_dir
 from studio.data.errors import DataError
 
-from .conftest import Figures
+from .conftest import Figures, hard_timeout, time_bound
+
+# Every test here reads a path or a name that a hostile file could hold.
+pytestmark = hard_timeout(120)
 
 ESCAPES = [
     "..",
@@ -71,7 +74,7 @@ def test_a_project_cannot_name_weights_outside_its_runs(
     run_id: str, tmp_path: Path, registry: LayerRegistry, figures: Figures
 ) -> None:
     path = template(tmp_path, training__initial_weights=run_id)
-    with pytest.raises(ProjectError, match="initial_weights"):
+    with pytest.raises(ProjectError, match="initial_weights"), time_bound():
         Project.load(path, registry)
     figures.add("paths: escapes refused")
 
@@ -105,6 +108,7 @@ def test_resume_from_the_command_line_cannot_leave_the_runs_folder(tmp_path: Pat
             [sys.executable, "-m", "studio", "train", str(project), "--resume", run_id],
             capture_output=True,
             text=True,
+            timeout=60,
         )
         assert result.returncode == 1 and "is not a run id" in result.stderr
 
@@ -150,11 +154,12 @@ def test_special_files_are_refused_not_waited_on(
     fifo = tmp_path / "pipe.strata"
     os.mkfifo(fifo)
     for path in (fifo, Path("/dev/zero")):
-        with pytest.raises(ProjectError):
+        with pytest.raises(ProjectError), time_bound():
             Project.load(path, registry)
         for kind in ("table", "text", "series"):
-            with pytest.raises(DataError):
-                load_data(DataSection.model_validate({"source": {"kind": kind, "path": str(path)}}))
+            source = {"kind": kind, "path": str(path)}
+            with pytest.raises(DataError), time_bound():
+                load_data(DataSection.model_validate({"source": source}))
         figures.add("paths: special files refused")
 
 

@@ -22,12 +22,16 @@ from studio.core.errors import ProjectError, StudioError
 from studio.core.project import Project
 from studio.core.registry import LayerRegistry
 
-from .conftest import Figures
+from .conftest import Figures, hard_timeout, time_bound
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 TEMPLATE = EXAMPLES / "cnn_classifier.strata"
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+    # Each test loads the files its killed savers left; the slow ones kill forty.
+    hard_timeout(600),
+]
 
 # Saves two versions of the file in turn, forever, until killed.
 SAVER = """
@@ -109,7 +113,8 @@ def check_project_kills(
     seed = int.from_bytes(os.urandom(4), "little")
     template = Project.load(TEMPLATE, registry)
     for path in kill_savers("project", tmp_path, count, seed):
-        view = Project.load(path, registry).view
+        with time_bound():
+            view = Project.load(path, registry).view
         assert view in (template.view, {"padding": "new " * 200_000}), f"{path} (seed {seed})"
         leftovers_are_temp_files(path)
         figures.add("save faults: project saves killed")
@@ -123,7 +128,8 @@ def check_checkpoint_kills(count: int, tmp_path: Path, figures: Figures) -> None
 
     seed = int.from_bytes(os.urandom(4), "little")
     for path in kill_savers("checkpoint", tmp_path, count, seed):
-        state = load_checkpoint(path)
+        with time_bound():
+            state = load_checkpoint(path)
         version = state["version"]
         assert version in (0, 1)
         assert torch.equal(state["model"]["w"], torch.full((400_000,), float(version)))

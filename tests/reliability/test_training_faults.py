@@ -20,7 +20,7 @@ from studio.core.resources import examples_dir
 from studio.training.errors import CheckpointError
 from studio.training.runs import read_metrics, runs_folder
 
-from .conftest import Figures
+from .conftest import Figures, hard_timeout, time_bound
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -148,6 +148,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [sys.executable, "-m", "studio", "train", str(project), "--epochs", "1", "--device", "cpu"],
         check=True,
         capture_output=True,
+        timeout=240,
     )
     return project
 
@@ -159,6 +160,7 @@ def checkpoint_bytes(trained: Path) -> bytes:
     return last.read_bytes()
 
 
+@hard_timeout(300)  # the first one trains the one-epoch run the others share
 def test_truncated_checkpoints_are_refused(
     tmp_path: Path, checkpoint_bytes: bytes, figures: Figures
 ) -> None:
@@ -170,7 +172,7 @@ def test_truncated_checkpoints_are_refused(
     offsets += random.Random(0).sample(range(size), 20)
     for offset in offsets:
         path.write_bytes(checkpoint_bytes[:offset])
-        with pytest.raises(CheckpointError, match=r"damaged|truncated|not a Strata"):
+        with pytest.raises(CheckpointError, match=r"damaged|truncated|not a Strata"), time_bound():
             load_checkpoint(path)
         figures.add("training faults: damaged checkpoints refused")
     flipped = bytearray(checkpoint_bytes)
@@ -178,7 +180,8 @@ def test_truncated_checkpoints_are_refused(
         flipped[at] ^= 0xFF
     path.write_bytes(bytes(flipped))
     try:
-        load_checkpoint(path)
+        with time_bound():
+            load_checkpoint(path)
     except CheckpointError as exc:
         assert str(path) in str(exc)
     figures.add("training faults: damaged checkpoints refused")
@@ -209,6 +212,7 @@ def hostile_checkpoints(marker: Path) -> dict[str, bytes]:
     }
 
 
+@hard_timeout(120)
 def test_a_checkpoint_that_would_run_code_is_refused(tmp_path: Path, figures: Figures) -> None:
     from studio.training.checkpoints import load_checkpoint
 
@@ -216,13 +220,14 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path: Path, figures: Fi
     for name, data in hostile_checkpoints(marker).items():
         path = tmp_path / f"{name.replace(' ', '_')}.pt"
         path.write_bytes(data)
-        with pytest.raises(CheckpointError) as caught:
+        with pytest.raises(CheckpointError) as caught, time_bound():
             load_checkpoint(path)
         assert str(path) in str(caught.value), name
         assert not marker.exists(), f"{name}: the payload ran"
         figures.add("training faults: hostile checkpoints refused")
 
 
+@hard_timeout(300)
 def test_resuming_from_a_hostile_or_damaged_checkpoint_is_one_clear_line(
     tmp_path: Path, trained: Path, checkpoint_bytes: bytes
 ) -> None:
@@ -240,6 +245,7 @@ def test_resuming_from_a_hostile_or_damaged_checkpoint_is_one_clear_line(
             [sys.executable, "-m", "studio", "train", str(project), "--resume", run.name],
             capture_output=True,
             text=True,
+            timeout=120,
         )
         assert result.returncode == 1
         assert "last.pt" in result.stderr and "Traceback" not in result.stderr

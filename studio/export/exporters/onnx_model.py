@@ -2,6 +2,9 @@
 
 The dynamo exporter translates the `torch.export` capture and reports every operator it cannot
 translate while exporting in memory, so those are blockers found before anything is written.
+Below opset 18 it converts its own output down and, when that fails, silently keeps opset 18;
+onnx's version converter is then tried, and a model neither can write in the requested opset
+is refused rather than written in another.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -20,6 +24,9 @@ from studio.export.exporters.base import Exporter, Plan
 from studio.export.exporters.torch_export import export_program
 from studio.export.subject import ExportOptions, ExportSubject, run_model
 from studio.export.verification import Verification, compare_outputs
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def _first_line(exc: BaseException) -> str:
@@ -64,6 +71,24 @@ def _quiet():
         logger.setLevel(level)
 
 
+def convert_opset(model: onnx.ModelProto, written: int, plan: Plan) -> onnx.ModelProto | None:
+    """`model` (in opset `written`) converted to the requested opset; None with a blocker when
+    onnx's version converter cannot do it. Verification then runs the converted model."""
+    from onnx import version_converter
+
+    opset = plan.options.opset
+    try:
+        converted = version_converter.convert_version(model, opset)
+    except Exception as exc:
+        plan.blockers.append(
+            f"ONNX (opset {opset}) cannot carry this model: the exporter wrote opset {written} "
+            f"and converting it failed: {_first_line(exc)}; choose opset {written} or later"
+        )
+        return None
+    plan.notes.append(f"converted from opset {written} to {opset} with onnx's version converter")
+    return converted
+
+
 class OnnxExporter(Exporter):
     format = "onnx"
     title = "ONNX"
@@ -77,7 +102,7 @@ class OnnxExporter(Exporter):
             return
         try:
             with _quiet():
-                plan.artifact = torch.onnx.export(
+                onnx_program = torch.onnx.export(
                     program,
                     (),
                     dynamo=True,
@@ -92,11 +117,22 @@ class OnnxExporter(Exporter):
                 f"ONNX (opset {plan.options.opset}) cannot carry this model: "
                 f"{conversion_failure(exc)}"
             )
+            return
+        assert onnx_program is not None  # returned by the dynamo exporter
+        plan.artifact = onnx_program
+        written = onnx_program.model.opset_imports.get("")
+        if written is not None and written != plan.options.opset:
+            plan.artifact = convert_opset(onnx_program.model_proto, written, plan)
 
     def write(self, plan: Plan, path: Path) -> None:
-        program = plan.artifact
+        import onnx
+
+        artifact = plan.artifact
         with atomic_file(path) as tmp, _quiet():
-            program.save(str(tmp), external_data=False)  # type: ignore[attr-defined]
+            if isinstance(artifact, onnx.ModelProto):
+                onnx.save_model(artifact, str(tmp))
+            else:
+                artifact.save(str(tmp), external_data=False)  # type: ignore[attr-defined]
 
     def verify(self, path: Path, subject: ExportSubject, options: ExportOptions) -> Verification:
         import onnxruntime
