@@ -140,6 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--method", required=True, help="e.g. IntegratedGradients, Saliency")
     explain.add_argument("--sample", type=int, required=True, help="index in the test split")
     explain.add_argument("--layer", metavar="NODE", help="the layer of layer methods")
+    explain.add_argument(
+        "--target",
+        metavar="CLASS",
+        help="the class explained, by index or name (default: the predicted one)",
+    )
+    explain.add_argument(
+        "--baseline",
+        choices=("zeros", "blur", "mean"),
+        default="zeros",
+        help="the reference of baseline methods (mean: the training split's mean)",
+    )
+    explain.add_argument(
+        "--no-checks", action="store_true", help="skip the randomisation sanity check"
+    )
     explain.add_argument("--out", type=Path, required=True, help="the PNG to write")
     explain.add_argument("--save-array", type=Path, metavar="FILE", help=".npy or .csv")
     explain.set_defaults(run=cmd_explain)
@@ -467,52 +481,114 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    """One test sample explained as the Explain tab shows it: the view for its input kind,
+    the class, and the sanity checks (model randomisation; IG's convergence)."""
     import numpy as np
     import torch
 
     from studio.explain.engine import explain
     from studio.explain.methods import get_method
-    from studio.explain.render import save_attributions, save_explanation_png
+    from studio.explain.render import save_attributions
+    from studio.explain.report_picture import (
+        PictureText,
+        explanation_picture,
+        save_explanation_picture,
+    )
+    from studio.explain.sanity import convergence_check, randomisation_check
 
-    get_method(args.method)  # an unknown method fails before the data is loaded
+    spec = get_method(args.method)  # an unknown method fails before the data is loaded
     if args.save_array is not None and args.save_array.suffix.lower() not in (".npy", ".csv"):
         raise StudioError("--save-array must end in .npy or .csv")
     trained = load_run(args.project, args.run_id)
-    test = trained.data.test
+    data = trained.data
+    test = data.test
     if not 0 <= args.sample < len(test):
         raise StudioError(
             f"--sample {args.sample} is out of range: the test split has {len(test)} samples "
             f"(0 to {len(test) - 1})"
         )
-    inputs, _ = test[torch.tensor([args.sample])]
+    inputs, actual = test[torch.tensor([args.sample])]
     if isinstance(inputs, tuple):
         raise StudioError("explaining models with several inputs is not supported yet")
-    attribution = explain(trained_model(trained), inputs, method=args.method, layer=args.layer)
-    picture, values = attribution.inputs[0], attribution.values[0]
-    if np.shape(picture) != np.shape(values):
-        raise StudioError(
-            f"{attribution.method} explains a layer's output (shape {np.shape(values)}), which "
-            "cannot be drawn over the input; use --save-array to keep the values"
+    classes = data.class_names
+    options: dict[str, Any] = {
+        "method": spec.name,
+        "layer": args.layer,
+        "baseline": args.baseline,
+        "target": class_index(args.target, classes),
+    }
+    if args.baseline == "mean":
+        options["data_mean"] = np.asarray(data.train.inputs[0], dtype=np.float64).mean(axis=0)
+    model = trained_model(trained)
+    attribution = explain(model, inputs, **options)
+    checks: list[tuple[str, bool]] = []
+    if not args.no_checks:
+        options["target"] = attribution.target
+        randomised = randomisation_check(model, inputs, trained=attribution, **options)
+        checks.append((f"Randomisation check: {randomised.message}", randomised.warning))
+    if "delta" in attribution.extras and "output_difference" in attribution.extras:
+        converged = convergence_check(attribution)
+        checks.append((f"Convergence: {converged.message}", converged.warning))
+    target = None if attribution.target is None else int(attribution.target[0])
+    title = f"{spec.title} · test sample {args.sample}"
+    if target is not None:
+        name = classes[target] if target < len(classes) else str(target)
+        truth = int(actual.reshape(-1)[0]) if actual.numel() == 1 else None
+        title += f" · class {name}"
+        if truth is not None and truth < len(classes):
+            title += f" (actual: {classes[truth]})"
+    if spec.space != "input":
+        if args.save_array is None:
+            raise StudioError(
+                f"{spec.title} explains a layer's output, which cannot be drawn over the "
+                "input; use --save-array to keep the values"
+            )
+    else:
+        first = attribution.per_input[0] if attribution.per_input else None
+        kind = first.kind if first is not None else attribution.kind
+        tokens = []
+        if kind == "text":
+            vocabulary = data.vocabulary or []
+            tokens = [
+                vocabulary[t] if 0 <= t < len(vocabulary) else f"#{t}"
+                for t in np.ravel(attribution.inputs[0]).astype(int).tolist()
+            ]
+        picture = explanation_picture(
+            kind,
+            attribution.inputs[0],
+            attribution.values[0],
+            PictureText(title, checks),
+            feature_names=data.feature_names(),
+            tokens=tokens,
         )
-    save_explanation_png(args.out, drawable(picture), drawable(values))
-    target = "" if attribution.target is None else f" for class {int(attribution.target[0])}"
-    print(f"{attribution.method}{target} on test sample {args.sample} → {args.out}")
+        save_explanation_picture(args.out, picture)
+        print(f"{title} → {args.out}")
+    for line, warning in checks:
+        print(("warning: " if warning else "") + line)
     if args.save_array is not None:
         save_attributions(args.save_array, attribution.values)
         print(f"attributions → {args.save_array}")
     return EXIT_OK
 
 
-def drawable(values: Any) -> Any:
-    """Images stay (C, H, W); a row of features or tokens becomes a 1-pixel-high picture."""
-    import numpy as np
-
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 3 and values.shape[0] in (1, 3):
-        return values
-    if values.ndim <= 2:
-        return values.reshape(1, -1, values.shape[-1]) if values.ndim else values.reshape(1, 1, 1)
-    raise StudioError(f"inputs of shape {values.shape} cannot be drawn")
+def class_index(given: str | None, classes: list[str]) -> int | None:
+    """`--target`: a class index or one of the class names; None: the predicted class."""
+    if given is None:
+        return None
+    if given in classes:
+        return classes.index(given)
+    try:
+        index = int(given)
+    except ValueError:
+        raise StudioError(
+            f"--target {given!r} is neither a class index nor a class name "
+            f"({', '.join(classes) or 'this model has no classes'})"
+        ) from None
+    if classes and not 0 <= index < len(classes):
+        raise StudioError(
+            f"--target {index} is out of range: the classes are 0 to {len(classes) - 1}"
+        )
+    return index
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -67,6 +67,19 @@ class LoadedData:
     def vocabulary(self) -> list[str] | None:
         return self.preprocessing.vocabulary
 
+    def feature_names(self) -> list[str]:
+        """One name per column of a table model's input (encoded columns: "colour=red"), or
+        x0, x1, ... where the source gives none; empty for images, series and text."""
+        if not self.inputs or len(self.inputs[0].shape) != 1:
+            return []
+        width = self.inputs[0].shape[0]
+        encoder = self.prepared.raw.encoder
+        names_of = getattr(encoder, "feature_names", None)
+        names = list(names_of()) if callable(names_of) else []
+        if not names:
+            names = list(getattr(encoder, "channel_names", None) or [])
+        return names if len(names) == width else [f"x{i}" for i in range(width)]
+
     def split_sizes(self) -> dict[str, int]:
         return self.split.sizes()
 

@@ -201,14 +201,7 @@ def load_trained(project_path: Path, run_id: str) -> LoadedRun:
             else:
                 preview.text = f"{tuple(first[i].shape)} series"
             previews.append(preview)
-    encoder = data.prepared.raw.encoder
-    names_of = getattr(encoder, "feature_names", None)
-    feature_names = list(names_of()) if callable(names_of) else []
-    if not feature_names and kinds[0] == "table":
-        channel_names = getattr(encoder, "channel_names", None) or []
-        feature_names = list(channel_names)
-    if kinds[0] == "table" and len(feature_names) != shapes[0][0]:
-        feature_names = [f"x{i}" for i in range(shapes[0][0])]
+    feature_names = data.feature_names() if kinds[0] == "table" else []
     modules = dict(model.named_modules())
     ordered = [graph.node(node_id) for node_id in graph.topological_order()]
     layers = [

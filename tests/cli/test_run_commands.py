@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from PIL import Image
@@ -146,19 +147,38 @@ def test_export_a_gan_exports_its_generator(capsys, trained_gan, tmp_path):
     assert f"| val_g_loss | {record['val_g_loss']:.6g} |" in card
 
 
-def test_explain_writes_three_panels_and_the_array(capsys, trained, tmp_path):
+def test_explain_writes_the_tabs_picture_with_its_checks_and_the_array(capsys, trained, tmp_path):
     png, array = tmp_path / "e.png", tmp_path / "a.csv"
     code, out, err = run(
         capsys, "explain", str(trained), "--method", "IntegratedGradients", "--sample", "2",
         "--out", str(png), "--save-array", str(array),
     )  # fmt: skip
     assert code == 0, err
-    assert "IntegratedGradients for class" in out
+    assert "Integrated gradients · test sample 2 · class " in out
+    assert "(actual: " in out
+    assert "Randomisation check: " in out and "Convergence: " in out
     with Image.open(png) as picture:
-        width, height = picture.size
-    scale = height  # a one-pixel-high row of 4 features, enlarged
-    assert width == (3 * 4 + 2 * 2) * scale
+        pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+    # Signed bars, one per iris feature: red for what speaks for the class, blue against.
+    colours = {tuple(p) for p in np.unique(pixels, axis=0)}
+    assert (178, 24, 43) in colours or (33, 102, 172) in colours
     assert array.read_text().splitlines()[0] == "a0,a1,a2,a3"
+
+
+def test_explain_target_by_name_and_a_baseline(capsys, trained, tmp_path):
+    png = tmp_path / "e.png"
+    code, out, err = run(
+        capsys, "explain", str(trained), "--method", "Occlusion", "--sample", "0",
+        "--target", "1", "--baseline", "mean", "--no-checks", "--out", str(png),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Randomisation check" not in out and png.is_file()
+    name = out.split("· class ", 1)[1].split(" ", 1)[0]
+    code, again, err = run(
+        capsys, "explain", str(trained), "--method", "Occlusion", "--sample", "0",
+        "--target", name, "--baseline", "mean", "--no-checks", "--out", str(png),
+    )  # fmt: skip
+    assert code == 0 and again == out
 
 
 @pytest.mark.parametrize(
@@ -168,6 +188,20 @@ def test_explain_writes_three_panels_and_the_array(capsys, trained, tmp_path):
         (["evaluate", "--run", "../elsewhere"], "is not a run id"),
         (["explain", "--method", "Nope", "--sample", "0", "--out", "x.png"], "Unknown"),
         (["explain", "--method", "Saliency", "--sample", "999", "--out", "x.png"], "out of range"),
+        (
+            [
+                "explain",
+                "--method",
+                "Saliency",
+                "--sample",
+                "0",
+                "--target",
+                "tulip",
+                "--out",
+                "x.png",
+            ],
+            "neither a class index nor a class name",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, trained, tmp_path, args, message):

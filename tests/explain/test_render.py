@@ -49,3 +49,50 @@ def test_attributions_round_trip_through_npy_and_csv(table_case: ModelCase, tmp_
 def test_unknown_file_type_is_refused(tmp_path) -> None:
     with pytest.raises(ExplainError, match=r"\.npy or \.csv"):
         save_attributions(tmp_path / "a.json", np.zeros((2, 2)))
+
+
+def _colours(picture: Image.Image) -> set[tuple[int, ...]]:
+    pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+    return {tuple(int(v) for v in p) for p in np.unique(pixels, axis=0)}
+
+
+RED, BLUE = (178, 24, 43), (33, 102, 172)
+
+
+@pytest.mark.parametrize("kind", ["table", "sequence", "text"])
+def test_each_kind_has_its_view_with_title_and_checks(kind: str) -> None:
+    from studio.explain.report_picture import PictureText, explanation_picture
+
+    values = {
+        "table": np.array([0.8, -0.3, 0.0, 0.1]),
+        "sequence": np.linspace(-1.0, 1.0, 24)[:, None],
+        "text": np.array([0.0, 2.0, -2.0, 0.1]),
+    }[kind]
+    inputs = {
+        "table": np.array([5.1, 3.5, 1.4, 0.2]),
+        "sequence": np.sin(np.linspace(0, 6, 24))[:, None],
+        "text": np.array([4, 9, 2, 7]),
+    }[kind]
+    plain = explanation_picture(kind, inputs, values, PictureText("Saliency"))
+    checked = explanation_picture(
+        kind,
+        inputs,
+        values,
+        PictureText("Saliency", [("Randomisation check: fine", False), ("a warning", True)]),
+        feature_names=["sepal length", "sepal width", "petal length", "petal width"],
+        tokens=["a", "great", "awful", "film"],
+    )
+    assert checked.height == plain.height + 8 + 2 * 18  # a gap, then a line per check
+    colours = _colours(checked)
+    # The strongest positive attribution is drawn in full red, the strongest negative in blue.
+    assert RED in colours and BLUE in colours
+
+
+def test_an_image_view_is_the_three_panels_enlarged(image_case: ModelCase) -> None:
+    from studio.explain.report_picture import PictureText, explanation_picture
+
+    result = explain(image_case.model, image_case.inputs[:1], method="Saliency")
+    picture = explanation_picture(
+        "image", result.inputs[0], result.values[0], PictureText("Saliency")
+    )
+    assert picture.width >= 3 * 32 + 4 and picture.height > 32 * 2

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from studio.ui.main_window import MainWindow
 from studio.ui.training_process import TrainingProcess
+from tests.leaks import children_left, live_children, threads_left
 from tests.ui import conftest as ui_fixtures
 
 from .conftest import Figures
@@ -34,21 +35,6 @@ GROWTH_LIMIT_MB = 50.0
 def rss_mb() -> float:
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def children() -> set[int]:
-    """Live child processes of this process."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
 
 
 def step_lines(first: int, count: int) -> bytes:
@@ -89,8 +75,8 @@ def step_lines(first: int, count: int) -> bytes:
 
 
 def soak(qtbot, window: MainWindow, steps: int, figures: Figures) -> None:
-    threads_before = {t.ident for t in threading.enumerate()}
-    children_before = children()
+    threads_before = set(threading.enumerate())
+    children_before = live_children()
     window.show_training_tab()
     dashboard = window.training_tab.dashboard
     process = TrainingProcess(dashboard)
@@ -132,8 +118,8 @@ def soak(qtbot, window: MainWindow, steps: int, figures: Figures) -> None:
     window.set_modified(False)
     window.close()
     QApplication.processEvents()
-    assert not children() - children_before, "child processes outlived the window"
-    left = {t.ident for t in threading.enumerate() if t.is_alive()} - threads_before
+    assert not children_left(children_before), "child processes outlived the window"
+    left = threads_left(threads_before)
     assert not left, f"threads outlived the window: {left}"
 
 

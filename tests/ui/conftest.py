@@ -1,7 +1,9 @@
-"""Window fixtures: like napari's `make_napari_viewer`, they fail a test that leaks."""
+"""Window fixtures: like napari's `make_napari_viewer`, they fail a test that leaks windows,
+threads or child processes."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +15,7 @@ from studio.core.graph import Graph
 from studio.core.registry import LayerRegistry
 from studio.ui import theme
 from studio.ui.main_window import MainWindow
+from tests.leaks import children_left, live_children, threads_left
 
 ANALYSIS_TIMEOUT_MS = 60_000
 
@@ -36,6 +39,8 @@ def main_window(qtbot, registry: LayerRegistry) -> Iterator[MainWindow]:
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     before = _visible_top_levels()
+    threads_before = set(threading.enumerate())
+    children_before = live_children()
     window = MainWindow(registry=registry)
     window.show()
     qtbot.waitExposed(window)
@@ -48,6 +53,10 @@ def main_window(qtbot, registry: LayerRegistry) -> Iterator[MainWindow]:
     QApplication.processEvents()
     leaked = _visible_top_levels() - before
     assert not leaked, f"windows left open: {[w.windowTitle() or w for w in leaked]}"
+    threads = threads_left(threads_before)
+    assert not threads, f"threads outlived the window: {threads}"
+    children = children_left(children_before)
+    assert not children, f"child processes outlived the window: {sorted(children)}"
     window.deleteLater()
     # Free it now: without a running event loop, deleteLater would wait, and every earlier
     # test's window would weigh on the garbage collector of the tests after it.
