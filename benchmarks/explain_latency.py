@@ -9,14 +9,17 @@
 3. Pointing game (Zhang et al., 2016) on a trained shapes CNN: the share of correctly
    classified test images whose strongest attribution pixel lies on the object (its mask
    grown by one pixel). `--project` takes a trained copy of the shapes_cnn template;
-   without it the template is trained for `--epochs` epochs in a temporary folder.
+   without it the template is trained as it is set up (8 epochs; `--epochs` changes that)
+   in a temporary folder.
 
-Timings use one intra-op thread by default (`--threads`): on a shared machine whose cores are
-busy, torch's OpenMP threads spin against other processes and a 2-thread run measured 5-50×
-slower than a 1-thread one; on an idle machine pass `--threads 0` for torch's default.
+The table uses one intra-op thread by default (`--threads`): on a shared machine whose cores
+are busy, torch's OpenMP threads spin against other processes and a 2-thread run measured
+5-50× slower than a 1-thread one; on an idle machine pass `--threads 0` for torch's default.
+The IntegratedGradients target is measured with torch's default threads, as the Explain tab
+runs it, and with the table's thread count for information.
 
 Run: python benchmarks/explain_latency.py [--repeats 7] [--threads 1] [--project SHAPES.strata]
-     [--epochs 3] [--skip-pointing]
+     [--epochs N] [--skip-pointing]
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ def median_ms(call: Any, repeats: int) -> float:
     return statistics.median(timings_ms(call, repeats))
 
 
-def latency(repeats: int) -> None:
+def latency(repeats: int, app_threads: int) -> None:
     cnn, shapes_project = template_model("shapes_cnn")
     images, _, _ = generate_shapes(1, size=64, seed=1)
     image = torch.from_numpy(images)
@@ -122,13 +125,28 @@ def latency(repeats: int) -> None:
     def ig_image() -> None:
         explain(cnn, image, method="IntegratedGradients", n_steps=50)
 
-    times = timings_ms(ig_image, 3 * repeats)
-    ig, best = statistics.median(times), min(times)
-    verdict = "ok" if ig <= IG_TARGET_MS else "OVER TARGET"
-    print(
-        f"IntegratedGradients, 50 steps, 64×64 image: median {ig:.1f} ms, best {best:.1f} ms "
-        f"of {len(times)} (target ≤ {IG_TARGET_MS:.0f} ms) {verdict}"
-    )
+    # The target holds for the app as it runs: the Explain tab's worker uses torch's default
+    # threads (one per core). The table's thread count is shown for information beside it.
+    for count, role in ((threads, "as in the table"), (app_threads, "as the Explain tab runs")):
+        torch.set_num_threads(count)
+        times = timings_ms(ig_image, 3 * repeats)
+        ig, best = statistics.median(times), min(times)
+        plural = "s" if count > 1 else ""
+        if role == "as in the table" and count != app_threads:
+            print(
+                f"IntegratedGradients, 50 steps, 64×64 image, {count} thread{plural} ({role}): "
+                f"median {ig:.1f} ms, best {best:.1f} ms of {len(times)} (information)"
+            )
+            continue
+        if role == "as in the table":
+            continue  # the same thread count as the app's: measured once, below
+        verdict = "ok" if ig <= IG_TARGET_MS else "OVER TARGET"
+        print(
+            f"IntegratedGradients, 50 steps, 64×64 image: median {ig:.1f} ms, best {best:.1f} ms "
+            f"of {len(times)} with {count} thread{plural} ({role}) "
+            f"(target ≤ {IG_TARGET_MS:.0f} ms) {verdict}"
+        )
+    torch.set_num_threads(threads)
 
 
 def global_figures() -> None:
@@ -150,7 +168,7 @@ def global_figures() -> None:
         )
 
 
-def trained_shapes(project: Path | None, epochs: int, folder: Path) -> Path:
+def trained_shapes(project: Path | None, epochs: int | None, folder: Path) -> Path:
     if project is not None:
         return project
     from studio.training.session import run_training
@@ -158,6 +176,7 @@ def trained_shapes(project: Path | None, epochs: int, folder: Path) -> Path:
     path = folder / "shapes_cnn.strata"
     shutil.copy(EXAMPLES / "shapes_cnn.strata", path)
     loaded = Project.load(path, default_registry())
+    epochs = epochs or loaded.training.epochs
     print(f"\nTraining the shapes_cnn template for {epochs} epochs (pass --project to skip)…")
     run_training(loaded, epochs=epochs, device="cpu", progress=io.StringIO())
     return path
@@ -198,12 +217,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="0: torch's default")
     parser.add_argument("--project", type=Path, help="a trained copy of shapes_cnn.strata")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--epochs", type=int, help="train the template this long (default: its own 8 epochs)"
+    )
     parser.add_argument("--skip-pointing", action="store_true")
     args = parser.parse_args()
+    app_threads = torch.get_num_threads()  # torch's default: what the app runs with
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    latency(args.repeats)
+    latency(args.repeats, app_threads)
     global_figures()
     if args.skip_pointing:
         return

@@ -121,6 +121,11 @@ def _dot(colour: str) -> QIcon:
     return QIcon(pixmap)
 
 
+def short_run_id(run_id: str) -> str:
+    """A run id's random suffix ("20261206-101250.877-e51408" → "e51408")."""
+    return run_id.rsplit("-", 1)[-1] if run_id.count("-") >= 2 else run_id
+
+
 def dot_icon(colour: QColor) -> QIcon:
     return _dot(colour.name())
 
@@ -737,7 +742,7 @@ class RunsView(QWidget):
         differing = differing[:LEGEND_PARTS]
         labels = {}
         for index, run in enumerate(comparison.runs):
-            short = run.run_id.rsplit("-", 1)[-1] if run.run_id.count("-") >= 2 else run.run_id
+            short = short_run_id(run.run_id)
             parts = [f"{name}={values[index]}" for name, values in differing]
             labels[run.run_id] = short + (f"  {', '.join(parts)}" if parts else "")
         return labels
@@ -775,11 +780,14 @@ class RunsView(QWidget):
         assert self.comparison is not None
         runs = self.comparison.runs
         table.setColumnCount(len(fixed) + len(runs))
-        table.setHorizontalHeaderLabels([*fixed, *(run.run_id for run in runs)])
-        for index in range(len(runs)):
+        # The run id's suffix, as in the plot's legend (the full id is the tooltip): three
+        # full ids with their millisecond timestamps do not fit beside the settings.
+        table.setHorizontalHeaderLabels([*fixed, *(short_run_id(run.run_id) for run in runs)])
+        for index, run in enumerate(runs):
             header = table.horizontalHeaderItem(len(fixed) + index)
             if header is not None:
                 header.setIcon(dot_icon(run_colour(index)))
+                header.setToolTip(run.run_id)
         header_view = table.horizontalHeader()
         for column in range(table.columnCount()):
             header_view.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)

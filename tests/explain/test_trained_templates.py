@@ -115,3 +115,27 @@ def test_pointing_game_on_the_shapes_template(
     for method, target in POINTING_TARGETS.items():
         share = pointing_share(case.model, images, masks, method, layer=case.layer)
         assert share >= target, (method, share)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_integrated_gradients_is_complete_on_every_trained_template(
+    trained_templates: dict[str, TrainedTemplate], template: str
+) -> None:
+    """Σ attributions = score(input) − score(zero baseline), with both scores taken here from
+    the model's own output, not from what the engine reports (for text the baseline is the
+    padding token everywhere)."""
+    case = trained_templates[template]
+    inputs = case.inputs[:4]
+    result = explain(case.model, inputs, method="IntegratedGradients", n_steps=64)
+    case.model.eval()
+    with torch.no_grad():
+        scores = case.model(inputs).reshape(len(inputs), -1)
+        reference = case.model(torch.zeros_like(inputs)).reshape(len(inputs), -1)
+    column = (
+        torch.zeros(len(inputs), dtype=torch.long)
+        if result.target is None
+        else torch.as_tensor(result.target).reshape(-1)
+    ).view(-1, 1)
+    expected = (scores.gather(1, column) - reference.gather(1, column)).squeeze(1).numpy()
+    totals = result.values.reshape(len(inputs), -1).sum(axis=1)
+    np.testing.assert_allclose(totals, expected, rtol=0.05, atol=5e-3)
