@@ -38,6 +38,7 @@ QUICK_ARGS = {
     "train_parity": ["--epochs", "2", "--rounds", "2"],
     "explain_latency": ["--repeats", "3", "--epochs", "1"],
     "ui_training": ["--seconds", "10"],
+    "memory_forecast": ["--batch", "32"],
 }
 
 

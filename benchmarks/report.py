@@ -215,6 +215,22 @@ def ui_training(text: str) -> list[Figure]:
     return figures
 
 
+def memory_forecast(text: str) -> list[Figure]:
+    figures = []
+    for match in re.finditer(
+        rf"^\s+(.+?)\s+forecast .* (ratio|error) {NUMBER} \((?:target ≤ {NUMBER}|information)",
+        text,
+        re.M,
+    ):
+        if match[2] == "error":
+            name = f"forecast error, {match[1]} (GPU)"
+            figures.append(Figure("memory_forecast", name, float(match[3]), "", float(match[4])))
+        else:
+            name = f"forecast / measured, {match[1]} (CPU)"
+            figures.append(Figure("memory_forecast", name, float(match[3]), "×"))
+    return figures
+
+
 PARSERS: dict[str, Callable[[str], list[Figure]]] = {
     "graph_scale": graph_scale,
     "step_parity": step_parity,
@@ -223,6 +239,7 @@ PARSERS: dict[str, Callable[[str], list[Figure]]] = {
     "train_parity": train_parity,
     "explain_latency": explain_latency,
     "ui_training": ui_training,
+    "memory_forecast": memory_forecast,
 }
 
 

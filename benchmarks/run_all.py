@@ -16,6 +16,7 @@ if __name__ == "__main__":
         "train_parity.py",
         "explain_latency.py",
         "ui_training.py",
+        "memory_forecast.py",
     ):
         print(f"\n### {script}")
         runpy.run_path(str(HERE / script), run_name="__main__")

@@ -15,6 +15,7 @@ from studio.compile.inference import Problem
 from studio.core.graph import Graph, Node
 from studio.core.project import DataSection, Project
 from studio.data.errors import DataError
+from studio.data.paths import resolve_path
 from studio.data.signature import DataKind, DataSignature, InputSpec, format_dims
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def check_project_data(
     except DataError as exc:
         return [(None, Problem(str(exc)))]
     found: list[GraphProblem] = []
+    outside = _outside_the_project(section, base_dir)
+    if outside is not None:
+        found.append((None, outside))
     mode = project.training.mode
     names = list(project.graphs)
     if mode == "gan":
@@ -102,6 +106,37 @@ def check_project_data(
             for p in _check_targets(project, graph, inferences[graph_name], signature, label)
         ]
     return found
+
+
+def _outside_the_project(section: DataSection, base_dir: Path | None) -> Problem | None:
+    """A warning when the data file lies outside the project's folder.
+
+    Reading data kept elsewhere is the user's choice (a shared data folder, `../data`), so it
+    is allowed; but a project file from someone else can name any file the user can read, and
+    the window would preview it. The warning names the file so that nothing is read unseen.
+    """
+    if section.source is None or base_dir is None:
+        return None
+    named = (getattr(section.source, field, None) for field in SOURCE_PATH_FIELDS)
+    outside = []
+    for given in (str(value) for value in named if value):
+        try:
+            target = resolve_path(given, base_dir).resolve()
+            if not target.is_relative_to(base_dir.resolve()):
+                outside.append(str(target))
+        except (OSError, RuntimeError):  # a link loop: reading it fails with its own message
+            continue
+    if not outside:
+        return None
+    return Problem(
+        f"the data is read from outside the project's folder: {', '.join(outside)}. Check "
+        "that this is the file you mean, above all in a project someone else made.",
+        severity="warning",
+    )
+
+
+# Every field of a data source that names a file (IDX sources name four).
+SOURCE_PATH_FIELDS = ("path", "images", "labels", "test_images", "test_labels")
 
 
 def input_nodes(graph: Graph) -> list[Node]:

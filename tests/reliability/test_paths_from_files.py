@@ -166,8 +166,11 @@ def test_special_files_are_refused_not_waited_on(
 def test_data_paths_outside_the_project_folder_are_the_users_choice(
     tmp_path: Path, registry: LayerRegistry
 ) -> None:
-    """By design (DESIGN.md): the user's data may live anywhere; a relative path starts at the
-    project's folder, and reading it never writes there."""
+    """By design: the user's data may live anywhere (a shared data folder, `../data`); a
+    relative path starts at the project's folder, reading it never writes there, and a file
+    outside the folder is named in a warning, so that a project from someone else reads
+    nothing unseen."""
+    from studio.data.compatibility import check_project_data
     from studio.data.pipeline import load_project_data
 
     data = tmp_path / "data"
@@ -184,6 +187,20 @@ def test_data_paths_outside_the_project_folder_are_the_users_choice(
         before = csv.read_bytes()
         assert load_project_data(project).name
         assert csv.read_bytes() == before
+        # ...but never unseen: the project's problems name the file, as a warning.
+        warnings = [
+            p.message
+            for _graph, p in check_project_data(project)
+            if p.severity == "warning" and "outside the project's folder" in p.message
+        ]
+        assert warnings and str(csv.resolve()) in warnings[0]
+    inside = project_folder / "t.csv"
+    inside.write_bytes(csv.read_bytes())
+    path = template(
+        project_folder, data__source={"kind": "table", "path": "t.csv"}, data__dataset=None
+    )
+    problems = check_project_data(Project.load(path, registry))
+    assert not [p for _graph, p in problems if "outside the project's folder" in p.message]
 
 
 def test_run_listings_skip_a_run_folder_that_links_elsewhere(tmp_path: Path) -> None:
