@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QFrame,
     QLabel,
@@ -52,6 +53,9 @@ class InspectorPanel(QWidget):
     is read-only. When `push` refuses, the window's `edit_refused` message should reach
     `note_refusal`, so that the field can say why.
     """
+
+    # The user ticked or unticked "Trainable" on the shown layer: (layer name, trainable).
+    trainable_toggled = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None, *, push: Push | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +105,18 @@ class InspectorPanel(QWidget):
         self.layer_form.addRow(self.name_label, self.name_field)
         self.type_name_label = self._label("Type", "The layer's type id.")
         self.layer_form.addRow(self.type_name_label, self.type_label)
+        # Transfer learning: a frozen layer keeps its weights while the rest trains. The window
+        # says when the layer has weights to freeze (`show_trainable`).
+        self.trainable_check = QCheckBox("Trainable")
+        self.trainable_check.setObjectName("inspector_trainable")
+        self.trainable_check.setToolTip(
+            "Unticked, training leaves this layer's weights as they are (frozen): for transfer "
+            "learning from an earlier run's weights. The Training tab lists the frozen layers."
+        )
+        self.trainable_check.toggled.connect(self._on_trainable_toggled)
+        self.trainable_label = self._label("Training", self.trainable_check.toolTip())
+        self.layer_form.addRow(self.trainable_label, self.trainable_check)
+        self.show_trainable(None)
         self.shapes_host = QWidget()
         self.shapes_form = _form()
         self.shapes_host.setLayout(self.shapes_form)
@@ -152,6 +168,21 @@ class InspectorPanel(QWidget):
         else:
             self._sync()
         self._show_shapes(graph, node_id, report)
+
+    def show_trainable(self, trainable: bool | None) -> None:
+        """Tick "Trainable" as the project says, or hide it (None: no weights to freeze)."""
+        shown = trainable is not None
+        self.trainable_check.setVisible(shown)
+        self.trainable_label.setVisible(shown)
+        if shown:
+            self.trainable_check.blockSignals(True)
+            self.trainable_check.setChecked(bool(trainable))
+            self.trainable_check.blockSignals(False)
+            self.trainable_check.setEnabled(self._push is not None)
+
+    def _on_trainable_toggled(self, on: bool) -> None:
+        if self.graph is not None and self.node_id is not None and self.node_id in self.graph:
+            self.trainable_toggled.emit(self.graph.node(self.node_id).name, on)
 
     def field_text(self, label: str) -> str | None:
         """The value shown for a label, editable or not (tests and accessibility)."""

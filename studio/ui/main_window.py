@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
 
         self.palette_panel = PalettePanel(registry)
         self.inspector = InspectorPanel(push=self.push)
+        self.inspector.trainable_toggled.connect(self.set_trainable)
         self.problems_panel = ProblemsPanel()
         self.summary_panel = SummaryPanel()
         self.palette_dock = self._dock("Layers", "palette", self.palette_panel)
@@ -620,6 +621,7 @@ class MainWindow(QMainWindow):
             if page is self.current:
                 self.summary_panel.show_report(report)
                 self._show_params(report)
+                self._show_trainable(page)
             self.analysis_updated.emit(page.name, "summary")
         elif isinstance(report, DeviceReport):
             self.analysis_updated.emit(page.name, "device")
@@ -693,8 +695,50 @@ class MainWindow(QMainWindow):
         selected = page.scene.selected_node_ids()
         node_id = selected[0] if len(selected) == 1 else None
         self.inspector.show_node(page.graph, node_id, page.shapes)
+        self.inspector.show_trainable(self._trainable(page, node_id))
         if len(selected) > 1:
             self.inspector.help.setText(f"{len(selected)} layers selected.")
+
+    def _show_trainable(self, page: GraphPage) -> None:
+        selected = page.scene.selected_node_ids()
+        node_id = selected[0] if len(selected) == 1 else None
+        self.inspector.show_trainable(self._trainable(page, node_id))
+
+    def _trainable(self, page: GraphPage, node_id: str | None) -> bool | None:
+        """Whether the node's weights train (None: it has none, or the mode freezes nothing:
+        the frozen list applies to a supervised or autoencoder project's main graph)."""
+        project = self.project
+        if (
+            project is None
+            or node_id is None
+            or node_id not in page.graph
+            or project.training.mode == "gan"
+            or page.graph is not project.main_graph
+        ):
+            return None
+        if page.summary is not None and page.summary.rows:
+            params = {row.node_id: row.params for row in page.summary.rows}
+            if not params.get(node_id):
+                return None
+        elif page.graph.spec(node_id).role != "layer":
+            return None
+        return page.graph.node(node_id).name not in project.training.frozen
+
+    def set_trainable(self, name: str, trainable: bool) -> None:
+        """Freeze or unfreeze a layer by name: one undoable edit of the training settings."""
+        from studio.ui.training_form import TrainingEdit
+
+        project = self.project
+        if project is None:
+            return
+        frozen = [n for n in project.training.frozen if n != name]
+        if not trainable:
+            frozen.append(name)
+        if frozen == project.training.frozen:
+            return
+        section = project.training.model_copy(update={"frozen": frozen})
+        text = f"Freeze {name}" if not trainable else f"Unfreeze {name}"
+        self.edit_training(TrainingEdit(section, text))
 
     def selected_node(self) -> NodeItem | None:
         page = self.current
@@ -1388,6 +1432,9 @@ class MainWindow(QMainWindow):
         project.training = section
         self.set_modified(True)
         self.training_form.section_changed()
+        page = self.current
+        if page is not None:
+            self._show_trainable(page)
         if hasattr(self, "training_tab"):
             self.training_tab.refresh()
 

@@ -220,3 +220,35 @@ def test_help_device_shows_the_doctors_report(qtbot, main_window: MainWindow) ->
     if main_window.device_report is not None and not main_window.device_report.facts.gpus:
         assert "why:" in report  # no GPU here: the report says why in words
     dialog.close()
+
+
+def test_trainable_in_the_inspector_freezes_a_layer_with_undo(
+    qtbot, main_window: MainWindow, tmp_path: Path, wait_for_analysis
+) -> None:
+    """Transfer learning from the canvas: untick "Trainable" on a layer with weights."""
+    project = open_iris(qtbot, main_window, tmp_path)
+    wait_for_analysis(main_window)
+    page = main_window.current
+    inspector = main_window.inspector
+    check = inspector.trainable_check
+    relu = project.main_graph.node_by_name("relu1")
+    page.scene.select_node(relu.id)
+    assert not check.isVisibleTo(inspector)  # no weights to freeze
+    hidden = project.main_graph.node_by_name("hidden1")
+    page.scene.select_node(hidden.id)
+    assert check.isVisibleTo(inspector) and check.isChecked()
+
+    check.setChecked(False)
+    assert project.training.frozen == ["hidden1"]
+    assert main_window.undo_stack.undoText() == "Freeze hidden1"
+    frozen_items = main_window.training_form.frozen_list
+    ticked = [
+        frozen_items.item(i).text()
+        for i in range(frozen_items.count())
+        if frozen_items.item(i).checkState() == Qt.CheckState.Checked
+    ]
+    assert ticked == ["hidden1"]  # the Training tab's list agrees
+    main_window.undo_stack.undo()
+    assert project.training.frozen == [] and check.isChecked()
+    main_window.undo_stack.redo()
+    assert project.training.frozen == ["hidden1"] and not check.isChecked()
