@@ -20,10 +20,9 @@ from pathlib import Path
 import torch
 
 from studio.compile.compiler import compile_graph
-from studio.compile.inference import infer_shapes
 from studio.core.project import Project
 from studio.plugins import default_registry
-from studio.training.forecast import measure_peak_cpu, project_memory_model
+from studio.training.forecast import measure_peak_cpu, project_memory_model, random_inputs
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 TEMPLATES = ("mlp_classifier", "cnn_classifier", "residual_cnn", "shapes_cnn")
@@ -33,25 +32,12 @@ GPU_TOLERANCE = 0.15
 def step_runner(project: Project, batch: int, device: torch.device) -> Callable[[], None]:
     """A function that builds the model on `device` and takes two Adam steps."""
     graph = project.main_graph
-    shapes = infer_shapes(graph)
-    inputs = [n.id for n in graph.nodes if graph.spec(n.id).role == "input"]
-
-    def batch_of_inputs() -> tuple[torch.Tensor, ...]:
-        tensors = []
-        for node_id in inputs:
-            shape = shapes.output_shape(node_id)
-            assert shape is not None
-            if shape.dtype == "long":
-                tensors.append(torch.randint(0, 10, (batch, *shape.dims), device=device))
-            else:
-                tensors.append(torch.randn(batch, *shape.dims, device=device))
-        return tuple(tensors)
 
     def run() -> None:
         model = compile_graph(graph).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         for _ in range(2):
-            out = model(*batch_of_inputs())
+            out = model(*random_inputs(graph, batch, device))
             optimizer.zero_grad(set_to_none=True)
             (out[0] if isinstance(out, tuple) else out).float().pow(2).mean().backward()
             optimizer.step()

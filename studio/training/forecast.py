@@ -218,12 +218,13 @@ def saved_bytes(graph: Graph, node_id: str, output_bytes: int) -> int:
     return total
 
 
-def project_memory_model(project: Project, device_type: str = "cpu") -> MemoryModel:
-    """The memory model of a project's main graph with its training settings (imports torch)."""
+def settings_memory_model(
+    graph: Graph, settings: TrainingSection, device_type: str = "cpu"
+) -> MemoryModel:
+    """The memory model of `graph` trained with `settings` on a `device_type` device (the
+    summary runs the builders, so this imports torch: call it from a worker)."""
     from studio.compile.summary import summarize
 
-    settings: TrainingSection = project.training
-    graph = project.main_graph
     return memory_model(
         graph,
         summarize(graph, batch_size=1),
@@ -232,6 +233,35 @@ def project_memory_model(project: Project, device_type: str = "cpu") -> MemoryMo
         frozen=settings.frozen,
         mixed_precision=device_type == "cuda" and settings.precision != "fp32",
     )
+
+
+def project_memory_model(project: Project, device_type: str = "cpu") -> MemoryModel:
+    """The memory model of a project's main graph with its training settings (imports torch)."""
+    return settings_memory_model(project.main_graph, project.training, device_type)
+
+
+def random_inputs(
+    graph: Graph, batch: int, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, ...]:
+    """A batch of random inputs for each Input node of `graph` (token ids for long inputs),
+    for measuring what a training step really takes."""
+    import torch
+
+    from studio.compile.inference import infer_shapes
+
+    shapes = infer_shapes(graph)
+    tensors = []
+    for node in graph.nodes:
+        if graph.spec(node.id).role != "input":
+            continue
+        shape = shapes.output_shape(node.id)
+        if shape is None:
+            raise ValueError(f"{node.name}: the Input has no shape")
+        if shape.dtype == "long":
+            tensors.append(torch.randint(0, 10, (batch, *shape.dims), device=device))
+        else:
+            tensors.append(torch.randn(batch, *shape.dims, device=device))
+    return tuple(tensors)
 
 
 def measure_peak_cpu(step: Callable[[], Any]) -> int:

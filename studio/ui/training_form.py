@@ -637,19 +637,11 @@ class TrainingForm(QScrollArea):
         memory = self.device_memory.get(device)
 
         def work(cancelled: object) -> Iterator[object]:
-            from studio.compile.summary import summarize
             from studio.core.units import human_bytes
-            from studio.training.forecast import budget_bytes, memory_model
+            from studio.training.forecast import budget_bytes, settings_memory_model
 
             graph = graph_from_snapshot(snapshot, registry)
-            model = memory_model(
-                graph,
-                summarize(graph, batch_size=1),
-                optimizer=section.optimizer.name,
-                momentum=section.optimizer.momentum,
-                frozen=section.frozen,
-                mixed_precision=device == "cuda" and section.precision != "fp32",
-            )
+            model = settings_memory_model(graph, section, device)
             forecast = model.at(section.batch_size)
             text = f"About {human_bytes(forecast.total)} at batch {section.batch_size}"
             if memory:

@@ -20,7 +20,6 @@ import pytest
 import torch
 
 from studio.compile.compiler import compile_graph
-from studio.compile.inference import infer_shapes
 from studio.compile.summary import summarize
 from studio.core.project import Project
 from studio.core.resources import examples_dir
@@ -32,6 +31,7 @@ from studio.training.forecast import (
     memory_model,
     optimizer_state_copies,
     project_memory_model,
+    random_inputs,
     training_step_peak,
 )
 
@@ -44,24 +44,10 @@ def load(name: str, registry) -> Project:
 
 def measured_peak(project: Project, batch: int) -> int:
     graph = project.main_graph
-    shapes = infer_shapes(graph)
-    inputs = [n.id for n in graph.nodes if graph.spec(n.id).role == "input"]
-
-    def batch_of_inputs() -> tuple[torch.Tensor, ...]:
-        tensors = []
-        for node_id in inputs:
-            shape = shapes.output_shape(node_id)
-            assert shape is not None
-            if shape.dtype == "long":
-                tensors.append(torch.randint(0, 10, (batch, *shape.dims)))
-            else:
-                tensors.append(torch.randn(batch, *shape.dims))
-        return tuple(tensors)
-
     torch.manual_seed(0)
     return training_step_peak(
         lambda: compile_graph(graph),
-        batch_of_inputs,
+        lambda: random_inputs(graph, batch),
         lambda out: (out[0] if isinstance(out, tuple) else out).float().pow(2).mean(),
         lambda params: torch.optim.Adam(params, lr=1e-3),
     )
