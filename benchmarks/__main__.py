@@ -55,7 +55,8 @@ def run_benchmark(name: str, quick: bool) -> tuple[dict[str, object], list[Figur
         output, rc = f"{partial}\n(timed out after an hour)", -1
     seconds = time.perf_counter() - start
     print(output, flush=True)
-    return {"command": shown, "rc": rc, "seconds": seconds}, PARSERS[name](output)
+    measured = time.strftime("%Y-%m-%d %H:%M %Z")
+    return {"command": shown, "rc": rc, "seconds": seconds, "date": measured}, PARSERS[name](output)
 
 
 def run_reliability(quick: bool) -> None:

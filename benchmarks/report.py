@@ -308,7 +308,8 @@ def render(
         lines += [
             f"### {name}",
             "",
-            f"`{run['command']}` — exit {run['rc']}, {run['seconds']:.0f} s",
+            f"`{run['command']}` — exit {run['rc']}, {run['seconds']:.0f} s"
+            + (f", measured {run['date']}" if run.get("date") else ""),
             "",
         ]
         mine = [f for f in figures if f.benchmark == name]

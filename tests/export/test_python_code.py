@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import sysconfig
-import textwrap
 from pathlib import Path
 
 import torch
 
 from studio.export.project_export import export_project
 from tests.export.conftest import load_template, template_inputs
-
-_RUN_EXPORT = textwrap.dedent(
-    """
-    import sys
-    try:
-        import studio
-    except ModuleNotFoundError:
-        pass
-    else:
-        raise SystemExit("the studio package is importable: the test proves nothing")
-    sys.path.insert(0, sys.argv[1])
-    import torch
-    from model import load_model
-
-    samples = torch.load(sys.argv[2], weights_only=True)
-    with torch.no_grad():
-        outputs = load_model()(*samples)
-    torch.save(outputs, sys.argv[3])
-    assert "studio" not in sys.modules
-    """
-)
+from tests.export.fresh_interpreter import outputs_in_a_fresh_interpreter
 
 
 def test_generated_model_runs_without_studio(tmp_path: Path):
@@ -42,20 +17,7 @@ def test_generated_model_runs_without_studio(tmp_path: Path):
     report = export_project(project, "model", ["python"], tmp_path, inputs=inputs, samples=samples)
     folder = report.result("python").path
     assert folder is not None and (folder / "model.py").exists()
-    torch.save(samples, tmp_path / "samples.pt")
-    # -S skips site-packages and its .pth files (the editable studio install); PYTHONPATH puts
-    # back only the installed packages themselves, torch among them.
-    env = {"PYTHONPATH": sysconfig.get_paths()["purelib"], "PATH": os.environ.get("PATH", "")}
-    completed = subprocess.run(
-        [sys.executable, "-S", "-c", _RUN_EXPORT, str(folder), "samples.pt", "outputs.pt"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr
-    outputs = torch.load(tmp_path / "outputs.pt", weights_only=True)
+    outputs = outputs_in_a_fresh_interpreter(folder, samples, tmp_path)
     with torch.no_grad():
         expected = report_module_outputs(project, samples, folder)
     assert torch.allclose(outputs, expected, atol=1e-5)
