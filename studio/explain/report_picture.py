@@ -161,12 +161,14 @@ def explanation_picture(
     else:
         raise ExplainError(f"no picture for {kind} inputs")
     font = _font()
+    width = max(WIDTH, view.width + 2 * MARGIN)
     lines = [(text.title, INK)] + [
-        (line, WARNING if warning else MUTED) for line, warning in text.checks
+        (part, WARNING if warning else MUTED)
+        for line, warning in text.checks
+        for part in _wrapped(line, font, width - 2 * MARGIN)
     ]
     header = LINE + 8
-    footer = LINE * len(text.checks) + (8 if text.checks else 0)
-    width = max(WIDTH, view.width + 2 * MARGIN)
+    footer = LINE * (len(lines) - 1) + (8 if text.checks else 0)
     picture = Image.new("RGB", (width, MARGIN + header + view.height + footer + MARGIN), BACKGROUND)
     draw = ImageDraw.Draw(picture)
     draw.text((MARGIN, MARGIN), lines[0][0], fill=lines[0][1], font=font)
@@ -176,6 +178,23 @@ def explanation_picture(
         draw.text((MARGIN, y), line, fill=colour, font=font)
         y += LINE
     return picture
+
+
+def _wrapped(
+    line: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: int
+) -> list[str]:
+    """`line` broken at spaces into pieces no wider than `width` pixels."""
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    pieces: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and probe.textlength(candidate, font=font) > width:
+            pieces.append(current)
+            current = word
+        else:
+            current = candidate
+    return [*pieces, current] if current else pieces
 
 
 def save_explanation_picture(path: str | Path, picture: Image.Image) -> Path:
