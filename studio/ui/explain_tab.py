@@ -844,8 +844,15 @@ class ExplainTab(QWidget):
         self.explain_button.clicked.connect(self.explain)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
+        self.save_button = QPushButton("Save values…")
+        self.save_button.setToolTip(
+            "Each method's attributions for the chosen samples: .npy keeps their shape, .csv "
+            "has a row per sample (flattened). With several methods, one file each."
+        )
+        self.save_button.clicked.connect(self._ask_where_to_save)
         buttons.addWidget(self.explain_button, 1)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.save_button)
         form.addLayout(buttons)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -955,6 +962,7 @@ class ExplainTab(QWidget):
         working = self._explain_task is not None and not self._explain_task.done
         self.explain_button.setEnabled(loaded and not working)
         self.cancel_button.setEnabled(working)
+        self.save_button.setEnabled(bool(self._saveable()))
         self.open_file_button.setEnabled(loaded)
         table = loaded and self.loaded is not None and self.loaded.kind == "table"
         self.importance_box.setVisible(bool(table))
@@ -965,6 +973,44 @@ class ExplainTab(QWidget):
         self.right_layout.setStretch(1, 1 if table else 3)
         self.opacity_slider.setVisible(image)
         self.opacity_label.setVisible(image)
+
+    # ------------------------------------------------------------- saving the values
+    def _saveable(self) -> list[MethodResult]:
+        return [panel.result for panel in self.results if panel.result.error is None]
+
+    def _ask_where_to_save(self) -> None:
+        folder = self.project.path.parent if self.project and self.project.path else Path.home()
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save attributions",
+            str(folder / "attributions.npy"),
+            "NumPy array (*.npy);;CSV table (*.csv)",
+        )
+        if path:
+            self.save_values(Path(path))
+
+    def save_values(self, path: Path) -> list[Path]:
+        """Write each shown method's attributions to `path` (`NAME-METHOD.npy` for several
+        methods); returns the files written. Small arrays: this takes milliseconds."""
+        from studio.explain.render import save_attributions
+
+        results = self._saveable()
+        if path.suffix.lower() not in (".npy", ".csv"):
+            path = path.with_suffix(".npy")
+        written: list[Path] = []
+        try:
+            for result in results:
+                target = (
+                    path
+                    if len(results) == 1
+                    else path.with_name(f"{path.stem}-{result.method.name}{path.suffix}")
+                )
+                written.append(save_attributions(target, result.attribution.values))
+        except (OSError, StudioError) as exc:
+            self._set_state(f"Could not save the attributions: {exc}", error=True)
+            return written
+        self._set_state(f"Saved {', '.join(p.name for p in written)} in {path.parent}.")
+        return written
 
     # ------------------------------------------------------------- project and runs
     def set_project(self, project: Project | None) -> None:

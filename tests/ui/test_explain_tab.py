@@ -87,6 +87,12 @@ def test_a_table_row_gets_signed_bars_and_sanity_figures(
     assert "Convergence δ" in ig.checks.text()
     assert "Convergence" not in saliency.checks.text()
     assert saliency.bars[0].names == tab.loaded.feature_names
+    # Save values…: one file per method, the arrays exactly as explained.
+    assert tab.save_button.isEnabled()
+    written = tab.save_values(iris_project.parent / "attr.csv")
+    assert [p.name for p in written] == ["attr-Saliency.csv", "attr-IntegratedGradients.csv"]
+    rows = np.loadtxt(written[1], delimiter=",", skiprows=1, ndmin=2)
+    np.testing.assert_allclose(rows, ig.result.attribution.values.reshape(len(rows), -1), rtol=1e-6)
     # The Evaluation tab's entry point: these test samples of that run, explained at once.
     tab.set_methods(["Saliency"])
     tab.explain_samples(tab.loaded.run_id, [5, 7])
