@@ -483,10 +483,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """One test sample explained as the Explain tab shows it: the view for its input kind,
     the class, and the sanity checks (model randomisation; IG's convergence)."""
-    import numpy as np
     import torch
 
+    from studio.data.tokens import token_texts
     from studio.explain.engine import explain
+    from studio.explain.importance import data_mean
     from studio.explain.methods import get_method
     from studio.explain.render import save_attributions
     from studio.explain.report_picture import (
@@ -518,7 +519,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         "target": class_index(args.target, classes),
     }
     if args.baseline == "mean":
-        options["data_mean"] = np.asarray(data.train.inputs[0], dtype=np.float64).mean(axis=0)
+        # What the Explain tab uses: the mean over (up to 2,000) training samples.
+        options["data_mean"] = data_mean(data.train, limit=2000)
     model = trained_model(trained)
     attribution = explain(model, inputs, **options)
     checks: list[tuple[str, bool]] = []
@@ -546,13 +548,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         first = attribution.per_input[0] if attribution.per_input else None
         kind = first.kind if first is not None else attribution.kind
-        tokens = []
-        if kind == "text":
-            vocabulary = data.vocabulary or []
-            tokens = [
-                vocabulary[t] if 0 <= t < len(vocabulary) else f"#{t}"
-                for t in np.ravel(attribution.inputs[0]).astype(int).tolist()
-            ]
+        tokens = token_texts(attribution.inputs[0], data.vocabulary) if kind == "text" else []
         picture = explanation_picture(
             kind,
             attribution.inputs[0],

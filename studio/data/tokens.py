@@ -81,3 +81,13 @@ class Vocabulary:
     @classmethod
     def from_json(cls, tokens: list[str] | Any) -> Vocabulary:
         return cls(tuple(str(t) for t in tokens))
+
+
+def token_texts(ids: Iterable[int] | np.ndarray, vocabulary: Sequence[str] | None) -> list[str]:
+    """Every id as its token, padding included (one word per attribution value); an id the
+    vocabulary lacks shows as ``#id``."""
+    known: Sequence[str] = vocabulary or ()
+    return [
+        known[token] if 0 <= token < len(known) else f"#{token}"
+        for token in np.ravel(np.asarray(ids)).astype(int).tolist()
+    ]

@@ -66,6 +66,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.errors import StudioError
 from studio.core.project import Project
+from studio.data.tokens import token_texts
 from studio.explain.input_kinds import InputKind
 from studio.explain.methods import MethodSpec, default_methods, unsupported_reason
 from studio.explain.render import attribution_map, heatmap_rgba, image_rgb, overlay
@@ -197,7 +198,7 @@ def load_trained(project_path: Path, run_id: str) -> LoadedRun:
             elif kinds[0] == "table":
                 preview.text = ", ".join(f"{v:.3g}" for v in np.ravel(raw[i])[:8])
             elif kinds[0] == "text":
-                preview.text = " ".join(_tokens(first[i].numpy(), data.vocabulary))[:80]
+                preview.text = " ".join(token_texts(first[i].numpy(), data.vocabulary))[:80]
             else:
                 preview.text = f"{tuple(first[i].shape)} series"
             previews.append(preview)
@@ -243,16 +244,6 @@ def _label_text(target: Any, class_names: Sequence[str]) -> str:
     if values.size <= 3:
         return ", ".join(f"{v:.3g}" for v in values)
     return ""
-
-
-def _tokens(ids: np.ndarray, vocabulary: Sequence[str] | None) -> list[str]:
-    words = []
-    for token in np.ravel(ids).tolist():
-        if vocabulary and 0 <= int(token) < len(vocabulary):
-            words.append(vocabulary[int(token)])
-        else:
-            words.append(f"#{int(token)}")
-    return words
 
 
 def model_inputs(loaded: LoadedRun, request: ExplainRequest) -> Any:
@@ -696,7 +687,7 @@ class ResultPanel(QFrame):
                 self.series.append(series)
                 layout.addWidget(series, 1)
             elif part.kind == "text":
-                words = _tokens(inputs, loaded.vocabulary)
+                words = token_texts(inputs, loaded.vocabulary)
                 label = QLabel(token_html(words, values))
                 label.setWordWrap(True)
                 label.setTextFormat(Qt.TextFormat.RichText)
