@@ -6,13 +6,11 @@ whole test split. A GAN exports its generator, the model people use, which runs 
 rather than data. The model card gets the metrics the run recorded for the checkpoint's epoch.
 
 `studio.training` sits above this package, so a run comes in as anything shaped like its
-`TrainedRun` (`ExportableRun`), and the run's ``metrics.jsonl`` is read here.
+`TrainedRun` (`ExportableRun`), which also reads the run's recorded metrics.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,10 +33,6 @@ if TYPE_CHECKING:
 
 #: How many test samples every export of a run is verified on.
 VERIFIED_SAMPLES = 8
-#: The run's per-epoch log (`studio.training.runs.METRICS`), one JSON record per line.
-METRICS_FILE = "metrics.jsonl"
-#: Keys of a metrics record that are bookkeeping, not a measure of the model.
-BOOKKEEPING = frozenset({"epoch", "step", "lr", "epoch_time", "time"})
 
 
 class ExportableRun(Protocol):
@@ -60,39 +54,12 @@ class ExportableRun(Protocol):
     def data(self) -> LoadedData: ...
 
     @property
-    def path(self) -> Path: ...
-
-    @property
     def epoch(self) -> int: ...
 
-
-def recorded_metrics(run_folder: Path, epoch: int) -> dict[str, float]:
-    """What the run logged at the end of `epoch` (losses, accuracy, ...); {} when nothing.
-
-    A torn last line (a killed run) and non-numeric values are skipped.
-    """
-    try:
-        lines = (run_folder / METRICS_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return {}
-    metrics: dict[str, float] = {}
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict) or record.get("epoch") != epoch:
-            continue
-        # A resumed run may log an epoch again; its last record is the checkpoint's.
-        metrics = {
-            key: float(value)
-            for key, value in record.items()
-            if key not in BOOKKEEPING
-            and isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-        }
-    return metrics
+    @property
+    def metrics(self) -> Mapping[str, float]:
+        """What the run recorded at the checkpoint's epoch."""
+        ...
 
 
 def export_trained_run(
@@ -148,9 +115,9 @@ def export_trained_run_steps(
             if quantize and project.training.task == "classification":
                 inputs, labels = test[torch.arange(len(test))]
                 kwargs["labelled"] = (inputs if isinstance(inputs, tuple) else (inputs,), labels)
-    metrics = recorded_metrics(trained.path, trained.epoch)
+    metrics = trained.metrics
     if metrics:
-        kwargs["metrics"] = metrics
+        kwargs["metrics"] = dict(metrics)
         kwargs["metrics_source"] = (
             f"Recorded by run {trained.run_id} at epoch {trained.epoch}, the checkpoint these "
             "files hold: `train_` metrics on the training split, `val_` on the validation split."

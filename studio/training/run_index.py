@@ -234,6 +234,24 @@ def process_alive(pid: int | None) -> bool:
     return True
 
 
+def recorded_metrics(run_folder: Path, epoch: int) -> dict[str, float]:
+    """What the run logged at the end of `epoch` (losses, accuracy, ...); {} when nothing.
+
+    A resumed run may log an epoch again: its last record is the checkpoint's. A torn last
+    line (a killed run), bookkeeping and non-numeric or non-finite values are left out.
+    """
+    metrics: dict[str, float] = {}
+    for record in read_metrics(run_folder / METRICS):
+        if record.get("epoch") != epoch:
+            continue
+        metrics = {
+            key: float(value)
+            for key, value in record.items()
+            if key not in BOOKKEEPING and _is_number(value) and math.isfinite(value)
+        }
+    return metrics
+
+
 def _summarise_metrics(info: RunInfo, records: Sequence[Mapping[str, Any]]) -> None:
     for record in records:
         epoch = _as_int(record.get("epoch")) or 0

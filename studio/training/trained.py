@@ -117,6 +117,13 @@ class TrainedRun:
     # Every model's weights by role: {"model": ...} or {"generator": ..., "discriminator": ...}.
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        """What the run recorded at the epoch its checkpoint holds (for the model card)."""
+        from studio.training.run_index import recorded_metrics
+
+        return recorded_metrics(self.path, self.epoch)
+
 
 def load_run(
     project_path: Path,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studio.export.run_export import export_trained_run, recorded_metrics
+from studio.export.run_export import export_trained_run
+from studio.training.run_index import recorded_metrics
 from studio.training.runs import read_metrics
 from studio.training.trained import TrainedRun
 
