@@ -219,15 +219,23 @@ def saved_bytes(graph: Graph, node_id: str, output_bytes: int) -> int:
 
 
 def settings_memory_model(
-    graph: Graph, settings: TrainingSection, device_type: str = "cpu"
+    graph: Graph,
+    settings: TrainingSection,
+    device_type: str = "cpu",
+    summary: ModelSummary | None = None,
 ) -> MemoryModel:
-    """The memory model of `graph` trained with `settings` on a `device_type` device (the
-    summary runs the builders, so this imports torch: call it from a worker)."""
-    from studio.compile.summary import summarize
+    """The memory model of `graph` trained with `settings` on a `device_type` device.
 
+    `summary` is the graph's summary when the caller has one (the window's analysis makes
+    it); without it the summary is computed, which runs the builders and imports torch.
+    """
+    if summary is None:
+        from studio.compile.summary import summarize
+
+        summary = summarize(graph, batch_size=1)
     return memory_model(
         graph,
-        summarize(graph, batch_size=1),
+        summary,
         optimizer=settings.optimizer.name,
         momentum=settings.optimizer.momentum,
         frozen=settings.frozen,

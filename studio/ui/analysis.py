@@ -21,13 +21,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.compile.inference import Problem, ShapeInference, infer_shapes
 from studio.core.graph import Graph
 from studio.core.project import DataSection, Project, TrainingSection
 from studio.core.registry import LayerRegistry
 from studio.core.shapes import TensorShape
+
+if TYPE_CHECKING:
+    from studio.compile.summary import ModelSummary
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,19 @@ class SummaryRow:
 
 @dataclass(frozen=True)
 class SummaryReport:
-    """The model summary at batch size 1, or why there is none (the graph has errors)."""
+    """The model summary at batch size 1, or why there is none (the graph has errors).
+
+    `summary` and `graph` are the full summary and the graph it describes (the worker's
+    copy, never edited): the Training tab's memory forecast is computed from them, so the
+    builders are not run a second time.
+    """
 
     rows: list[SummaryRow] = field(default_factory=list)
     total_params: int = 0
     total_flops: int = 0
     unavailable: str | None = None
+    summary: ModelSummary | None = None
+    graph: Graph | None = None
 
 
 Report = ShapeReport | DeviceReport | SummaryReport
@@ -241,7 +251,9 @@ def analyse_graph(
         SummaryRow(r.node_id, r.name, r.layer, r.output_shape, r.params, r.flops)
         for r in summary.rows
     ]
-    yield SummaryReport(rows, summary.total_params, summary.total_flops)
+    yield SummaryReport(
+        rows, summary.total_params, summary.total_flops, summary=summary, graph=graph
+    )
 
 
 @cache

@@ -618,6 +618,8 @@ class MainWindow(QMainWindow):
         elif isinstance(report, SummaryReport):
             page.summary = report
             page.scene.apply_param_counts({row.node_id: row.params for row in report.rows})
+            if self.project is not None and page.graph is self.project.main_graph:
+                self.training_form.set_summary(report.graph, report.summary)
             if page is self.current:
                 self.summary_panel.show_report(report)
                 self._show_params(report)

@@ -39,6 +39,8 @@ from studio.training.runs import RUN_ID_PATTERN, runs_folder
 from studio.ui import theme
 
 if TYPE_CHECKING:
+    from studio.compile.summary import ModelSummary
+    from studio.core.graph import Graph
     from studio.ui.tasks import Task, TaskRunner
 
 MODES = (("supervised", "Supervised"), ("autoencoder", "Autoencoder"), ("gan", "GAN"))
@@ -274,6 +276,8 @@ class TrainingForm(QScrollArea):
         self.gpu_count = 0
         self._devices_asked = False
         self.forecast_text = ""
+        # The main graph and its summary, from the window's analysis.
+        self._summary: tuple[Graph, ModelSummary] | None = None
         self._forecast_timer = QTimer(self)
         self._forecast_timer.setSingleShot(True)
         self._forecast_timer.setInterval(150)
@@ -551,6 +555,7 @@ class TrainingForm(QScrollArea):
         """Edit `project`'s training settings (None: no project)."""
         self._disconnect_graph()
         self.project = project
+        self._summary = None  # the new project's arrives with the window's first analysis
         self.error = None
         self._run_ids_read = None
         self._frozen_shown = None
@@ -558,8 +563,6 @@ class TrainingForm(QScrollArea):
             graph = project.main_graph
             for signal in (graph.node_added, graph.node_removed, graph.node_renamed):
                 signal.connect(self._on_graph_changed)
-            for signal in (graph.param_changed, graph.edge_added, graph.edge_removed):
-                signal.connect(self._on_graph_rewired)
             self._connected_graph = graph
         self._sync()
 
@@ -579,6 +582,12 @@ class TrainingForm(QScrollArea):
     def set_task_runner(self, tasks: TaskRunner) -> None:
         """Where the memory forecast runs (never on the Qt thread)."""
         self._tasks = tasks
+        self._forecast_timer.start()
+
+    def set_summary(self, graph: Graph | None, summary: ModelSummary | None) -> None:
+        """The window's latest summary of the main graph (None: the graph has errors); a new
+        one arrives after every edit, and the forecast follows it."""
+        self._summary = (graph, summary) if graph is not None and summary is not None else None
         self._forecast_timer.start()
 
     def set_devices(self, memory: dict[str, int], gpu_count: int) -> None:
@@ -613,9 +622,8 @@ class TrainingForm(QScrollArea):
         return section.device
 
     def _start_forecast(self) -> None:
-        """Forecast the peak memory of the project's settings in a worker."""
-        from studio.ui.analysis import graph_from_snapshot, graph_snapshot
-
+        """Forecast the peak memory of the project's settings in a worker, from the window's
+        summary of the graph (the builders are not run again)."""
         section = self.section
         if self._tasks is None or self.project is None or section is None:
             return
@@ -624,15 +632,14 @@ class TrainingForm(QScrollArea):
         if not self._devices_asked:
             self._devices_asked = True
             self.devices_wanted.emit()
-        if section.mode == "gan":
+        if section.mode == "gan" or self._summary is None:
             self._show_forecast("")
             return
         if self._forecast_task is not None:
             self._forecast_task.cancel()
         self._forecast_generation += 1
         generation = self._forecast_generation
-        snapshot = graph_snapshot(self.project.main_graph)
-        registry = self.project.registry
+        graph, summary = self._summary
         device = self._device_type(section)
         memory = self.device_memory.get(device)
 
@@ -640,8 +647,7 @@ class TrainingForm(QScrollArea):
             from studio.core.units import human_bytes
             from studio.training.forecast import budget_bytes, settings_memory_model
 
-            graph = graph_from_snapshot(snapshot, registry)
-            model = settings_memory_model(graph, section, device)
+            model = settings_memory_model(graph, section, device, summary)
             forecast = model.at(section.batch_size)
             text = f"About {human_bytes(forecast.total)} at batch {section.batch_size}"
             if memory:
@@ -698,16 +704,10 @@ class TrainingForm(QScrollArea):
         if graph is not None:
             for signal in (graph.node_added, graph.node_removed, graph.node_renamed):
                 signal.disconnect(self._on_graph_changed)
-            for signal in (graph.param_changed, graph.edge_added, graph.edge_removed):
-                signal.disconnect(self._on_graph_rewired)
         self._connected_graph = None
 
     def _on_graph_changed(self, *_: object) -> None:
-        self._forecast_timer.start()
         self._graph_timer.start()
-
-    def _on_graph_rewired(self, *_: object) -> None:
-        self._forecast_timer.start()
 
     # ----------------------------------------------------------------- edits
     def _edit(
