@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from studio.explain.errors import ExplainError
 from studio.explain.input_kinds import InputKind
-from studio.plugins import PluginReport, discover
+from studio.plugins import BUILTIN_NAMESPACE, PluginReport, check_namespace, discover
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 AttributionSpace = Literal["input", "layer"]
-BUILTIN_NAMESPACE = "studio"
 EXPLAINER_GROUP = "studio.explainers"
 BUILTIN_EXPLAINERS_ENTRY = "studio.explain.methods:register"
 
@@ -324,11 +323,8 @@ class MethodRegistry:
     def register(self, spec: MethodSpec, *, origin: str = BUILTIN_NAMESPACE) -> None:
         """Add a method; a clash, or a plugin id without its own prefix, raises."""
         name = canonical_name(spec.name)
-        if origin != BUILTIN_NAMESPACE and "." not in spec.name:
-            raise DuplicateMethodError(
-                f"Method id {spec.name!r} needs its plugin's prefix (e.g. 'acme.{spec.name}'); "
-                "ids without one belong to Strata Studio."
-            )
+        # The same rule as every plugin registry (a bare or ``studio.`` id is refused).
+        check_namespace(spec.name, kind="explanation method", builtin=origin == BUILTIN_NAMESPACE)
         if name in self._specs:
             raise DuplicateMethodError(
                 f"An explanation method named {spec.name!r} already exists "

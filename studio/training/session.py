@@ -276,7 +276,7 @@ def prepare_trainer(
     if precision.dtype is not None:
         scaler = " with a gradient scaler" if precision.needs_grad_scaler else ""
         trainer.log(f"on: mixed precision, {str(precision.dtype).removeprefix('torch.')}{scaler}")
-    if getattr(mode, "channels_last", False):
+    if mode.channels_last:
         trainer.log("on: channels-last memory layout for the convolutions")
     if settings.compile:
         trainer.log("on: torch.compile (the first steps wait for the compiler)")

@@ -27,6 +27,10 @@ class TrainingMode:
         self.on_cpu = device.type == "cpu"
         # Set by a mode whose model went channels-last: 4-d inputs follow it.
         self.channels_last = False
+        # fp16 gradients underflow without loss scaling (bf16 keeps fp32's range); a mode with
+        # several optimizers steps each through this one scaler and updates it once per step.
+        use_scaler = autocast == torch.float16 and device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
     @property
     def models(self) -> dict[str, nn.Module]:

@@ -45,10 +45,6 @@ class GanMode(TrainingMode):
             for group in optimizer.param_groups:
                 if "betas" in group:
                     group["betas"] = (0.5, 0.999)  # the usual GAN setting; 0.9 oscillates
-        # One scaler for both optimizers, updated once per step (PyTorch's AMP recipe for
-        # several losses and optimizers).
-        use_scaler = autocast == torch.float16 and device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
     @property
     def models(self) -> dict[str, nn.Module]:

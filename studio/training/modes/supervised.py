@@ -46,8 +46,6 @@ class SupervisedMode(TrainingMode):
         self.grad_clip = settings.grad_clip
         self.optimizer = make_optimizer(self.model.parameters(), settings)
         self.schedule = Schedule(self.optimizer, settings, steps_per_epoch)
-        use_scaler = autocast == torch.float16 and device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
 
     @property
     def models(self) -> dict[str, nn.Module]:
