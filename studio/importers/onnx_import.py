@@ -28,6 +28,7 @@ from studio.importers.mapping import (
     Value,
     node_name,
 )
+from studio.importers.onnx_patterns import Pattern, find_patterns
 
 _TRACE_BATCH = 2
 
@@ -219,13 +220,18 @@ class _OnnxMapper:
             for name in node.input:
                 self.consumers[name] = self.consumers.get(name, 0) + 1
         nodes = list(graph.node)
-        live = _live_nodes(nodes, [o.name for o in graph.output])
+        outputs = [o.name for o in graph.output]
+        live = _live_nodes(nodes, outputs)
+        _spread_activations(nodes, activations)
+        patterns = find_patterns(nodes, self.values, activations, outputs, self.draft.registry)
+        pattern_of = {i: p for p in patterns for i in p.nodes}
         for index, node in enumerate(nodes):
-            if node.op_type not in ("Shape", "Size") and any(i in activations for i in node.input):
-                activations.update(o for o in node.output if o)
-            else:
+            if index not in live or not any(o in activations for o in node.output):
                 continue
-            if index not in live:
+            pattern = pattern_of.get(index)
+            if pattern is not None:
+                if pattern.result in node.output:
+                    self.map_pattern(pattern)
                 continue
             if any(i in self.failed for i in node.input):
                 self.failed.update(node.output)
@@ -243,7 +249,9 @@ class _OnnxMapper:
                         node.name or node.output[0], node.op_type, _where(node), str(exc)
                     )
                 )
-                value = self.stand_in(node)
+                # Not for recurrent operators: their time-major output would only mislead.
+                recurrent = node.op_type in _RECURRENT
+                value = None if recurrent else self.stand_in(node.output[0], node.name)
                 if value is None:
                     self.failed.update(node.output)
                     continue
@@ -259,20 +267,43 @@ class _OnnxMapper:
                     UnmappedConstruct(output.name, "graph output", f"output {i + 1}", str(exc))
                 )
 
-    def stand_in(self, node: Any) -> Value | None:
-        """An Input in place of an unmapped value, so the walk reports everything after it.
+    def map_pattern(self, pattern: Pattern) -> None:
+        """The one catalog layer for a pattern of operators, or one construct naming it."""
+        anchor = pattern.anchor
+        if pattern.source in self.failed:
+            self.failed.add(pattern.result)
+            return
+        try:
+            if pattern.problem is not None:
+                raise Unmappable(pattern.problem)
+            self.tensors[pattern.result] = self.draft.add_layer(
+                pattern.type_id,
+                pattern.name,
+                pattern.params,
+                [self.tensor(pattern.source)],
+                where=_where(anchor),
+                weights={k: _torch(np.array(v, dtype=np.float32)) for k, v in pattern.weights.items()},
+            )
+        except Unmappable as exc:
+            kind = pattern.type_id.removeprefix("studio.") or "attention"
+            self.constructs.append(
+                UnmappedConstruct(anchor.name or anchor.output[0], kind, _where(anchor), str(exc))
+            )
+            value = self.stand_in(pattern.result, pattern.name)
+            if value is None:
+                self.failed.add(pattern.result)
+            else:
+                self.tensors[pattern.result] = value
 
-        Not for recurrent operators, whose time-major output would only mislead what follows.
-        """
-        if node.op_type in _RECURRENT:
+    def stand_in(self, value: str, name: str) -> Value | None:
+        """An Input in place of an unmapped value, so the walk reports everything after it."""
+        if value not in self.values:
             return None
-        if node.output[0] not in self.values:
-            return None
-        shape = np.shape(self.values[node.output[0]])
+        shape = np.shape(self.values[value])
         if not 2 <= len(shape) <= 5:
             return None
         try:
-            return self.draft.add_input(f"{node_name(node.name, 'node')}_stand_in", shape[1:])
+            return self.draft.add_input(f"{node_name(name, 'node')}_stand_in", shape[1:])
         except Unmappable:
             return None
 
@@ -332,6 +363,13 @@ class _OnnxMapper:
         return self.draft.add_layer(
             type_id, _layer_name(node), params, sources, where=_where(node), weights=tensors
         )
+
+
+def _spread_activations(nodes: Sequence[Any], activations: set[str]) -> None:
+    """Add every value computed from the inputs (a Shape of one is a constant, not one)."""
+    for node in nodes:
+        if node.op_type not in ("Shape", "Size") and any(i in activations for i in node.input):
+            activations.update(o for o in node.output if o)
 
 
 def _live_nodes(nodes: Sequence[Any], outputs: Sequence[str]) -> set[int]:

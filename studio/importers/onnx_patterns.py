@@ -1,0 +1,506 @@
+"""ONNX patterns of many operators that are one catalog layer: attention and spelled-out GELU.
+
+Exporters spell some layers as many small operators. torch's multi-head attention becomes
+MatMul, Reshape, Transpose, Gather, Mul, Softmax and Gemm nodes, and GELU before opset 20
+becomes Div, Erf, Add and Mul. None of those operators has a catalog layer of its own, so the
+operator-by-operator walk would list dozens of them and import nothing.
+
+A pattern is found here by its structure (a Softmax between two MatMuls of activations; a Mul
+of x by a function of x alone); the catalog layer's parameters and weights are read from its
+constants; and the layer is then run on the value onnxruntime recorded for the pattern's input.
+Only a layer that reproduces the recorded output (to `_TOLERANCE`) claims the nodes, so a
+misread structure can never import a wrong model. A structure that matches while the numbers do
+not (a masked or cross attention, another scale) is reported as one construct saying so, in
+place of the dozens its operators would give.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from studio.core.registry import LayerRegistry
+from studio.core.shapes import TensorShape
+from studio.importers.mapping import node_name
+
+_TOLERANCE = 1e-4
+"""Largest difference, relative to the output's size (at least 1), a claimed layer may show."""
+
+_CONSTANT_SOURCES = ("Shape", "Size")
+_LAYOUT = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten"})
+_PICKS = frozenset({"Gather", "Split", "Slice"})
+_ELEMENTWISE = frozenset(
+    {"Add", "Sub", "Mul", "Div", "Pow", "Erf", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt", "Neg"}
+    | {"Abs", "Reciprocal", "Softplus", "Cast"}
+)
+_WALK_LIMIT = 24
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """ONNX nodes that together compute `result` = one catalog layer applied to `source`.
+
+    `problem` is set when the structure matched but the catalog layer does not reproduce the
+    recorded values; the nodes are then reported once, as `anchor`, instead of one by one.
+    """
+
+    nodes: frozenset[int]
+    source: str
+    result: str
+    anchor: Any
+    name: str
+    type_id: str
+    params: Mapping[str, object]
+    weights: Mapping[str, np.ndarray]
+    problem: str | None = None
+
+
+def find_patterns(
+    nodes: Sequence[Any],
+    values: Mapping[str, Any],
+    activations: set[str],
+    graph_outputs: Sequence[str],
+    registry: LayerRegistry,
+) -> list[Pattern]:
+    """Every attention and composite activation in `nodes`; no node is in two patterns."""
+    index = _Index(nodes, values, activations, graph_outputs, registry)
+    found: list[Pattern] = []
+    taken: set[int] = set()
+    for candidate in (*_attentions(index), *_activations(index)):
+        if candidate.nodes & taken:
+            continue
+        taken |= candidate.nodes
+        found.append(candidate)
+    return found
+
+
+class _Index:
+    """Who makes and who reads each ONNX value, and the values onnxruntime recorded."""
+
+    def __init__(
+        self,
+        nodes: Sequence[Any],
+        values: Mapping[str, Any],
+        activations: set[str],
+        graph_outputs: Sequence[str],
+        registry: LayerRegistry,
+    ) -> None:
+        self.nodes = nodes
+        self.values = values
+        self.activations = activations
+        self.graph_outputs = set(graph_outputs)
+        self.registry = registry
+        self.producer = {o: i for i, node in enumerate(nodes) for o in node.output if o}
+        self.consumers: dict[str, list[int]] = defaultdict(list)
+        for i, node in enumerate(nodes):
+            for name in node.input:
+                if name:
+                    self.consumers[name].append(i)
+
+    def made_by(self, name: str) -> Any | None:
+        i = self.producer.get(name)
+        return None if i is None else self.nodes[i]
+
+    def readers(self, name: str) -> list[int]:
+        """Nodes computing activations from `name` (a Shape of it only reads a constant)."""
+        return [i for i in self.consumers[name] if self.nodes[i].op_type not in _CONSTANT_SOURCES]
+
+    def is_activation(self, name: str) -> bool:
+        return name in self.activations
+
+    def constant(self, name: str) -> np.ndarray | None:
+        if not name or name in self.activations or name not in self.values:
+            return None
+        return np.asarray(self.values[name])
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(int(d) for d in np.shape(self.values[name]))
+
+    def between(self, sources: str | set[str], result: str) -> frozenset[int] | None:
+        """The nodes on activation paths from `sources` to `result`, if nothing leaks.
+
+        None when `result` also depends on another activation, or when a value inside is read
+        outside (other than by a Shape) or is a graph output.
+        """
+        starts = {sources} if isinstance(sources, str) else sources
+        region: set[int] = set()
+        stack: list[str] = [result]
+        seen: set[str] = set()
+        reached: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in starts:
+                reached.add(name)
+                continue
+            if name in seen:
+                continue
+            seen.add(name)
+            i = self.producer.get(name)
+            if i is None:
+                return None
+            region.add(i)
+            stack.extend(n for n in self.nodes[i].input if n in self.activations)
+        if reached != starts:
+            return None
+        for i in region:
+            for out in self.nodes[i].output:
+                if not out or out == result:
+                    continue
+                if out in self.graph_outputs or any(c not in region for c in self.readers(out)):
+                    return None
+        return frozenset(region)
+
+    def reproduces(
+        self,
+        type_id: str,
+        params: Mapping[str, object],
+        weights: Mapping[str, np.ndarray],
+        source: str,
+        result: str,
+    ) -> float:
+        """How far the catalog layer built from `params` and `weights` lands from `result`."""
+        import torch
+
+        from studio.layers import load_builder
+
+        spec = self.registry.get(type_id)
+        x = np.asarray(self.values[source], dtype=np.float32)
+        want = np.asarray(self.values[result], dtype=np.float64)
+        if x.ndim < 2 or want.shape != x.shape[:1] + want.shape[1:]:
+            return float("inf")
+        try:
+            module = load_builder(spec)(
+                spec.validate_params(params), [TensorShape(tuple(int(d) for d in x.shape[1:]))]
+            )
+            module.load_state_dict(
+                {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()},
+                strict=True,
+            )
+            with torch.no_grad():
+                got = module.eval()(torch.from_numpy(x)).double().numpy()
+        except Exception:
+            return float("inf")
+        if got.shape != want.shape:
+            return float("inf")
+        scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
+        return float(np.abs(got - want).max()) / scale if want.size else 0.0
+
+
+# ------------------------------------------------------------------------------ attention
+
+
+@dataclass(frozen=True)
+class _Projection:
+    """A linear map y = x Wᵀ + b found behind an attention operand."""
+
+    node: int
+    source: str
+    weight: np.ndarray  # (out, in), torch's layout
+    bias: np.ndarray  # (out,)
+
+
+def _attentions(index: _Index) -> Iterator[Pattern]:
+    for i, node in enumerate(index.nodes):
+        if node.op_type == "Softmax":
+            found = _attention(index, i)
+            if found is not None:
+                yield found
+
+
+def _attention(index: _Index, softmax: int) -> Pattern | None:
+    """Self-attention around one Softmax: softmax(q kᵀ · scale) v, with its projections."""
+    node = index.nodes[softmax]
+    scores = _through_scaling(index, node.input[0])
+    qk = index.made_by(scores)
+    readers = index.readers(node.output[0])
+    if qk is None or qk.op_type != "MatMul" or len(readers) != 1:
+        return None
+    av = index.nodes[readers[0]]
+    if av.op_type != "MatMul" or av.input[0] != node.output[0]:
+        return None
+    operands = [qk.input[0], qk.input[1], av.input[1]]
+    if not all(index.is_activation(o) for o in operands):
+        return None
+    projections = [_projection_behind(index, o) for o in operands]
+    if any(p is None for p in projections):
+        return None
+    query, key, value = (p for p in projections if p is not None)
+    out = _output_projection(index, av.output[0])
+    if out is None:
+        return None
+    out_projection, result_candidates = out
+    name = _scope_name(node, "attention")
+    inputs = {query.source, key.source, value.source}
+    if len(inputs) != 1:
+        return _refused(
+            index,
+            node,
+            index.between(inputs, result_candidates[0]),
+            result_candidates[0],
+            name,
+            "multi-head attention whose query and key/value come from different tensors "
+            "(cross-attention); the catalog's MultiheadAttention attends a sequence to itself",
+        )
+    if query.node == key.node == value.node:
+        embed = query.weight.shape[1]
+        if query.weight.shape[0] != 3 * embed:
+            return None
+        in_weight, in_bias = query.weight, query.bias
+    else:
+        in_weight = np.concatenate([query.weight, key.weight, value.weight])
+        in_bias = np.concatenate([query.bias, key.bias, value.bias])
+        embed = query.weight.shape[1]
+    score_shape = index.shape(qk.output[0])
+    weights = {
+        "attn.in_proj_weight": in_weight,
+        "attn.in_proj_bias": in_bias,
+        "attn.out_proj.weight": out_projection.weight,
+        "attn.out_proj.bias": out_projection.bias,
+    }
+    worst = float("inf")
+    for source in _sources_behind(index, query.source):
+        batch = index.shape(source)[0]
+        if len(score_shape) == 4:
+            heads = score_shape[1]
+        elif len(score_shape) == 3 and score_shape[0] % batch == 0:
+            heads = score_shape[0] // batch
+        else:
+            continue
+        params = {"num_heads": heads, "dropout": 0.0}
+        for result in result_candidates:
+            if index.shape(result) != index.shape(source) or index.shape(source)[-1] != embed:
+                continue
+            nodes = index.between(source, result)
+            if nodes is None:
+                continue
+            difference = index.reproduces(
+                "studio.MultiheadAttention", params, weights, source, result
+            )
+            if difference <= _TOLERANCE:
+                return Pattern(
+                    nodes, source, result, node, name, "studio.MultiheadAttention", params, weights
+                )
+            worst = min(worst, difference)
+    if worst == float("inf"):
+        return None
+    return _refused(
+        index,
+        node,
+        index.between(query.source, result_candidates[0]),
+        result_candidates[0],
+        name,
+        "multi-head attention that the catalog's MultiheadAttention does not reproduce "
+        f"(differs by {worst:.2g}: a mask, another scale or a bias-free projection it lacks)",
+    )
+
+
+def _refused(
+    index: _Index,
+    anchor: Any,
+    nodes: frozenset[int] | None,
+    result: str,
+    name: str,
+    problem: str,
+) -> Pattern:
+    """A recognised attention the catalog cannot hold: reported once, at its Softmax."""
+    if nodes is None:  # its parts are read elsewhere too: only the Softmax is claimed
+        result = anchor.output[0]
+        nodes = frozenset({index.producer[result]})
+    return Pattern(nodes, result, result, anchor, name, "", {}, {}, problem)
+
+
+def _through_scaling(index: _Index, name: str) -> str:
+    """Back through multiplications and divisions by constants (the 1/√d scale)."""
+    for _ in range(_WALK_LIMIT):
+        node = index.made_by(name)
+        if node is None or node.op_type not in ("Mul", "Div"):
+            return name
+        left, right = node.input[0], node.input[1]
+        if index.constant(right) is not None and index.is_activation(left):
+            name = left
+        elif node.op_type == "Mul" and index.constant(left) is not None:
+            name = right
+        else:
+            return name
+    return name
+
+
+def _projection_behind(index: _Index, name: str) -> _Projection | None:
+    """The linear map an attention operand comes from, back through reshapes and picks."""
+    for _ in range(_WALK_LIMIT):
+        i = index.producer.get(name)
+        if i is None:
+            return None
+        node = index.nodes[i]
+        linear = _linear(index, i)
+        if linear is not None:
+            return linear
+        if node.op_type in _LAYOUT | _PICKS and index.is_activation(node.input[0]):
+            name = node.input[0]
+            continue
+        scaled = _through_scaling(index, name)
+        if scaled == name:
+            return None
+        name = scaled
+    return None
+
+
+def _linear(index: _Index, i: int) -> _Projection | None:
+    """Gemm, MatMul by a matrix, or either followed by Add of a vector: as torch's Linear."""
+    node = index.nodes[i]
+    if node.op_type == "Add":
+        for act, const in ((node.input[0], node.input[1]), (node.input[1], node.input[0])):
+            bias = index.constant(const)
+            inner = index.producer.get(act)
+            if bias is None or inner is None or len(index.readers(act)) != 1:
+                continue
+            linear = _linear(index, inner)
+            if linear is None or index.nodes[inner].op_type != "MatMul":
+                continue
+            size = linear.weight.shape[0]
+            if bias.size != size:
+                return None
+            return _Projection(i, linear.source, linear.weight, linear.bias + bias.reshape(size))
+        return None
+    if node.op_type == "MatMul":
+        weight = index.constant(node.input[1])
+        if weight is None or weight.ndim != 2 or not index.is_activation(node.input[0]):
+            return None
+        return _Projection(i, node.input[0], weight.T, np.zeros(weight.shape[1], np.float32))
+    if node.op_type == "Gemm":
+        a = _attributes(node)
+        weight = index.constant(node.input[1])
+        if weight is None or a.get("transA", 0) or not index.is_activation(node.input[0]):
+            return None
+        weight = (weight if a.get("transB", 0) else weight.T) * float(a.get("alpha", 1.0))
+        size = weight.shape[0]
+        bias = index.constant(node.input[2]) if len(node.input) > 2 else None
+        if bias is None:
+            bias = np.zeros(size, np.float32)
+        elif bias.size in (1, size):
+            bias = np.broadcast_to(bias.reshape(-1) * float(a.get("beta", 1.0)), (size,))
+        else:
+            return None
+        return _Projection(i, node.input[0], weight, np.array(bias))
+    return None
+
+
+def _output_projection(index: _Index, name: str) -> tuple[_Projection, list[str]] | None:
+    """The linear map after the heads are joined, and the values it may end in (last first)."""
+    for _ in range(_WALK_LIMIT):
+        readers = index.readers(name)
+        if len(readers) != 1:
+            return None
+        i = readers[0]
+        node = index.nodes[i]
+        projection = _linear(index, i)
+        if node.op_type == "MatMul" and projection is not None:
+            # A following Add of a vector is this projection's bias.
+            after = index.readers(node.output[0])
+            if len(after) == 1 and index.nodes[after[0]].op_type == "Add":
+                projection = _linear(index, after[0]) or projection
+        if projection is not None:
+            return projection, _layout_chain(index, index.nodes[projection.node].output[0])
+        if node.op_type not in _LAYOUT:
+            return None
+        name = node.output[0]
+    return None
+
+
+def _layout_chain(index: _Index, name: str) -> list[str]:
+    """`name` and the values reshapes and transposes make of it, the last first."""
+    chain = [name]
+    for _ in range(_WALK_LIMIT):
+        readers = index.readers(chain[-1])
+        if len(readers) != 1 or index.nodes[readers[0]].op_type not in _LAYOUT:
+            break
+        if chain[-1] in index.graph_outputs:
+            break
+        chain.append(index.nodes[readers[0]].output[0])
+    return chain[::-1]
+
+
+def _sources_behind(index: _Index, name: str) -> list[str]:
+    """`name` and what it was reshaped or transposed from: the attention's possible inputs."""
+    chain = [name]
+    for _ in range(_WALK_LIMIT):
+        node = index.made_by(chain[-1])
+        if node is None or node.op_type not in _LAYOUT or not index.is_activation(node.input[0]):
+            break
+        chain.append(node.input[0])
+    return [c for c in chain if len(index.shape(c)) == 3]
+
+
+# -------------------------------------------------------------------- composite activations
+
+_SPELLED_ACTIVATIONS = ("studio.GELU", "studio.SiLU")
+
+
+def _activations(index: _Index) -> Iterator[Pattern]:
+    """x · g(x), with g made of elementwise operators on x alone: GELU or SiLU spelled out."""
+    for node in index.nodes:
+        if node.op_type != "Mul":
+            continue
+        left, right = node.input[0], node.input[1]
+        if not (index.is_activation(left) and index.is_activation(right)) or left == right:
+            continue
+        for x, g in ((left, right), (right, left)):
+            if not _elementwise_of(index, g, x):
+                continue
+            found = _claim_activation(index, node, x)
+            if found is not None:
+                yield found
+            break
+
+
+def _claim_activation(index: _Index, product: Any, source: str) -> Pattern | None:
+    results = [product.output[0]]
+    for _ in range(4):  # x · g(x) may still be scaled by constants: (x · Φ) · 0.5
+        readers = index.readers(results[-1])
+        if len(readers) != 1:
+            break
+        nxt = index.nodes[readers[0]]
+        if nxt.op_type not in ("Mul", "Div") or index.constant(nxt.input[1]) is None:
+            if nxt.op_type != "Mul" or index.constant(nxt.input[0]) is None:
+                break
+        results.append(nxt.output[0])
+    for result in reversed(results):
+        nodes = index.between(source, result)
+        if nodes is None:
+            continue
+        for type_id in _SPELLED_ACTIVATIONS:
+            if index.reproduces(type_id, {}, {}, source, result) <= _TOLERANCE:
+                kind = type_id.removeprefix("studio.").lower()
+                return Pattern(nodes, source, result, product, kind, type_id, {}, {})
+    return None
+
+
+def _elementwise_of(index: _Index, name: str, source: str) -> bool:
+    """Whether `name` is computed from `source` alone by elementwise operators and constants."""
+    stack, seen = [name], set()
+    while stack:
+        current = stack.pop()
+        if current == source or current in seen:
+            continue
+        seen.add(current)
+        node = index.made_by(current)
+        if node is None or node.op_type not in _ELEMENTWISE or len(seen) > _WALK_LIMIT:
+            return False
+        stack.extend(n for n in node.input if index.is_activation(n))
+    return True
+
+
+def _attributes(node: Any) -> dict[str, Any]:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _scope_name(node: Any, fallback: str) -> str:
+    """``/encoder/layers.0/self_attn/Softmax`` → ``self_attn``; torch's module path if any."""
+    parts = [p for p in (node.name or "").split("/") if p]
+    return node_name(parts[-2], fallback) if len(parts) >= 2 else fallback
