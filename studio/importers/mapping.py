@@ -149,6 +149,52 @@ class GraphDraft:
     def type_of(self, node_id: str) -> str:
         return self.graph.node(node_id).type_id
 
+    def weights_of(self, node_id: str) -> Mapping[str, Any]:
+        return self._nodes[self.graph.node(node_id).name].weights
+
+    def readers(self, node_id: str) -> list[str]:
+        """The nodes reading `node_id`'s outputs, one entry per connection."""
+        return [edge.dst for edge in self.graph.outgoing(node_id)]
+
+    def sources(self, node_id: str) -> list[str]:
+        """The nodes feeding `node_id`, in port order."""
+        incoming = self.graph.incoming(node_id)
+        return [incoming[p].src for p in self.graph.input_ports(node_id) if p in incoming]
+
+    def fuse(
+        self,
+        node_ids: Sequence[str],
+        type_id: str,
+        params: Mapping[str, object],
+        source: Value,
+        *,
+        name: str,
+        weights: Mapping[str, Any],
+    ) -> str:
+        """Replace `node_ids` (the last one's output is the result) by one `type_id` node.
+
+        The new node takes the first node's place in the document and its origin, reads
+        `source`, and feeds whatever the last node fed.
+        """
+        graph = self.graph
+        first = min(node_ids, key=graph.index_of)
+        where = self.where(first)
+        position = graph.index_of(first)
+        readers = [(e.dst, e.dst_port) for e in graph.outgoing(node_ids[-1])]
+        edges = {edge.id for node_id in node_ids for edge in graph.edges_of(node_id)}
+        for edge_id in edges:
+            graph.disconnect(edge_id)
+        for node_id in node_ids:
+            del self._nodes[graph.remove_node(node_id).name]
+        node = graph.add_node(type_id, name=graph.unique_name(name), params=params, index=position)
+        self._nodes[node.name] = _DraftNode(node.id, where, dict(weights))
+        spec = self.registry.get(type_id)
+        graph.connect(source[0], source[1], node.id, spec.inputs[0].name)
+        out = spec.output_ports(node.params)[0].name
+        for dst, port in readers:
+            graph.connect(node.id, out, dst, port)
+        return node.id
+
     def where(self, node_id: str) -> str:
         return self._nodes[self.graph.node(node_id).name].where
 

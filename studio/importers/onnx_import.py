@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.registry import LayerRegistry
+from studio.importers.encoder_blocks import fold_encoder_layers
 from studio.importers.mapping import (
     GraphDraft,
     ImportedModel,
@@ -28,6 +29,7 @@ from studio.importers.mapping import (
     Value,
     node_name,
 )
+from studio.importers.onnx_names import layer_name
 from studio.importers.onnx_patterns import Pattern, find_patterns
 
 _TRACE_BATCH = 2
@@ -82,6 +84,7 @@ def import_onnx_model(
     mapper.map_graph(graph, inputs)
     if mapper.constructs:
         raise UnsupportedModelError(source, mapper.constructs)
+    fold_encoder_layers(mapper.draft)
     mapper.draft.check_shapes(source)
     name = graph.name if graph.name and graph.name != "main_graph" else Path(source).stem
     project = mapper.draft.to_project(name, description=f"Imported from {source}.")
@@ -282,7 +285,7 @@ class _OnnxMapper:
                 pattern.params,
                 [self.tensor(pattern.source)],
                 where=_where(anchor),
-                weights={k: _torch(np.array(v, dtype=np.float32)) for k, v in pattern.weights.items()},
+                weights={k: _torch(v) for k, v in pattern.weights.items()},
             )
         except Unmappable as exc:
             kind = pattern.type_id.removeprefix("studio.") or "attention"
@@ -361,7 +364,7 @@ class _OnnxMapper:
             for k, v in (weights or {}).items()
         }
         return self.draft.add_layer(
-            type_id, _layer_name(node), params, sources, where=_where(node), weights=tensors
+            type_id, layer_name(node), params, sources, where=_where(node), weights=tensors
         )
 
 
@@ -388,14 +391,6 @@ def _live_nodes(nodes: Sequence[Any], outputs: Sequence[str]) -> set[int]:
 
 def _where(node: Any) -> str:
     return f"ONNX node {node.name!r}" if node.name else f"ONNX node making {node.output[0]!r}"
-
-
-def _layer_name(node: Any) -> str:
-    """``/block/block.0/Gemm`` → ``block_0``: the module path torch exported, where there is one."""
-    parts = [p for p in (node.name or "").split("/") if p]
-    if len(parts) >= 2:
-        return node_name(parts[-2], node.op_type.lower())
-    return node_name(parts[-1] if parts else node.op_type, node.op_type.lower())
 
 
 def _attrs(node: Any) -> dict[str, Any]:
@@ -850,7 +845,7 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
         tensors = {f"rnn.{k}_l0": v for k, v in weights.items()}
         result = m.draft.add_layer(
             _RECURRENT[kind],
-            _layer_name(node),
+            layer_name(node),
             params,
             [value],
             where=_where(node),

@@ -25,7 +25,7 @@ import numpy as np
 
 from studio.core.registry import LayerRegistry
 from studio.core.shapes import TensorShape
-from studio.importers.mapping import node_name
+from studio.importers.onnx_names import layer_name
 
 _TOLERANCE = 1e-4
 """Largest difference, relative to the output's size (at least 1), a claimed layer may show."""
@@ -214,7 +214,7 @@ def _attentions(index: _Index) -> Iterator[Pattern]:
 def _attention(index: _Index, softmax: int) -> Pattern | None:
     """Self-attention around one Softmax: softmax(q kᵀ · scale) v, with its projections."""
     node = index.nodes[softmax]
-    scores = _through_scaling(index, node.input[0])
+    scores = _through_scaling(index, node.input[0], masks=True)
     qk = index.made_by(scores)
     readers = index.readers(node.output[0])
     if qk is None or qk.op_type != "MatMul" or len(readers) != 1:
@@ -233,7 +233,7 @@ def _attention(index: _Index, softmax: int) -> Pattern | None:
     if out is None:
         return None
     out_projection, result_candidates = out
-    name = _scope_name(node, "attention")
+    name = layer_name(node, "attention")
     inputs = {query.source, key.source, value.source}
     if len(inputs) != 1:
         return _refused(
@@ -313,16 +313,18 @@ def _refused(
     return Pattern(nodes, result, result, anchor, name, "", {}, {}, problem)
 
 
-def _through_scaling(index: _Index, name: str) -> str:
-    """Back through multiplications and divisions by constants (the 1/√d scale)."""
+def _through_scaling(index: _Index, name: str, *, masks: bool = False) -> str:
+    """Back through multiplications and divisions by constants (the 1/√d scale), and with
+    `masks` through additions of constants (an attention mask, which the verdict then judges)."""
     for _ in range(_WALK_LIMIT):
         node = index.made_by(name)
-        if node is None or node.op_type not in ("Mul", "Div"):
+        ops = ("Mul", "Div", "Add") if masks else ("Mul", "Div")
+        if node is None or node.op_type not in ops:
             return name
         left, right = node.input[0], node.input[1]
         if index.constant(right) is not None and index.is_activation(left):
             name = left
-        elif node.op_type == "Mul" and index.constant(left) is not None:
+        elif node.op_type != "Div" and index.constant(left) is not None:
             name = right
         else:
             return name
@@ -464,9 +466,9 @@ def _claim_activation(index: _Index, product: Any, source: str) -> Pattern | Non
         if len(readers) != 1:
             break
         nxt = index.nodes[readers[0]]
-        if nxt.op_type not in ("Mul", "Div") or index.constant(nxt.input[1]) is None:
-            if nxt.op_type != "Mul" or index.constant(nxt.input[0]) is None:
-                break
+        scaled = nxt.op_type in ("Mul", "Div") and index.constant(nxt.input[1]) is not None
+        if not scaled and not (nxt.op_type == "Mul" and index.constant(nxt.input[0]) is not None):
+            break
         results.append(nxt.output[0])
     for result in reversed(results):
         nodes = index.between(source, result)
@@ -474,8 +476,8 @@ def _claim_activation(index: _Index, product: Any, source: str) -> Pattern | Non
             continue
         for type_id in _SPELLED_ACTIVATIONS:
             if index.reproduces(type_id, {}, {}, source, result) <= _TOLERANCE:
-                kind = type_id.removeprefix("studio.").lower()
-                return Pattern(nodes, source, result, product, kind, type_id, {}, {})
+                name = layer_name(product, type_id.removeprefix("studio.").lower())
+                return Pattern(nodes, source, result, product, name, type_id, {}, {})
     return None
 
 
@@ -498,9 +500,3 @@ def _attributes(node: Any) -> dict[str, Any]:
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _scope_name(node: Any, fallback: str) -> str:
-    """``/encoder/layers.0/self_attn/Softmax`` → ``self_attn``; torch's module path if any."""
-    parts = [p for p in (node.name or "").split("/") if p]
-    return node_name(parts[-2], fallback) if len(parts) >= 2 else fallback
