@@ -30,7 +30,7 @@ from studio.importers.mapping import (
     node_name,
 )
 from studio.importers.onnx_names import layer_name
-from studio.importers.onnx_patterns import Pattern, find_patterns
+from studio.importers.onnx_patterns import Pattern, find_patterns, layer_difference
 
 _TRACE_BATCH = 2
 
@@ -200,11 +200,16 @@ class _OnnxMapper:
         # MatMul outputs mapped to a bias-free Linear, which a following Add may complete.
         self.matmuls: dict[str, str] = {}
         # Recurrent operators read sequences time-major, (L, N, F): the Transpose into that
-        # layout, the operator's (L, directions, N, H) output and its Squeeze are tracked here
+        # layout, the operator's (L, directions, N, H) output, its (L, N, directions, H)
+        # transpose, and the Squeeze or Reshape back to (L, N, directions·H) are tracked here
         # (ONNX value → the batch-first draft value) instead of becoming layers.
         self.time_major: dict[str, Value] = {}
         self.recurrent_outputs: dict[str, Value] = {}
+        self.recurrent_steps: dict[str, Value] = {}
         self.hidden_states: set[str] = set()
+        # A bidirectional layer's last output, out[:, -1, :H] joined with out[:, 0, H:], read
+        # in pieces (the Gathers, then the Slices): ONNX value → (draft value, which piece).
+        self.end_pieces: dict[str, tuple[Value, str]] = {}
         self.failed: set[str] = set()
         self.constructs: list[UnmappedConstruct] = []
 
@@ -314,10 +319,19 @@ class _OnnxMapper:
     def tensor(self, name: str) -> Value:
         if name in self.tensors:
             return self.tensors[name]
-        if name in self.time_major or name in self.recurrent_outputs:
+        if (
+            name in self.time_major
+            or name in self.recurrent_outputs
+            or name in self.recurrent_steps
+        ):
             raise Unmappable(
                 f"uses {name!r}, a time-major sequence (L, N, ...); the catalog's layers take "
                 "the batch first"
+            )
+        if name in self.end_pieces:
+            raise Unmappable(
+                f"uses {name!r}, a piece of a bidirectional recurrent layer's ends; the catalog's "
+                "layer gives them only joined (output 'last': out[:, -1, :H] with out[:, 0, H:])"
             )
         if name in self.hidden_states:
             raise Unmappable(
@@ -339,9 +353,9 @@ class _OnnxMapper:
 
     def stack_consumed_once(self, node_id: str) -> bool:
         """Whether the recurrent node's sequence feeds nothing but the next stacked layer."""
-        outputs = [o for o, v in self.recurrent_outputs.items() if v[0] == node_id]
-        squeezed = [o for o, v in self.time_major.items() if v[0] == node_id]
-        return all(self.consumers.get(o, 0) == 1 for o in outputs + squeezed)
+        tracked = (self.recurrent_outputs, self.recurrent_steps, self.time_major)
+        names = [o for values in tracked for o, v in values.items() if v[0] == node_id]
+        return all(self.consumers.get(o, 0) == 1 for o in names)
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(int(d) for d in np.shape(self.values[name]))
@@ -508,6 +522,11 @@ def _merge(type_id: str) -> OnnxRule:
                 m.draft.set_param(linear, "bias", True)
                 m.draft.add_weights(linear, {"bias": _torch(bias.reshape(out_features))})
                 return m.tensors[other]
+        if type_id == "studio.Add" and len(constants) == 1:
+            other = right if constants[0] == left else left
+            encoding = _positional_encoding(m, node, other, np.asarray(m.values[constants[0]]))
+            if encoding is not None:
+                return encoding
         if constants:
             raise Unmappable(
                 f"{node.op_type} with a constant; the catalog's {type_id[7:]} combines "
@@ -521,6 +540,26 @@ def _merge(type_id: str) -> OnnxRule:
         return m.layer(node, type_id, {}, [left, right])
 
     return rule
+
+
+def _positional_encoding(
+    m: _OnnxMapper, node: Any, sequence: str, table: np.ndarray
+) -> Value | None:
+    """x + table[:L] on a sequence (N, L, E): sinusoidal if the numbers are those, else learned."""
+    shape = m.shape(sequence)
+    rows = table.reshape(table.shape[1:]) if table.ndim == 3 and table.shape[0] == 1 else table
+    if len(shape) != 3 or rows.shape != shape[1:]:
+        return None
+    length = shape[1]
+    x, y = m.values[sequence], m.values[node.output[0]]
+    sinusoidal = {"kind": "sinusoidal", "max_len": length}
+    registry = m.draft.registry
+    if layer_difference(registry, "studio.PositionalEncoding", sinusoidal, {}, x, y) <= 1e-6:
+        return m.layer(node, "studio.PositionalEncoding", sinusoidal, inputs=[sequence])
+    learned = {"kind": "learned", "max_len": length}
+    return m.layer(
+        node, "studio.PositionalEncoding", learned, inputs=[sequence], weights={"table": rows}
+    )
 
 
 def _torch(array: np.ndarray) -> Any:
@@ -624,13 +663,27 @@ def _batch_norm(m: _OnnxMapper, node: Any) -> Value:
 
 def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
     """Flatten, Reshape, Squeeze, Unsqueeze: judged by the shapes they really produce."""
-    if node.input[0] in m.recurrent_outputs:
-        before, after = m.shape(node.input[0]), m.shape(node.output[0])
-        if node.op_type == "Squeeze" and len(before) == 4 and after == before[:1] + before[2:]:
-            # (L, 1, N, H) → (L, N, H): one direction's output sequence, still time-major.
-            m.time_major[node.output[0]] = m.recurrent_outputs[node.input[0]]
+    source = node.input[0]
+    if source in m.recurrent_outputs or source in m.recurrent_steps:
+        before, after = m.shape(source), m.shape(node.output[0])
+        if (
+            len(before) == 4
+            and (
+                # (L, 1, N, H) → (L, N, H): one direction's output sequence, still time-major;
+                (
+                    source in m.recurrent_outputs
+                    and before[1] == 1
+                    and after == before[:1] + before[2:]
+                )
+                # (L, N, D, H) → (L, N, D·H): the directions side by side, as torch returns them.
+                or (source in m.recurrent_steps and after == (*before[:2], before[2] * before[3]))
+            )
+        ):
+            m.time_major[node.output[0]] = {**m.recurrent_outputs, **m.recurrent_steps}[source]
             return None
-        raise Unmappable("only a unidirectional recurrent output's Squeeze has a catalog layer")
+        raise Unmappable(
+            "a recurrent output reshaped other than into its sequence (L, N, directions·H)"
+        )
     before, after = m.shape(node.input[0]), m.shape(node.output[0])
     if node.op_type == "Flatten" and int(_attrs(node).get("axis", 1)) == 1 and len(before) > 2:
         return m.layer(node, "studio.Flatten", {})
@@ -651,6 +704,10 @@ def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
 def _transpose(m: _OnnxMapper, node: Any) -> Value | None:
     rank = len(m.shape(node.input[0]))
     perm = [int(p) for p in _attrs(node).get("perm", list(range(rank))[::-1])]
+    if node.input[0] in m.recurrent_outputs and perm == [0, 2, 1, 3]:
+        # (L, D, N, H) → (L, N, D, H), on the way to the joined sequence.
+        m.recurrent_steps[node.output[0]] = m.recurrent_outputs[node.input[0]]
+        return None
     if rank == 3 and perm == [1, 0, 2]:
         # Into and out of the time-major layout of a recurrent operator.
         source = node.input[0]
@@ -670,6 +727,14 @@ def _concat(m: _OnnxMapper, node: Any) -> Value:
     inputs = [i for i in node.input if i]
     if len(inputs) == 1:
         return m.tensor(inputs[0])
+    pieces = [m.end_pieces.get(i) for i in inputs]
+    if pieces[0] is not None and len(pieces) == 2 and pieces[1] is not None:
+        (value, first), (other, second) = pieces[0], pieces[1]
+        axis = int(_attrs(node).get("axis", 0)) % len(m.shape(node.output[0]))
+        if value == other and (first, second) == ("forward", "backward") and axis == 1:
+            # out[:, -1, :H] joined with out[:, 0, H:]: the bidirectional layer's "last".
+            m.draft.set_param(value[0], "output", "last")
+            return value
     axis = _dim(int(_attrs(node).get("axis", 0)), len(m.shape(node.output[0])))
     return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
 
@@ -698,25 +763,80 @@ def _reduce(type_id: str) -> OnnxRule:
     return rule
 
 
-def _gather(m: _OnnxMapper, node: Any) -> Value:
+def _gather(m: _OnnxMapper, node: Any) -> Value | None:
+    """Embedding lookups, and x[:, -1] on sequences (a recurrent layer's "last" output)."""
+    axis = int(_attrs(node).get("axis", 0))
+    if node.input[0] not in m.tensors and node.input[1] in m.tensors:
+        table = m.constant(node, 0, "table")
+        assert table is not None
+        if table.ndim != 2 or axis % 2 != 0:
+            raise Unmappable("Gather from a constant has a catalog layer only as an Embedding")
+        rows, width = table.shape
+        params = {"num_embeddings": int(rows), "embedding_dim": int(width)}
+        return m.layer(
+            node, "studio.Embedding", params, inputs=[node.input[1]], weights={"weight": table}
+        )
     indices = m.constant(node, 1, "indices")
     rank = len(m.shape(node.input[0]))
-    axis = int(_attrs(node).get("axis", 0)) % rank
-    if rank == 3 and axis == 1 and indices is not None and indices.ndim == 0:
+    if rank == 3 and axis % rank == 1 and indices is not None and indices.ndim == 0:
         length = m.shape(node.input[0])[1]
-        if int(indices) % length == length - 1:
-            source = m.tensors.get(node.input[0])
-            if (
-                source is not None
-                and m.draft.type_of(source[0]) in _RECURRENT.values()
-                and m.consumers.get(node.input[0]) == 1
-                and m.draft.params_of(source[0])["output"] == "sequence"
-            ):
+        step = int(indices) % length
+        source = m.tensors.get(node.input[0])
+        readers = m.consumers.get(node.input[0])
+        recurrent = source is not None and _recurrent_sequence(m, source)
+        bidirectional = recurrent and source is not None and _is_bidirectional(m, source)
+        if bidirectional and source is not None and readers == 2 and step in (0, length - 1):
+            # One end of both directions; the Slice and the Concat after it decide.
+            m.end_pieces[node.output[0]] = (source, "last" if step else "first")
+            return None
+        if step == length - 1:
+            if recurrent and not bidirectional and source is not None and readers == 1:
                 # The last step of the recurrent layer's sequence is its "last" output.
                 m.draft.set_param(source[0], "output", "last")
                 return source
             return m.layer(node, "studio.SelectLast", {})
-    raise Unmappable("Gather has a catalog layer only as x[:, -1] on sequences (SelectLast)")
+    raise Unmappable(
+        "Gather has a catalog layer only as an Embedding, or as x[:, -1] on sequences (SelectLast)"
+    )
+
+
+def _recurrent_sequence(m: _OnnxMapper, value: Value) -> bool:
+    """Whether `value` is a recurrent layer's whole output sequence."""
+    node_id = value[0]
+    return (
+        m.draft.type_of(node_id) in _RECURRENT.values()
+        and m.draft.params_of(node_id)["output"] == "sequence"
+    )
+
+
+def _is_bidirectional(m: _OnnxMapper, value: Value) -> bool:
+    return bool(m.draft.params_of(value[0])["bidirectional"])
+
+
+def _slice(m: _OnnxMapper, node: Any) -> None:
+    """Only the halves of a bidirectional layer's ends: out[:, -1, :H] and out[:, 0, H:]."""
+    piece = m.end_pieces.get(node.input[0])
+    if piece is None:
+        raise Unmappable(
+            "Slice has a catalog layer only as the halves of a bidirectional recurrent layer's ends"
+        )
+    value, end = piece
+    size = m.shape(node.input[0])[-1]
+    starts, ends, axes, steps = (m.constant(node, i, "bounds") for i in (1, 2, 3, 4))
+    if starts is None or ends is None:
+        raise Unmappable("a Slice without constant bounds")
+    axis = 1 if axes is None else int(axes.reshape(-1)[0]) % 2
+    step = 1 if steps is None else int(steps.reshape(-1)[0])
+    start = int(starts.reshape(-1)[0])
+    stop = min(int(ends.reshape(-1)[0]), size)
+    half = {(0, size // 2): "last", (size // 2, size): "first"}.get((start, stop))
+    if axis != 1 or step != 1 or half != end or m.consumers.get(node.input[0]) != 1:
+        raise Unmappable(
+            "slices a bidirectional recurrent layer's ends other than as its 'last' output "
+            "(the forward half of the last step, the backward half of the first)"
+        )
+    m.end_pieces[node.output[0]] = (value, "forward" if end == "last" else "backward")
+    return None
 
 
 def _text(value: object) -> str:
@@ -785,10 +905,12 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
     """RNN/LSTM/GRU: one layer; a stack of them becomes one node with num_layers."""
     kind = node.op_type
     a = _attrs(node)
-    if a.get("direction", b"forward") not in (b"forward", "forward"):
-        raise Unmappable("only forward (unidirectional) recurrent operators are supported")
+    direction = _text(a.get("direction", "forward"))
+    if direction not in ("forward", "bidirectional"):
+        raise Unmappable("a reverse-only recurrent operator has no catalog setting")
+    directions = 2 if direction == "bidirectional" else 1
     activations = [x.decode() if isinstance(x, bytes) else x for x in a.get("activations", [])]
-    if activations and activations != _DEFAULT_ACTIVATIONS[kind]:
+    if activations and activations != _DEFAULT_ACTIVATIONS[kind] * directions:
         raise Unmappable(f"activations {activations} differ from torch's {kind}")
     if "clip" in a or a.get("input_forget", 0):
         raise Unmappable("clip and input_forget have no catalog setting")
@@ -813,23 +935,33 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
     hidden = int(a.get("hidden_size") or recurrence.shape[-1])
     gates = len(_GATE_ORDER[kind])
     if bias is None:
-        bias = np.zeros((1, 2 * gates * hidden), dtype=np.float32)
+        bias = np.zeros((directions, 2 * gates * hidden), dtype=np.float32)
 
     def torch_order(array: np.ndarray) -> np.ndarray:
         blocks = np.split(array, gates, axis=0)
         return np.concatenate([blocks[i] for i in _GATE_ORDER[kind]], axis=0)
 
+    # One set per direction; torch names the backward one's with a "_reverse" suffix.
     weights = {
-        "weight_ih": torch_order(weight[0]),
-        "weight_hh": torch_order(recurrence[0]),
-        "bias_ih": torch_order(bias[0][: gates * hidden]),
-        "bias_hh": torch_order(bias[0][gates * hidden :]),
+        (key, suffix): array
+        for d, suffix in enumerate(("", "_reverse")[:directions])
+        for key, array in (
+            ("weight_ih", torch_order(weight[d])),
+            ("weight_hh", torch_order(recurrence[d])),
+            ("bias_ih", torch_order(bias[d][: gates * hidden])),
+            ("bias_hh", torch_order(bias[d][gates * hidden :])),
+        )
     }
+
+    def named(layer: int) -> dict[str, Any]:
+        return {f"rnn.{k}_l{layer}{suffix}": _torch(v) for (k, suffix), v in weights.items()}
+
     previous = value[0]
     stacked = (
         layout == 0
         and m.draft.type_of(previous) == _RECURRENT[kind]
         and m.draft.params_of(previous)["hidden_size"] == hidden
+        and m.draft.params_of(previous)["bidirectional"] == (directions == 2)
         and m.draft.params_of(previous)["output"] == "sequence"
         and m.consumers.get(source) == 1
         and m.stack_consumed_once(previous)
@@ -838,18 +970,22 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
         layers = m.draft.params_of(previous)["num_layers"]
         assert isinstance(layers, int)
         m.draft.set_param(previous, "num_layers", layers + 1)
-        m.draft.add_weights(previous, {f"rnn.{k}_l{layers}": _torch(v) for k, v in weights.items()})
+        m.draft.add_weights(previous, named(layers))
         result = value
     else:
-        params = {"hidden_size": hidden, "num_layers": 1, "output": "sequence"}
-        tensors = {f"rnn.{k}_l0": v for k, v in weights.items()}
+        params = {
+            "hidden_size": hidden,
+            "num_layers": 1,
+            "bidirectional": directions == 2,
+            "output": "sequence",
+        }
         result = m.draft.add_layer(
             _RECURRENT[kind],
             layer_name(node),
             params,
             [value],
             where=_where(node),
-            weights={k: _torch(v) for k, v in tensors.items()},
+            weights=named(0),
         )
     m.recurrent_outputs[node.output[0]] = result
     m.hidden_states.update(o for o in node.output[1:] if o)
@@ -891,6 +1027,7 @@ _RULES: dict[str, OnnxRule] = {
     "ReduceMean": _reduce("studio.Mean"),
     "ReduceSum": _reduce("studio.Sum"),
     "Gather": _gather,
+    "Slice": _slice,
     "Resize": _resize,
     "LayerNormalization": _layer_normalization,
 }

@@ -163,31 +163,47 @@ class _Index:
         result: str,
     ) -> float:
         """How far the catalog layer built from `params` and `weights` lands from `result`."""
-        import torch
+        return layer_difference(
+            self.registry, type_id, params, weights, self.values[source], self.values[result]
+        )
 
-        from studio.layers import load_builder
 
-        spec = self.registry.get(type_id)
-        x = np.asarray(self.values[source], dtype=np.float32)
-        want = np.asarray(self.values[result], dtype=np.float64)
-        if x.ndim < 2 or want.shape != x.shape[:1] + want.shape[1:]:
-            return float("inf")
-        try:
-            module = load_builder(spec)(
-                spec.validate_params(params), [TensorShape(tuple(int(d) for d in x.shape[1:]))]
-            )
-            module.load_state_dict(
-                {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()},
-                strict=True,
-            )
-            with torch.no_grad():
-                got = module.eval()(torch.from_numpy(x)).double().numpy()
-        except Exception:
-            return float("inf")
-        if got.shape != want.shape:
-            return float("inf")
-        scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
-        return float(np.abs(got - want).max()) / scale if want.size else 0.0
+def layer_difference(
+    registry: LayerRegistry,
+    type_id: str,
+    params: Mapping[str, object],
+    weights: Mapping[str, np.ndarray],
+    source: np.ndarray,
+    result: np.ndarray,
+) -> float:
+    """The largest difference, relative to `result`'s size (at least 1), between `result` and
+    the catalog layer run on `source`; infinite when the layer cannot be built or run."""
+    import torch
+
+    from studio.layers import load_builder
+
+    spec = registry.get(type_id)
+    x = np.asarray(source, dtype=np.float32)
+    want = np.asarray(result, dtype=np.float64)
+    if x.ndim < 2 or want.shape[:1] != x.shape[:1]:
+        return float("inf")
+    try:
+        module = load_builder(spec)(
+            spec.validate_params(params), [TensorShape(tuple(int(d) for d in x.shape[1:]))]
+        )
+        module.load_state_dict(
+            {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()},
+            strict=True,
+        )
+        with torch.no_grad():
+            got = module.eval()(torch.from_numpy(x)).double().numpy()
+    except Exception:
+        return float("inf")
+    if got.shape != want.shape:
+        return float("inf")
+    if not want.size:
+        return 0.0
+    return float(np.abs(got - want).max()) / max(1.0, float(np.abs(want).max()))
 
 
 # ------------------------------------------------------------------------------ attention

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -120,9 +121,95 @@ def test_onnx_recurrent_stack_becomes_one_layer(
         torch.testing.assert_close(model(x), source(x), atol=1e-5, rtol=0)
 
 
-def test_onnx_bidirectional_recurrent_is_reported(registry: LayerRegistry, tmp_path: Path) -> None:
-    path = export_onnx(Recurrent("GRU", bidirectional=True), tmp_path / "bi.onnx")
-    with pytest.raises(UnsupportedModelError) as caught:
-        import_onnx_file(path, registry)
-    constructs = caught.value.constructs
-    assert constructs[0].kind == "GRU" and "unidirectional" in constructs[0].reason
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_onnx_bidirectional_stack_round_trip(
+    kind: str, registry: LayerRegistry, tmp_path: Path, seed: int
+) -> None:
+    """Both directions' weights (torch's *_reverse), stacked: the (L, 2, N, H) output goes
+    through Transpose and Reshape to the (N, L, 2H) sequence torch returns."""
+    source = Recurrent(kind, bidirectional=True).eval()
+    imported = import_onnx_file(export_onnx(source, tmp_path / "bi.onnx"), registry)
+    layer = imported.project.main_graph.nodes[1]
+    assert layer.type_id == f"studio.{kind}"
+    assert (layer.params["num_layers"], layer.params["bidirectional"]) == (2, True)
+    model = compiled_model(imported)
+    x = torch.randn(3, 9, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), source(x), atol=1e-5, rtol=0)
+
+
+class BidirectionalEnds(torch.nn.Module):
+    """A bidirectional GRU read as the catalog's "last": out[:, -1, :H] with out[:, 0, H:]."""
+
+    example_input_shape = (2, 6, 5)
+
+    def __init__(self, whole_last_step: bool = False) -> None:
+        super().__init__()
+        self.rnn = torch.nn.GRU(5, 8, batch_first=True, bidirectional=True)
+        self.whole_last_step = whole_last_step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        if self.whole_last_step:
+            return out[:, -1]
+        return torch.cat([out[:, -1, :8], out[:, 0, 8:]], dim=1)
+
+
+@pytest.mark.parametrize(("whole", "types"), [(False, ["GRU"]), (True, ["GRU", "SelectLast"])])
+def test_onnx_bidirectional_ends(
+    whole: bool, types: list[str], registry: LayerRegistry, tmp_path: Path, seed: int
+) -> None:
+    source = BidirectionalEnds(whole).eval()
+    imported = import_onnx_file(export_onnx(source, tmp_path / "ends.onnx"), registry)
+    nodes = imported.project.main_graph.nodes
+    assert [n.type_id.removeprefix("studio.") for n in nodes[1:-1]] == types
+    assert nodes[1].params["output"] == ("sequence" if whole else "last")
+    model = compiled_model(imported)
+    x = torch.randn(3, 7, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), source(x), atol=1e-5, rtol=0)
+
+
+class TokenModel(torch.nn.Module):
+    """Token ids → embedding + learned position table → mean → classes."""
+
+    example_input_shape = (2, 7)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(50, 8)
+        self.position = torch.nn.Parameter(torch.randn(7, 8))
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc((self.embed(ids) + self.position).mean(dim=1))
+
+
+def test_onnx_embedding_and_position_table(
+    registry: LayerRegistry, tmp_path: Path, seed: int
+) -> None:
+    """A Gather from a constant matrix by token ids is an Embedding; adding a constant (L, E)
+    table is a learned PositionalEncoding holding it."""
+    source = TokenModel().eval()
+    path = tmp_path / "tokens.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            source,
+            (torch.randint(0, 50, (2, 7)),),
+            str(path),
+            dynamo=False,
+            input_names=["ids"],
+            dynamic_axes={"ids": {0: "batch"}},
+        )
+    imported = import_onnx_file(path, registry)
+    nodes = imported.project.main_graph.nodes
+    assert [n.type_id.removeprefix("studio.") for n in nodes] == [
+        "Input", "Embedding", "PositionalEncoding", "Mean", "Linear", "Output"
+    ]  # fmt: skip
+    assert nodes[0].params["dtype"] == "long"
+    assert nodes[1].params == {"num_embeddings": 50, "embedding_dim": 8}
+    assert nodes[2].params == {"kind": "learned", "max_len": 7}
+    ids = torch.randint(0, 50, (4, 7))
+    with torch.no_grad():
+        torch.testing.assert_close(compiled_model(imported)(ids), source(ids), atol=1e-5, rtol=0)
