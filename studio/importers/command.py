@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,9 +177,10 @@ def check_outputs(imported: ImportedModel) -> float:
     with torch.no_grad():
         produced = model(*imported.example_inputs)
     outputs = list(produced) if isinstance(produced, tuple | list) else [produced]
+    source = imported.source
     if len(outputs) != len(imported.expected):
         raise ImportFailure(
-            f"the imported model has {len(outputs)} outputs; "
+            f"{source}: the imported model has {len(outputs)} outputs; "
             f"the source has {len(imported.expected)}"
         )
     worst = 0.0
@@ -186,17 +188,44 @@ def check_outputs(imported: ImportedModel) -> float:
         want = torch.as_tensor(want)
         if tuple(got.shape) != tuple(want.shape):
             raise ImportFailure(
-                f"output {i + 1} has shape {tuple(got.shape)}; the source's is {tuple(want.shape)}"
+                f"{source}: output {i + 1} has shape {tuple(got.shape)}; "
+                f"the source's is {tuple(want.shape)}"
             )
-        difference = float((got.double() - want.double()).abs().max()) if got.numel() else 0.0
-        scale = max(1.0, float(want.double().abs().max())) if want.numel() else 1.0
+        difference, scale = _difference(got.double(), want.double())
+        if math.isnan(difference):
+            largest = max(
+                (float(t.abs().max()) for t in imported.state_dict.values() if t.numel()),
+                default=0.0,
+            )
+            raise ImportFailure(
+                f"{source}: output {i + 1} is NaN or infinite on one side only (the source or "
+                "the imported model): the model's values overflow float32, and the two "
+                f"runtimes' arithmetic then disagrees. Its largest weight is {largest:.3g}; "
+                "the file may be damaged"
+            )
         if not difference <= TOLERANCE * scale:
             raise ImportFailure(
-                f"output {i + 1} of the imported model differs from the source's by "
+                f"{source}: output {i + 1} of the imported model differs from the source's by "
                 f"{difference:.3g}; this is a bug in the importer, please report it"
             )
         worst = max(worst, difference)
     return worst
+
+
+def _difference(got: Any, want: Any) -> tuple[float, float]:
+    """The largest difference (NaN where only one side is NaN) and the size of `want`.
+
+    A NaN or infinity the source itself computes (damaged weights, say) is reproduced, not a
+    difference: the imported model does what the file does.
+    """
+    import torch
+
+    if not want.numel():
+        return 0.0, 1.0
+    same = (got == want) | (got.isnan() & want.isnan())
+    difference = float(torch.where(same, 0.0, (got - want).abs()).max())
+    finite = want[want.isfinite()]
+    return difference, max(1.0, float(finite.abs().max())) if finite.numel() else 1.0
 
 
 def write_import(imported: ImportedModel, out: Path, difference: float) -> Path:
