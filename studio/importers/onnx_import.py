@@ -196,7 +196,7 @@ class _OnnxMapper:
         self.initializers = initializers
         self.opset = opset
         self.tensors: dict[str, Value] = {}
-        self.consumers: dict[str, int] = {}
+        self.consumers: dict[str, int] = {}  # readers of each value, a Shape of it not counted
         # MatMul outputs mapped to a bias-free Linear, which a following Add may complete.
         self.matmuls: dict[str, str] = {}
         # Recurrent operators read sequences time-major, (L, N, F): the Transpose into that
@@ -210,6 +210,9 @@ class _OnnxMapper:
         # A bidirectional layer's last output, out[:, -1, :H] joined with out[:, 0, H:], read
         # in pieces (the Gathers, then the Slices): ONNX value → (draft value, which piece).
         self.end_pieces: dict[str, tuple[Value, str]] = {}
+        # (N, C, H, W) → (N, C, H·W) Reshape outputs: with a mean over the last axis after
+        # them, the two are the catalog's GlobalAvgPool (x.flatten(2).mean(2)).
+        self.flattened_spatial: set[str] = set()
         self.failed: set[str] = set()
         self.constructs: list[UnmappedConstruct] = []
 
@@ -225,6 +228,8 @@ class _OnnxMapper:
             except Unmappable as exc:
                 raise ImportFailure(f"input {value.name!r}: {exc}") from None
         for node in graph.node:
+            if node.op_type in ("Shape", "Size"):
+                continue  # reads only a value's shape, which the import keeps
             for name in node.input:
                 self.consumers[name] = self.consumers.get(name, 0) + 1
         nodes = list(graph.node)
@@ -698,6 +703,8 @@ def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
         raise Unmappable(f"reshapes {before} into one value per sample {after}")
     if len(after) == 2 and len(before) > 2:
         return m.layer(node, "studio.Flatten", {})
+    if len(before) >= 4 and after == (*before[:2], int(np.prod(before[2:]))):
+        m.flattened_spatial.add(node.output[0])
     return m.layer(node, "studio.Reshape", {"shape": after[1:]})
 
 
@@ -751,6 +758,21 @@ def _reduce(type_id: str) -> OnnxRule:
             raise Unmappable("reduces over every dimension, the batch included")
         keepdims = bool(a.get("keepdims", 1))
         dims = sorted({int(d) % rank for d in axes})
+        source = node.input[0]
+        pooled = type_id == "studio.Mean" and dims == [2] and rank == 3 and not keepdims
+        if pooled and source in m.flattened_spatial and m.consumers.get(source) == 1:
+            # x.flatten(2).mean(2): the Reshape made for the flatten becomes the pool.
+            reshape = m.tensor(source)[0]
+            edge = m.draft.graph.incoming(reshape)["in"]
+            pool = m.draft.fuse(
+                [reshape],
+                "studio.GlobalAvgPool",
+                {},
+                (edge.src, edge.src_port),
+                name=layer_name(node),
+                weights={},
+            )
+            return (pool, "out")
         if len(dims) == 1:
             return m.layer(node, type_id, {"dim": _dim(dims[0], rank), "keepdim": keepdims})
         if type_id == "studio.Mean" and dims == list(range(2, rank)) and rank in (3, 4):

@@ -46,7 +46,8 @@ def test_every_format_after_a_short_training_run(template: str, tmp_path: Path) 
         assert result.ok, f"{template} {result.format}: {result.describe()}"
         assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-4
         assert result.path is not None and result.path.exists()
-    _imports_back(report.result("onnx").path, app.model, app.inputs)
+    layers = [n.type_id for n in trained.project.graphs[app.graph].nodes]
+    _imports_back(report.result("onnx").path, app.model, app.inputs, layers)
     folder = report.result("python").path
     assert folder is not None
     fresh = outputs_in_a_fresh_interpreter(folder, app.inputs, tmp_path)
@@ -64,12 +65,21 @@ def test_every_format_after_a_short_training_run(template: str, tmp_path: Path) 
 
 
 def _imports_back(
-    path: Path | None, model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]
+    path: Path | None,
+    model: torch.nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    layers: list[str],
 ) -> None:
-    """The app's own ONNX export imports back into catalog layers computing the same outputs
-    on the real test samples (attention, embeddings, recurrent ends and all)."""
+    """The app's own ONNX export imports back as the template's graph, computing the same
+    outputs on the real test samples (attention, embeddings, recurrent ends and all), less
+    what ONNX does not keep: Dropout, which evaluation skips, and BatchNorm, which the
+    exporter's optimiser folds into the convolution or linear layer before it."""
     assert path is not None
     imported = import_onnx_file(path, default_registry())
+    lost = ("studio.Dropout", "studio.BatchNorm1d", "studio.BatchNorm2d")
+    assert [n.type_id for n in imported.project.main_graph.nodes] == [
+        t for t in layers if t not in lost
+    ]
     assert check_outputs(imported) <= 1e-5
     with torch.no_grad():
         torch.testing.assert_close(
