@@ -310,7 +310,7 @@ def _attention(index: _Index, softmax: int) -> Pattern | None:
         result_candidates[0],
         name,
         "multi-head attention that the catalog's MultiheadAttention does not reproduce "
-        f"(differs by {worst:.2g}: a mask, another scale or a bias-free projection it lacks)",
+        f"(differs by {worst:.2g}: a mask, another scale or another split into heads)",
     )
 
 
