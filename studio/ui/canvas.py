@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from PySide6.QtCore import QLineF, QMimeData, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QPainterPathStroker,
     QPen,
     QPolygonF,
+    QRegion,
     QResizeEvent,
     QWheelEvent,
 )
@@ -2045,27 +2046,37 @@ class GraphView(QGraphicsView):
         spacing = self.GRID
         while spacing * zoom < 14:
             spacing *= 2
-        left = math.floor(rect.left() / spacing) * spacing
-        top = math.floor(rect.top() / spacing) * spacing
-        columns = int((rect.right() - left) / spacing) + 1
-        rows = int((rect.bottom() - top) / spacing) + 1
-        if columns * rows > 40_000:
-            return
-        points = QPolygonF(
-            [
+        # A diagonal pan exposes an L of two thin strips of the cached background, but Qt
+        # passes their bounding rect, the whole viewport: dots go only where the clip lets
+        # them show, which is about a hundred instead of thousands each frame.
+        clip = painter.clipRegion() if painter.hasClipping() else QRegion()
+        strips = cast(Iterable[QRect], clip)  # a QRegion iterates its rects; the stubs miss it
+        areas = [QRectF(r).intersected(rect) for r in strips] if clip.rectCount() else [rect]
+        dots: list[QPointF] = []
+        for area in areas:
+            left = math.floor(area.left() / spacing) * spacing
+            top = math.floor(area.top() / spacing) * spacing
+            columns = int((area.right() - left) / spacing) + 1
+            rows = int((area.bottom() - top) / spacing) + 1
+            if len(dots) + columns * rows > 40_000:
+                return
+            dots.extend(
                 QPointF(left + i * spacing, top + j * spacing)
                 for j in range(rows)
                 for i in range(columns)
-            ]
-        )
+            )
         painter.setPen(_pens().grid)
-        painter.drawPoints(points)
+        painter.drawPoints(QPolygonF(dots))
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         if not self.placeholder:
             return
         scene = self.scene()
-        if scene is not None and scene.items():
+        # A graph scene knows its cards; scene.items() would build a list of every item,
+        # thousands on a large graph, on each frame.
+        if isinstance(scene, GraphScene) and scene.nodes:
+            return
+        if scene is not None and not isinstance(scene, GraphScene) and scene.items():
             return
         painter.save()
         painter.resetTransform()

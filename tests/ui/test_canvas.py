@@ -184,3 +184,21 @@ def test_params_are_shown_as_people_write_them() -> None:
     assert format_param(0.1) == "0.1"
     assert format_param(None) == "—"
     assert format_param("mean") == "mean"
+
+
+@pytest.mark.parametrize("zoom", [1.0, 0.37])
+def test_the_dotted_grid_after_diagonal_pans_is_the_grid_drawn_afresh(
+    view: GraphView, zoom: float
+) -> None:
+    """The grid is drawn only into the strips a pan exposes (Qt hands over their bounding
+    rect, the whole viewport, for a diagonal pan); no dot may go missing or double."""
+    view.set_zoom(zoom)
+    view.viewport().repaint()
+    for dx, dy in [(9, 3), (-7, 11), (13, -5), (-2, -17), (31, 29)]:
+        view.pan_by(dx, dy)
+        view.viewport().repaint()
+    panned = view.viewport().grab().toImage()
+    view.resetCachedContent()
+    view.viewport().repaint()
+    afresh = view.viewport().grab().toImage()
+    assert panned == afresh
