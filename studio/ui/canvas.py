@@ -946,6 +946,8 @@ class GraphScene(QGraphicsScene):
             self._pump.start()
         elif self._populating:
             self._populating = False
+            if self._overview_stale:
+                self.overview_changed.emit()
             self.populated.emit()
 
     # ----------------------------------------------------------------- items
@@ -1475,10 +1477,15 @@ class GraphScene(QGraphicsScene):
 
     # ----------------------------------------------------------------- overview
     def touch_overview(self) -> None:
-        """Say (once until the next `overview`) that the overview is stale."""
+        """Say (once until the next `overview`) that the overview is stale.
+
+        While the scene fills in, it says so once, when full: gathering the overview again
+        after every slice of a large graph would cost the opening a third of a second.
+        """
         if not self._overview_stale:
             self._overview_stale = True
-            self.overview_changed.emit()
+            if not self._populating:
+                self.overview_changed.emit()
 
     def overview(self) -> Overview:
         """Cards as rectangles by colour and connections as lines, for the minimap."""

@@ -8,6 +8,7 @@ next yield, and anything it still emits is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from collections.abc import Callable, Iterable
@@ -58,6 +59,17 @@ class Task:
     def cancel(self) -> None:
         self._cancelled.set()
 
+    def release(self) -> None:
+        """Drop the relay's connections once the last signal has arrived.
+
+        A connection holds its Python callable from C++, where the garbage collector cannot
+        see it: the callbacks (and the page, scene and graph they name) would live forever,
+        about 100,000 objects for each 2,000-node project opened.
+        """
+        for signal in (self.relay.yielded, self.relay.failed, self.relay.finished):
+            with contextlib.suppress(RuntimeError, TypeError):  # nothing was connected
+                signal.disconnect()
+
     def is_cancelled(self) -> bool:
         return self._cancelled.is_set()
 
@@ -94,8 +106,11 @@ class TaskRunner(QObject):
         def finish() -> None:
             task.done = True
             self._tasks.discard(task)
-            if on_finished is not None and not task.is_cancelled():
-                on_finished()
+            try:
+                if on_finished is not None and not task.is_cancelled():
+                    on_finished()
+            finally:
+                task.release()
 
         task.relay.yielded.connect(deliver)
         task.relay.failed.connect(fail)

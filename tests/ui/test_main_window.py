@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -468,3 +470,20 @@ def test_edit_save_and_reopen_gives_an_identical_project(
     assert reopened is not project
     assert reopened.to_dict() == edited
     assert not main_window.modified
+
+
+def test_opening_another_project_frees_the_previous_one(
+    qtbot, main_window: MainWindow, wait_for_analysis
+) -> None:
+    """The window keeps nothing of a project it has replaced: its page, scene and graph go.
+    (Qt connections hold their Python callbacks where the garbage collector cannot see; a
+    finished task that kept them leaked every project ever opened.)"""
+    open_and_wait(qtbot, main_window, TEMPLATES["residual_cnn"])
+    wait_for_analysis(main_window)
+    page = weakref.ref(main_window.current)
+    graph = weakref.ref(main_window.current.graph)
+    open_and_wait(qtbot, main_window, TEMPLATES["mlp_classifier"])
+    wait_for_analysis(main_window)
+    qtbot.waitUntil(lambda: main_window.tasks.pending == 0, timeout=60_000)
+    gc.collect()
+    assert page() is None and graph() is None
