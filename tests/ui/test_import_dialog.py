@@ -334,3 +334,31 @@ def test_an_onnx_source_has_no_class_and_a_broken_one_is_reported(
     assert not (tmp_path / "model.strata").exists()
     assert not dialog.class_combo.isEnabled()  # still an ONNX source after the import
     dialog.close()
+
+
+def test_an_onnx_transformer_is_imported_as_its_blocks_and_opened(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    """The dialog's worker runs the same importer as `studio import`: attention spelled out
+    in ONNX operators comes back as encoder blocks, and the project opens on the canvas."""
+    import torch
+
+    from tests.importers.onnx_models import export_onnx
+    from tests.importers.source_models import TransformerClassifier
+
+    torch.manual_seed(0)
+    source = export_onnx(TransformerClassifier(), tmp_path / "transformer.onnx")
+    dialog = open_dialog(main_window)
+    dialog.set_source(source)
+    assert dialog.start_import() is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=IMPORT_TIMEOUT_MS)
+    assert dialog.failure is None, dialog.message_label.text()
+    result = dialog.imported
+    assert result is not None and result.layers == 7 and result.max_abs_diff <= 1e-5
+    with qtbot.waitSignal(main_window.project_opened, timeout=READ_TIMEOUT_MS):
+        assert dialog.open_imported()
+    page = main_window.current
+    assert page is not None
+    blocks = [n.name for n in page.graph.nodes if n.type_id == "studio.TransformerEncoderLayer"]
+    assert blocks == ["layers_0", "layers_1", "block"]
+    qtbot.waitUntil(lambda: len(page.scene.nodes) == 9, timeout=READ_TIMEOUT_MS)
