@@ -1,10 +1,10 @@
 """Fold imported attention, residual, norm and feed-forward nodes into TransformerEncoderLayer.
 
-An ONNX file has no modules: torch's `nn.TransformerEncoderLayer` arrives as the nine catalog
+An ONNX file has no modules: torch's `nn.TransformerEncoderLayer` arrives as the eight catalog
 nodes it computes (MultiheadAttention, Add, LayerNorm, Linear, activation, Linear, Add,
 LayerNorm, in the post-norm order, or with the norms first). Those nodes are a correct model,
 but a user who exported a transformer expects to see and edit its blocks. This pass finds the
-exact wiring of torch's block, both orders, and puts one catalog node in place of the nine,
+exact wiring of torch's block, both orders, and puts one catalog node in place of the eight,
 with the same weights under the block's names. Anything that differs from torch's block (a
 LayerNorm eps other than its 1e-5, a projection without a bias, another activation, a node
 also read elsewhere) leaves the nodes as they are, still correct.

@@ -134,7 +134,7 @@ class EncoderBlock(nn.Module):
 def test_block_unlike_torchs_stays_as_its_parts(
     registry: LayerRegistry, tmp_path: Path, seed: int
 ) -> None:
-    """The catalog's block normalises with eps 1e-5; with 1e-3 the nine nodes stay, still exact."""
+    """The catalog's block normalises with eps 1e-5; with 1e-3 the eight nodes stay, still exact."""
     source = EncoderBlock(eps=1e-3).eval()
     imported = import_onnx_file(export_onnx(source, tmp_path / "block.onnx"), registry)
     assert _types(imported) == [
