@@ -14,47 +14,31 @@ information (the forecast errs high there, by design: it must not promise a batc
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from studio.compile.compiler import compile_graph
 from studio.core.project import Project
+from studio.export.subject import placeholder_inputs
 from studio.plugins import default_registry
-from studio.training.forecast import measure_peak_cpu, project_memory_model, random_inputs
+from studio.training.forecast import project_memory_model, training_step_peak
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 TEMPLATES = ("mlp_classifier", "cnn_classifier", "residual_cnn", "shapes_cnn")
 GPU_TOLERANCE = 0.15
 
 
-def step_runner(project: Project, batch: int, device: torch.device) -> Callable[[], None]:
-    """A function that builds the model on `device` and takes two Adam steps."""
-    graph = project.main_graph
-
-    def run() -> None:
-        model = compile_graph(graph).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        for _ in range(2):
-            out = model(*random_inputs(graph, batch, device))
-            optimizer.zero_grad(set_to_none=True)
-            (out[0] if isinstance(out, tuple) else out).float().pow(2).mean().backward()
-            optimizer.step()
-
-    return run
-
-
 def measured_peak(project: Project, batch: int, device: torch.device) -> int:
-    run = step_runner(project, batch, device)
-    if device.type != "cuda":
-        return measure_peak_cpu(run)
-    torch.cuda.synchronize(device)
-    before = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    run()
-    torch.cuda.synchronize(device)
-    return torch.cuda.max_memory_allocated(device) - before
+    """The peak of building the model on `device` and taking two Adam steps."""
+    graph = project.main_graph
+    return training_step_peak(
+        lambda: compile_graph(graph).to(device),
+        lambda: tuple(x.to(device) for x in placeholder_inputs(graph, batch)),
+        lambda out: (out[0] if isinstance(out, tuple) else out).float().pow(2).mean(),
+        lambda params: torch.optim.Adam(params, lr=1e-3),
+        device=device,
+    )
 
 
 def main() -> None:

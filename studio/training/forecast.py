@@ -248,30 +248,6 @@ def project_memory_model(project: Project, device_type: str = "cpu") -> MemoryMo
     return settings_memory_model(project.main_graph, project.training, device_type)
 
 
-def random_inputs(
-    graph: Graph, batch: int, device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, ...]:
-    """A batch of random inputs for each Input node of `graph` (token ids for long inputs),
-    for measuring what a training step really takes."""
-    import torch
-
-    from studio.compile.inference import infer_shapes
-
-    shapes = infer_shapes(graph)
-    tensors = []
-    for node in graph.nodes:
-        if graph.spec(node.id).role != "input":
-            continue
-        shape = shapes.output_shape(node.id)
-        if shape is None:
-            raise ValueError(f"{node.name}: the Input has no shape")
-        if shape.dtype == "long":
-            tensors.append(torch.randint(0, 10, (batch, *shape.dims), device=device))
-        else:
-            tensors.append(torch.randn(batch, *shape.dims, device=device))
-    return tuple(tensors)
-
-
 def measure_peak_cpu(step: Callable[[], Any]) -> int:
     """The peak bytes torch's CPU allocator holds while `step()` runs, from profiler events.
 
@@ -302,8 +278,14 @@ def training_step_peak(
     loss: Callable[[torch.Tensor], torch.Tensor],
     optimizer: Callable[[Any], torch.optim.Optimizer],
     steps: int = 2,
+    device: torch.device | str = "cpu",
 ) -> int:
-    """Measure (on the CPU) the peak of building a model and taking `steps` optimizer steps."""
+    """Measure the peak of building a model and taking `steps` optimizer steps.
+
+    On the CPU the peak is replayed from the profiler (`measure_peak_cpu`); on CUDA it is the
+    caching allocator's own `max_memory_allocated`, less what was allocated before.
+    """
+    import torch
 
     def run() -> None:
         model = build()
@@ -314,4 +296,12 @@ def training_step_peak(
             loss(out).backward()
             opt.step()
 
-    return measure_peak_cpu(run)
+    device = torch.device(device)
+    if device.type != "cuda":
+        return measure_peak_cpu(run)
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    run()
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - before

@@ -23,6 +23,7 @@ from studio.compile.compiler import compile_graph
 from studio.compile.summary import summarize
 from studio.core.project import Project
 from studio.core.resources import examples_dir
+from studio.export.subject import placeholder_inputs
 from studio.training.forecast import (
     FLOAT_BYTES,
     MIB,
@@ -31,7 +32,6 @@ from studio.training.forecast import (
     memory_model,
     optimizer_state_copies,
     project_memory_model,
-    random_inputs,
     training_step_peak,
 )
 
@@ -47,7 +47,7 @@ def measured_peak(project: Project, batch: int) -> int:
     torch.manual_seed(0)
     return training_step_peak(
         lambda: compile_graph(graph),
-        lambda: random_inputs(graph, batch),
+        lambda: placeholder_inputs(graph, batch),
         lambda out: (out[0] if isinstance(out, tuple) else out).float().pow(2).mean(),
         lambda params: torch.optim.Adam(params, lr=1e-3),
     )
