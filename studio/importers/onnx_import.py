@@ -29,7 +29,7 @@ from studio.importers.mapping import (
     Value,
     node_name,
 )
-from studio.importers.onnx_names import layer_name
+from studio.importers.onnx_nodes import attributes, layer_name
 from studio.importers.onnx_patterns import Pattern, find_patterns, layer_difference
 
 _TRACE_BATCH = 2
@@ -412,12 +412,6 @@ def _where(node: Any) -> str:
     return f"ONNX node {node.name!r}" if node.name else f"ONNX node making {node.output[0]!r}"
 
 
-def _attrs(node: Any) -> dict[str, Any]:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
 def _single(values: Sequence[int] | None, what: str, default: int) -> int:
     items = list(values) if values is not None else []
     if not items:
@@ -437,7 +431,7 @@ def _dim(axis: int, rank: int) -> int:
 
 
 def _conv(m: _OnnxMapper, node: Any) -> Value:
-    a = _attrs(node)
+    a = attributes(node)
     if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         raise Unmappable("auto_pad has no catalog setting; export with explicit pads")
     weight = m.constant(node, 1, "weight")
@@ -460,7 +454,7 @@ def _conv(m: _OnnxMapper, node: Any) -> Value:
 
 
 def _conv_transpose(m: _OnnxMapper, node: Any) -> Value:
-    a = _attrs(node)
+    a = attributes(node)
     weight = m.constant(node, 1, "weight")
     bias = m.constant(node, 2, "bias")
     assert weight is not None
@@ -481,7 +475,7 @@ def _conv_transpose(m: _OnnxMapper, node: Any) -> Value:
 
 
 def _gemm(m: _OnnxMapper, node: Any) -> Value:
-    a = _attrs(node)
+    a = attributes(node)
     if a.get("transA", 0):
         raise Unmappable("transA=1 has no catalog layer")
     weight = m.constant(node, 1, "weight")
@@ -573,13 +567,13 @@ def _torch(array: np.ndarray) -> Any:
     return torch.from_numpy(np.array(array, dtype=np.float32))
 
 
-def _plain(type_id: str, **attributes: tuple[str, float]) -> OnnxRule:
+def _plain(type_id: str, **sources: tuple[str, float]) -> OnnxRule:
     """An activation whose params come from attributes: param → (attribute, default)."""
 
     def rule(m: _OnnxMapper, node: Any) -> Value:
-        a = _attrs(node)
+        a = attributes(node)
         params = {
-            p: _float_attribute(a.get(attr, default)) for p, (attr, default) in attributes.items()
+            p: _float_attribute(a.get(attr, default)) for p, (attr, default) in sources.items()
         }
         return m.layer(node, type_id, params)
 
@@ -587,7 +581,7 @@ def _plain(type_id: str, **attributes: tuple[str, float]) -> OnnxRule:
 
 
 def _gelu(m: _OnnxMapper, node: Any) -> Value:
-    if _attrs(node).get("approximate", b"none") not in (b"none", "none"):
+    if attributes(node).get("approximate", b"none") not in (b"none", "none"):
         raise Unmappable("approximate='tanh'; the catalog's GELU is exact")
     return m.layer(node, "studio.GELU", {})
 
@@ -595,7 +589,7 @@ def _gelu(m: _OnnxMapper, node: Any) -> Value:
 def _softmax(type_id: str) -> OnnxRule:
     def rule(m: _OnnxMapper, node: Any) -> Value:
         rank = len(m.shape(node.input[0]))
-        axis = int(_attrs(node).get("axis", -1 if m.opset >= 13 else 1))
+        axis = int(attributes(node).get("axis", -1 if m.opset >= 13 else 1))
         if m.opset < 13 and axis % rank != rank - 1:
             raise Unmappable("before opset 13 Softmax flattens from its axis; no catalog layer")
         return m.layer(node, type_id, {"dim": _dim(axis, rank)})
@@ -611,13 +605,13 @@ def _dropout(m: _OnnxMapper, node: Any) -> Value:
     if len(node.output) > 1 and node.output[1] and m.consumers.get(node.output[1]):
         raise Unmappable("uses the dropout mask; the catalog's Dropout returns only its output")
     ratio = m.constant(node, 1, "ratio")
-    p = float(ratio) if ratio is not None else float(_attrs(node).get("ratio", 0.5))
+    p = float(ratio) if ratio is not None else float(attributes(node).get("ratio", 0.5))
     return m.layer(node, "studio.Dropout", {"p": p})
 
 
 def _pool(kind: str) -> OnnxRule:
     def rule(m: _OnnxMapper, node: Any) -> Value:
-        a = _attrs(node)
+        a = attributes(node)
         kernel = list(a.get("kernel_shape", []))
         if len(kernel) not in (1, 2):
             raise Unmappable(f"{len(kernel)}-d pooling; the catalog has 1-d and 2-d")
@@ -646,7 +640,7 @@ def _global_average_pool(m: _OnnxMapper, node: Any) -> Value:
 
 
 def _batch_norm(m: _OnnxMapper, node: Any) -> Value:
-    a = _attrs(node)
+    a = attributes(node)
     if a.get("training_mode", 0):
         raise Unmappable("training_mode=1 has no catalog setting")
     scale, bias, mean, var = (m.constant(node, i, "statistics") for i in range(1, 5))
@@ -690,7 +684,7 @@ def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
             "a recurrent output reshaped other than into its sequence (L, N, directions·H)"
         )
     before, after = m.shape(node.input[0]), m.shape(node.output[0])
-    if node.op_type == "Flatten" and int(_attrs(node).get("axis", 1)) == 1 and len(before) > 2:
+    if node.op_type == "Flatten" and int(attributes(node).get("axis", 1)) == 1 and len(before) > 2:
         return m.layer(node, "studio.Flatten", {})
     if after[:1] != before[:1]:
         raise Unmappable(
@@ -710,7 +704,7 @@ def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
 
 def _transpose(m: _OnnxMapper, node: Any) -> Value | None:
     rank = len(m.shape(node.input[0]))
-    perm = [int(p) for p in _attrs(node).get("perm", list(range(rank))[::-1])]
+    perm = [int(p) for p in attributes(node).get("perm", list(range(rank))[::-1])]
     if node.input[0] in m.recurrent_outputs and perm == [0, 2, 1, 3]:
         # (L, D, N, H) → (L, N, D, H), on the way to the joined sequence.
         m.recurrent_steps[node.output[0]] = m.recurrent_outputs[node.input[0]]
@@ -737,18 +731,18 @@ def _concat(m: _OnnxMapper, node: Any) -> Value:
     pieces = [m.end_pieces.get(i) for i in inputs]
     if pieces[0] is not None and len(pieces) == 2 and pieces[1] is not None:
         (value, first), (other, second) = pieces[0], pieces[1]
-        axis = int(_attrs(node).get("axis", 0)) % len(m.shape(node.output[0]))
+        axis = int(attributes(node).get("axis", 0)) % len(m.shape(node.output[0]))
         if value == other and (first, second) == ("forward", "backward") and axis == 1:
             # out[:, -1, :H] joined with out[:, 0, H:]: the bidirectional layer's "last".
             m.draft.set_param(value[0], "output", "last")
             return value
-    axis = _dim(int(_attrs(node).get("axis", 0)), len(m.shape(node.output[0])))
+    axis = _dim(int(attributes(node).get("axis", 0)), len(m.shape(node.output[0])))
     return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
 
 
 def _reduce(type_id: str) -> OnnxRule:
     def rule(m: _OnnxMapper, node: Any) -> Value:
-        a = _attrs(node)
+        a = attributes(node)
         rank = len(m.shape(node.input[0]))
         axes = a.get("axes")
         if axes is None:
@@ -787,7 +781,7 @@ def _reduce(type_id: str) -> OnnxRule:
 
 def _gather(m: _OnnxMapper, node: Any) -> Value | None:
     """Embedding lookups, and x[:, -1] on sequences (a recurrent layer's "last" output)."""
-    axis = int(_attrs(node).get("axis", 0))
+    axis = int(attributes(node).get("axis", 0))
     if node.input[0] not in m.tensors and node.input[1] in m.tensors:
         table = m.constant(node, 0, "table")
         assert table is not None
@@ -867,7 +861,7 @@ def _text(value: object) -> str:
 
 def _resize(m: _OnnxMapper, node: Any) -> Value:
     """Resize by a whole factor: torch's nearest (asymmetric, floor) or bilinear (half pixel)."""
-    a = _attrs(node)
+    a = attributes(node)
     before, after = m.shape(node.input[0]), m.shape(node.output[0])
     if after == before:
         return m.tensor(node.input[0])
@@ -891,7 +885,7 @@ def _resize(m: _OnnxMapper, node: Any) -> Value:
 
 
 def _layer_normalization(m: _OnnxMapper, node: Any) -> Value:
-    a = _attrs(node)
+    a = attributes(node)
     rank = len(m.shape(node.input[0]))
     if int(a.get("axis", -1)) % rank != rank - 1:
         raise Unmappable("normalizes over several dimensions; the catalog's LayerNorm the last")
@@ -926,7 +920,7 @@ _DEFAULT_ACTIVATIONS = {
 def _recurrent(m: _OnnxMapper, node: Any) -> None:
     """RNN/LSTM/GRU: one layer; a stack of them becomes one node with num_layers."""
     kind = node.op_type
-    a = _attrs(node)
+    a = attributes(node)
     direction = _text(a.get("direction", "forward"))
     if direction not in ("forward", "bidirectional"):
         raise Unmappable("a reverse-only recurrent operator has no catalog setting")

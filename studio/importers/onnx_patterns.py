@@ -25,7 +25,7 @@ import numpy as np
 
 from studio.core.registry import LayerRegistry
 from studio.core.shapes import TensorShape
-from studio.importers.onnx_names import layer_name
+from studio.importers.onnx_nodes import attributes, layer_name
 
 _TOLERANCE = 1e-4
 """Largest difference, relative to the output's size (at least 1), a claimed layer may show."""
@@ -390,7 +390,7 @@ def _linear(index: _Index, i: int) -> _Projection | None:
             return None
         return _Projection(i, node.input[0], weight.T, np.zeros(weight.shape[1], np.float32))
     if node.op_type == "Gemm":
-        a = _attributes(node)
+        a = attributes(node)
         weight = index.constant(node.input[1])
         if weight is None or a.get("transA", 0) or not index.is_activation(node.input[0]):
             return None
@@ -510,9 +510,3 @@ def _elementwise_of(index: _Index, name: str, source: str) -> bool:
             return False
         stack.extend(n for n in node.input if index.is_activation(n))
     return True
-
-
-def _attributes(node: Any) -> dict[str, Any]:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}

@@ -1,7 +1,7 @@
-"""Node names for an imported ONNX model, from the module paths torch's exporters leave in it.
+"""What an ONNX node says about itself: its attributes, and the module that made it.
 
-The TorchScript exporter names nodes by module path (``/encoder/layers.0/Add``); the dynamo
-exporter names them ``node_Add_114`` and keeps the path in metadata (``name_scopes``). Either
+Names: the TorchScript exporter names nodes by module path (``/encoder/layers.0/Add``); the
+dynamo exporter names them ``node_Add_114`` and keeps the path in metadata (``name_scopes``). Either
 way a node is named after the innermost module that made it, so the canvas shows ``proj`` and
 ``layers_0`` rather than operator numbers. Files from other tools fall back to the node's name.
 """
@@ -44,3 +44,10 @@ def _module_path(node: Any) -> str:
             # The last scope is the operation itself: named after it at the model's top level.
             return scopes[-2] or scopes[-1]
     return ""
+
+
+def attributes(node: Any) -> dict[str, Any]:
+    """The node's attributes as Python values (ints, floats, lists, bytes, arrays)."""
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
