@@ -121,7 +121,7 @@ def discover(
     reported and the entry point skipped without touching the rest. Then each item is
     reported and skipped on its own when its name clashes (`duplicate`), when a plugin's id
     is not in its own namespace (`check_namespace`), or when `check` raises
-    `PluginItemError` for it.
+    `PluginItemError` for a plugin's item.
     """
     if entries is None:
         entries = list(entry_points(group=group))
@@ -149,7 +149,9 @@ def discover(
             try:
                 if name not in registry:  # a clash is reported as one, whatever its prefix
                     check_namespace(name, kind=kind, builtin=is_builtin)
-                    if check is not None:
+                    # The built-ins' own tests cover what `check` looks for; at start-up
+                    # it would cost a few milliseconds of module lookups for nothing.
+                    if check is not None and not is_builtin:
                         check(item)
                 registry.register(item, origin=origin)
             except (duplicate, PluginItemError) as exc:

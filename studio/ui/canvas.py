@@ -2081,9 +2081,7 @@ class GraphView(QGraphicsView):
         scene = self.scene()
         # A graph scene knows its cards; scene.items() would build a list of every item,
         # thousands on a large graph, on each frame.
-        if isinstance(scene, GraphScene) and scene.nodes:
-            return
-        if scene is not None and not isinstance(scene, GraphScene) and scene.items():
+        if scene is not None and (scene.nodes if isinstance(scene, GraphScene) else scene.items()):
             return
         painter.save()
         painter.resetTransform()
