@@ -164,5 +164,4 @@ def _fold(draft: GraphDraft, block: _Block) -> None:
     }
     # The residual Add carries the block's own name in torch's exports (/encoder/layers.0/Add).
     name = draft.graph.node(block.add1).name
-    edge = draft.graph.incoming(block.nodes[0])[draft.graph.input_ports(block.nodes[0])[0]]
-    draft.fuse(block.nodes, _BLOCK, params, (edge.src, edge.src_port), name=name, weights=weights)
+    draft.fuse(block.nodes, _BLOCK, params, name=name, weights=weights)

@@ -166,17 +166,17 @@ class GraphDraft:
         node_ids: Sequence[str],
         type_id: str,
         params: Mapping[str, object],
-        source: Value,
         *,
         name: str,
         weights: Mapping[str, Any],
-    ) -> str:
-        """Replace `node_ids` (the last one's output is the result) by one `type_id` node.
+    ) -> Value:
+        """Replace `node_ids`, in the order they compute, by one `type_id` node.
 
-        The new node takes the first node's place in the document and its origin, reads
-        `source`, and feeds whatever the last node fed.
+        The new node reads what the first node read, feeds whatever the last node fed, and
+        takes the earliest node's place in the document and its origin.
         """
         graph = self.graph
+        feed = graph.incoming(node_ids[0])[graph.input_ports(node_ids[0])[0]]
         first = min(node_ids, key=graph.index_of)
         where = self.where(first)
         position = graph.index_of(first)
@@ -189,11 +189,11 @@ class GraphDraft:
         node = graph.add_node(type_id, name=graph.unique_name(name), params=params, index=position)
         self._nodes[node.name] = _DraftNode(node.id, where, dict(weights))
         spec = self.registry.get(type_id)
-        graph.connect(source[0], source[1], node.id, spec.inputs[0].name)
+        graph.connect(feed.src, feed.src_port, node.id, spec.inputs[0].name)
         out = spec.output_ports(node.params)[0].name
         for dst, port in readers:
             graph.connect(node.id, out, dst, port)
-        return node.id
+        return (node.id, out)
 
     def where(self, node_id: str) -> str:
         return self._nodes[self.graph.node(node_id).name].where

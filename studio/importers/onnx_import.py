@@ -757,16 +757,9 @@ def _reduce(type_id: str) -> OnnxRule:
         if pooled and source in m.flattened_spatial and m.consumers.get(source) == 1:
             # x.flatten(2).mean(2): the Reshape made for the flatten becomes the pool.
             reshape = m.tensor(source)[0]
-            edge = m.draft.graph.incoming(reshape)["in"]
-            pool = m.draft.fuse(
-                [reshape],
-                "studio.GlobalAvgPool",
-                {},
-                (edge.src, edge.src_port),
-                name=layer_name(node),
-                weights={},
+            return m.draft.fuse(
+                [reshape], "studio.GlobalAvgPool", {}, name=layer_name(node), weights={}
             )
-            return (pool, "out")
         if len(dims) == 1:
             return m.layer(node, type_id, {"dim": _dim(dims[0], rank), "keepdim": keepdims})
         if type_id == "studio.Mean" and dims == list(range(2, rank)) and rank in (3, 4):
