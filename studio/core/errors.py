@@ -41,3 +41,8 @@ class DuplicateLayerError(StudioError):
 
 class ProjectError(StudioError):
     """A project file could not be read or written; the message names the file and where."""
+
+
+class FileReadError(StudioError):
+    """A file from a project, run or data folder was refused: missing, not a regular file
+    (a pipe, a device, a folder), a link out of its folder, or larger than it may be."""

@@ -80,7 +80,10 @@ def _imports_back(
     assert [n.type_id for n in imported.project.main_graph.nodes] == [
         t for t in layers if t not in lost
     ]
-    assert check_outputs(imported) <= 1e-5
+    # Relative to the outputs' size: float32 sums in another runtime differ in their last bits,
+    # and how many depends on the thread count (1.14e-5 on logits near 10 with two threads).
+    scale = max(1.0, *(float(abs(torch.as_tensor(w)).max()) for w in imported.expected))
+    assert check_outputs(imported) <= 1e-5 * scale
     with torch.no_grad():
         torch.testing.assert_close(
             compiled_model(imported)(*inputs), model.eval()(*inputs), atol=1e-4, rtol=0
