@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,6 +84,65 @@ def test_names_are_made_unique(graph: Graph) -> None:
     assert graph.unique_name("free") == "free"
     graph.remove_node(graph.node_by_name("Conv_2").id)  # type: ignore[union-attr]
     assert graph.add_node("test.Conv").name == "Conv_2"
+
+
+class _CountedNames(dict[str, str]):
+    """The graph's name index, counting membership tests: how many names a search probes."""
+
+    probes = 0
+
+    def __contains__(self, key: object) -> bool:
+        self.probes += 1
+        return super().__contains__(key)
+
+
+def test_unique_name_does_not_probe_every_taken_name(graph: Graph) -> None:
+    # One probe per taken name made 200k auto-named nodes quadratic (issue 15: > 10 minutes).
+    names = _CountedNames(graph._names)
+    graph._names = names
+    count = 2_000
+    for _ in range(count):
+        graph.add_node("test.Conv")
+    assert graph.node_by_name(f"Conv_{count}") is not None
+    assert names.probes <= 5 * count, f"{names.probes} name probes for {count} nodes"
+
+
+def _first_free(taken: set[str], base: str) -> str:
+    """The documented rule, by brute force: `base`, else the stem's first free `_<i>`."""
+    if base not in taken:
+        return base
+    stem = re.sub(r"_\d+$", "", base)
+    i = 2
+    while f"{stem}_{i}" in taken:
+        i += 1
+    return f"{stem}_{i}"
+
+
+@pytest.mark.timeout(60)
+def test_unique_name_stays_first_free_through_removals_and_renames(graph: Graph) -> None:
+    # 20k nodes: the old probing took minutes here; the rule itself must not change.
+    nodes = [graph.add_node("test.Conv") for _ in range(20_000)]
+    assert [n.name for n in nodes[:3]] == ["Conv", "Conv_2", "Conv_3"]
+    assert nodes[-1].name == "Conv_20000"
+    for i in (17_000, 40, 9_999, 3):
+        graph.remove_node(nodes[i].id)
+    graph.rename_node(nodes[12_000].id, "elsewhere")
+    graph.rename_node(nodes[5].id, "Conv_20001")  # taken out of order: skipped later
+    taken = {n.name for n in graph.nodes}
+    for base in ("Conv", "Conv_7", "Conv", "Conv", "Conv", "Conv", "Conv", "Conv", "other"):
+        expected = _first_free(taken, base)
+        assert graph.unique_name(base) == expected
+        graph.add_node("test.Conv", name=expected)
+        taken.add(expected)
+    assert {"Conv_4", "Conv_6", "Conv_41", "Conv_10000", "Conv_12001", "Conv_17001"} <= taken
+
+
+def test_numbered_names_fit_the_name_length(graph: Graph) -> None:
+    long = "a" * 64
+    graph.add_node("test.Conv", name=long)
+    second = graph.add_node("test.Conv", name=graph.unique_name(long))
+    assert second.name != long and len(second.name) <= 64
+    assert graph.unique_name(long) != second.name
 
 
 def test_add_node_at_index_and_ids(graph: Graph) -> None:
