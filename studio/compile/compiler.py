@@ -10,8 +10,11 @@ from __future__ import annotations
 import keyword
 import operator
 import re
+import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+import torch
 from torch import fx, nn
 
 from studio.compile.inference import Problem, ShapeInference, infer_shapes
@@ -20,8 +23,10 @@ from studio.core.graph import Graph
 from studio.layers import load_builder
 
 # Names an nn.Module (or GraphModule) already uses: a node called "forward" or "training"
-# would shadow them, so such submodules get a trailing underscore.
-_RESERVED = set(dir(fx.GraphModule)) | {"self", "torch", "nn", "math"}
+# would shadow them, so such submodules get a trailing underscore. `dir` misses the public
+# attributes an instance sets in `__init__`; the generated source uses the module names.
+_RESERVED = set(dir(fx.GraphModule)) | {"training", "meta", "shape_env"}
+_RESERVED |= {"self", "torch", "nn", "math"}
 
 
 class CompileError(StudioError):
@@ -42,18 +47,67 @@ class CompiledSlot:
 
 
 def attribute_name(node_name: str) -> str:
-    """The submodule / variable name for a node: its name, unless Python or torch owns it."""
-    name = re.sub(r"\W", "_", node_name)
+    """The submodule / variable name for a node name: a valid Python identifier, always.
+
+    Python reads identifiers in NFKC form (``ﬁ`` is ``fi``), so the name is normalised first:
+    the generated source and the `GraphModule` then agree on it. Characters an identifier
+    cannot hold become ``_``; a name Python or torch owns (a keyword, ``forward``, ``self``)
+    or one starting with ``_`` gets a trailing ``_``, and a ``__`` name ends in ``__`` too,
+    since Python would mangle ``self.__x`` inside the class. Two node names may still give
+    the same result: `attribute_names` makes them unique within a graph.
+    """
+    name = "".join(
+        ch if (f"_{ch}").isidentifier() else "_" for ch in unicodedata.normalize("NFKC", node_name)
+    )
+    if not name[:1].isidentifier():
+        name = f"n_{name}"  # empty, or starting with a digit or a combining mark
+    if unicodedata.normalize("NFKC", name) != name or not name.isidentifier():
+        name = re.sub(r"[^A-Za-z0-9_]", "_", name)  # a normalisation corner case: ASCII only
     if keyword.iskeyword(name) or name in _RESERVED or name.startswith("_"):
         name = f"{name}_"
+    while (name.startswith("__") and not name.endswith("__")) or name in _RESERVED:
+        name = f"{name}_"  # "__init" would become "__init__"
     return name
 
 
+def attribute_names(graph: Graph) -> dict[str, str]:
+    """Unique identifiers for the graph's Input and layer nodes, by node id.
+
+    Node names are unique, but `attribute_name` can map two of them to one identifier
+    (``class`` and ``class_``, ``conv\n`` and ``conv_``). A node whose name is already its
+    identifier keeps it; the others, in document order, take theirs or the first free of
+    ``name_2``, ``name_3``... Both the compiler and the code generator use this, so the
+    compiled module and the generated source always share submodule names (state dicts load).
+    """
+    named = [n for n in graph.nodes if graph.spec(n.id).role in ("input", "layer")]
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for node in named:
+        if attribute_name(node.name) == node.name:
+            names[node.id] = node.name
+            taken.add(node.name)
+    for node in named:
+        if node.id in names:
+            continue
+        base = attribute_name(node.name)
+        name, number = base, 2
+        while name in taken:
+            name, number = f"{base}_{number}", number + 1
+        names[node.id] = name
+        taken.add(name)
+    return {n.id: names[n.id] for n in named}
+
+
 def class_name_for(project_name: str) -> str:
-    """``"mnist digits v2"`` → ``"MnistDigitsV2"``: the compiled and exported class name."""
+    """``"mnist digits v2"`` → ``"MnistDigitsV2"``: the compiled and exported class name.
+
+    Only ASCII letters and digits of the name are kept, so any text gives a valid identifier
+    (``"Model"`` when nothing is left); ``"none"`` would give the keyword ``None``.
+    """
     words = re.findall(r"[A-Za-z0-9]+", project_name)
     name = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
-    return name if name[0].isalpha() else f"Model{name}"
+    name = name if name[0].isalpha() else f"Model{name}"
+    return f"{name}Model" if keyword.iskeyword(name) else name
 
 
 def live_nodes(graph: Graph) -> list[str]:
@@ -70,15 +124,27 @@ def live_nodes(graph: Graph) -> list[str]:
     return [n for n in graph.topological_order() if n in needed]
 
 
-def build_modules(graph: Graph, inference: ShapeInference) -> dict[str, nn.Module]:
-    """Real (CPU, freshly initialised) modules for every live layer node, by node id."""
+def build_modules(
+    graph: Graph, inference: ShapeInference, *, meta: bool = False
+) -> dict[str, nn.Module]:
+    """Freshly initialised modules for every live layer node, by node id.
+
+    Args:
+        graph: the graph.
+        inference: its shapes; the builders receive their nodes' input shapes.
+        meta: build on the ``meta`` device: no memory and no initialisation, for callers that
+            only read how each module was constructed (the code generator), so a model of
+            terabytes prints as fast as a small one. Real CPU weights otherwise.
+    """
     modules: dict[str, nn.Module] = {}
-    for node_id in live_nodes(graph):
-        spec = graph.spec(node_id)
-        if spec.role != "layer":
-            continue
-        builder = load_builder(spec)
-        modules[node_id] = builder(graph.node(node_id).params, inference.input_shapes(node_id))
+    with torch.device("meta") if meta else nullcontext():
+        for node_id in live_nodes(graph):
+            spec = graph.spec(node_id)
+            if spec.role != "layer":
+                continue
+            builder = load_builder(spec)
+            params = graph.node(node_id).params
+            modules[node_id] = builder(params, inference.input_shapes(node_id))
     return modules
 
 
@@ -91,6 +157,7 @@ def compile_graph(
     if errors:
         raise CompileError(graph, errors)
     modules = build_modules(graph, inference)
+    names = attribute_names(graph)
     root = nn.Module()
     fx_graph = fx.Graph()
     values: dict[tuple[str, str], fx.Node] = {}
@@ -101,7 +168,7 @@ def compile_graph(
     for node in graph.nodes:
         spec = graph.spec(node.id)
         if spec.role == "input":
-            placeholder = fx_graph.placeholder(attribute_name(node.name))
+            placeholder = fx_graph.placeholder(names[node.id])
             values[(node.id, spec.outputs[0].name)] = placeholder
     for node_id in order:
         node = graph.node(node_id)
@@ -114,7 +181,7 @@ def compile_graph(
             for p in spec.input_ports(node.params)
             if p.name in incoming
         )
-        attr = attribute_name(node.name)
+        attr = names[node_id]
         root.add_module(attr, modules[node_id])
         call = fx_graph.call_module(attr, args)
         call.name = attr
