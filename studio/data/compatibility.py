@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from studio.compile.inference import Problem
+from studio.compile.inference import Problem, ShapeInference
 from studio.core.graph import Graph, Node
 from studio.core.project import DataSection, Project
+from studio.data.access import SOURCE_PATH_FIELDS, outside_warning
 from studio.data.errors import DataError
-from studio.data.paths import resolve_path
 from studio.data.signature import DataKind, DataSignature, InputSpec, format_dims
 
-if TYPE_CHECKING:
-    from studio.compile.inference import ShapeInference
-
 GraphProblem = tuple[str | None, Problem]
+
+__all__ = ["SOURCE_PATH_FIELDS", "check_project", "check_project_data", "data_signature"]
 
 _WHAT = {
     "table": "features",
@@ -48,6 +46,24 @@ def data_signature(section: DataSection, base_dir: Path | None = None) -> tuple[
     return signature_of(raw), raw.name
 
 
+def check_project(project: Project) -> list[GraphProblem]:
+    """Everything `studio validate` reports: each graph's shape problems, then the data's.
+
+    `validate` prints these; `train` refuses to start on any error among them, so a run never
+    begins on a project that validate calls broken (float labels for a classifier, a graph
+    that does not fit the data).
+    """
+    inferences = {name: ShapeInference(g, listen=False) for name, g in project.graphs.items()}
+    found: list[GraphProblem] = [
+        (name, problem)
+        for name, inference in inferences.items()
+        for problem in inference.problems()
+    ]
+    if project.data.names_data:
+        found += check_project_data(project, inferences=inferences)
+    return found
+
+
 def check_project_data(
     project: Project,
     *,
@@ -66,14 +82,15 @@ def check_project_data(
     if not section.names_data:
         return []
     base_dir = project.path.parent if project.path is not None else None
+    found: list[GraphProblem] = []
+    # Before reading: the warning belongs with the file even when reading it then fails.
+    outside = outside_warning(section, base_dir)
+    if outside is not None:
+        found.append((None, Problem(outside, severity="warning")))
     try:
         signature, label = data_signature(section, base_dir)
     except DataError as exc:
-        return [(None, Problem(str(exc)))]
-    found: list[GraphProblem] = []
-    outside = _outside_the_project(section, base_dir)
-    if outside is not None:
-        found.append((None, outside))
+        return [*found, (None, Problem(str(exc)))]
     mode = project.training.mode
     names = list(project.graphs)
     if mode == "gan":
@@ -106,37 +123,6 @@ def check_project_data(
             for p in _check_targets(project, graph, inferences[graph_name], signature, label)
         ]
     return found
-
-
-def _outside_the_project(section: DataSection, base_dir: Path | None) -> Problem | None:
-    """A warning when the data file lies outside the project's folder.
-
-    Reading data kept elsewhere is the user's choice (a shared data folder, `../data`), so it
-    is allowed; but a project file from someone else can name any file the user can read, and
-    the window would preview it. The warning names the file so that nothing is read unseen.
-    """
-    if section.source is None or base_dir is None:
-        return None
-    named = (getattr(section.source, field, None) for field in SOURCE_PATH_FIELDS)
-    outside = []
-    for given in (str(value) for value in named if value):
-        try:
-            target = resolve_path(given, base_dir).resolve()
-            if not target.is_relative_to(base_dir.resolve()):
-                outside.append(str(target))
-        except (OSError, RuntimeError):  # a link loop: reading it fails with its own message
-            continue
-    if not outside:
-        return None
-    return Problem(
-        f"the data is read from outside the project's folder: {', '.join(outside)}. Check "
-        "that this is the file you mean, above all in a project someone else made.",
-        severity="warning",
-    )
-
-
-# Every field of a data source that names a file (IDX sources name four).
-SOURCE_PATH_FIELDS = ("path", "images", "labels", "test_images", "test_labels")
 
 
 def input_nodes(graph: Graph) -> list[Node]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from studio.data.access import check_data_file
 from studio.data.errors import DataEncodingError, DataError, where
 
 if TYPE_CHECKING:
@@ -145,11 +146,14 @@ def read_csv_columns(
     check_file(path, label)
     names = read_header(path, label, delimiter, encoding, fallback_encoding)
     wanted = list(usecols) if usecols is not None else names
+    # Sets, not lists: membership tests on a header of 100,000 columns must not be quadratic.
+    known = set(names)
     for name in wanted:
-        if name not in names:
+        if name not in known:
             raise DataError(f"{label}: no column named {name!r}; the columns are {_list(names)}")
     text = set(text_columns)
-    narrow = [n for n in dict.fromkeys(float32_columns) if n in wanted and n not in text]
+    chosen = set(wanted)
+    narrow = [n for n in dict.fromkeys(float32_columns) if n in chosen and n not in text]
 
     def parse(encoding: str) -> pd.DataFrame:
         options = _ParseOptions(path, label, delimiter, encoding, names, wanted, text)
@@ -191,17 +195,8 @@ def read_csv_columns(
 
 
 def check_file(path: Path, label: str) -> None:
-    """A `DataError` unless `path` is a readable, non-empty file."""
-    if not path.exists():
-        raise DataError(f"{label}: no such file")
-    if path.is_dir():
-        raise DataError(f"{label}: is a folder, not a file")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DataError(f"{label}: cannot be read ({exc.strerror or exc})") from None
-    if size == 0:
-        raise DataError(f"{label}: the file is empty")
+    """A `DataError` unless `path` is a regular, non-empty file (never a pipe or a device)."""
+    check_data_file(path, label)
 
 
 def read_header(
@@ -212,6 +207,7 @@ def read_header(
     fallback: str | None = None,
 ) -> list[str]:
     """The column names in the first row (spaces around them removed), checked for duplicates."""
+    check_data_file(path, label)
     try:
         with path.open("rb") as handle:
             first = handle.readline()
@@ -244,11 +240,13 @@ def read_header(
     if not header or not any(h.strip() for h in header):
         raise DataError(f"{where(label, 1)}: the first row must name the columns")
     names = [h.strip() for h in header]
+    seen: set[str] = set()
     for i, name in enumerate(names):
         if not name:
             raise DataError(f"{where(label, 1)}: column {i + 1} has no name in the header")
-        if name in names[:i]:
+        if name in seen:
             raise DataError(f"{where(label, 1)}: the column name {name!r} appears twice")
+        seen.add(name)
     return names
 
 
@@ -343,7 +341,8 @@ def _check_short_rows(columns: CsvColumns, header: list[str]) -> None:
         return
     width = len(header)
     # A short row misses the columns at its end: the one read that is last in the file too.
-    last = max(columns.names, key=header.index)
+    position = {name: i for i, name in enumerate(header)}
+    last = max(columns.names, key=position.__getitem__)
     candidates = np.flatnonzero(columns.missing(last))
     if candidates.size == 0:
         return

@@ -56,6 +56,11 @@ class LoadedData:
         return self.signature.inputs
 
     @property
+    def warnings(self) -> list[str]:
+        """What every command warns about before using this data (files outside the project)."""
+        return self.prepared.warnings
+
+    @property
     def class_names(self) -> list[str]:
         return list(self.signature.target.class_names)
 

@@ -44,6 +44,11 @@ class PreparedData:
     def notes(self) -> list[str]:
         return self.raw.notes
 
+    @property
+    def warnings(self) -> list[str]:
+        """What every command warns about before using this data (files outside the project)."""
+        return self.raw.warnings
+
 
 def signature_of(raw: RawData) -> DataSignature:
     """What `raw` gives the model; valid before the encoder is fitted."""
@@ -76,6 +81,18 @@ def make_split(raw: RawData, settings: SplitSettings) -> SplitIndices:
     if len(split.train) == 0:
         raise DataError(
             f"{raw.name}: no samples are left for training; lower the validation and test fractions"
+        )
+    drawn = raw.fixed_split is None or bool((raw.fixed_split < 0).any())
+    if drawn and settings.validation > 0 and len(split.validation) == 0:
+        # An empty validation split gives a NaN validation loss every epoch, and a run that
+        # looks finished but has learned nothing anyone can check. (A series splits in time
+        # and says in its notes when a part is shorter than a window.)
+        sizes = split.sizes()
+        raise DataError(
+            f"{raw.name}: {len(raw):,} samples are too few to split: training gets "
+            f"{sizes['train']:,}, validation {sizes['validation']:,} and test {sizes['test']:,}. "
+            "Add samples, or raise the validation fraction (splits: validation) so that it "
+            "gets at least one"
         )
     return split
 

@@ -87,6 +87,8 @@ class RawData:
     notes: list[str] = field(default_factory=list)
     # Classification splits keep class proportions, unless the source orders samples in time.
     stratify: bool = True
+    # What every command warns about before using the data (files outside the project).
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.encoder)

@@ -68,19 +68,19 @@ def image_from_file(
     path: str | Path, shape: tuple[int, ...], *, value_range: tuple[float, float] = (0.0, 1.0)
 ) -> np.ndarray:
     """An image file resized to (C, H, W) (grey for 1 channel, RGB for 3), black→low, white→high."""
-    from PIL import Image, UnidentifiedImageError
+    from studio.data.errors import DataError
+    from studio.data.sources.images import decode_image
 
     channels, height, width = shape
     if channels not in (1, 3):
         raise ExplainError(f"Only 1- or 3-channel images can be read from a file, not {channels}.")
+    color = "grayscale" if channels == 1 else "rgb"
     try:
-        with Image.open(path) as opened:
-            picture = opened.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as error:
-        raise ExplainError(f"{Path(path).name}: not an image Pillow can read ({error}).") from None
-    picture = picture.resize((width, height), Image.Resampling.BILINEAR)
-    pixels = np.asarray(picture, dtype=np.float32) / 255.0
-    pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+        # The data's own decoder: the same pixel limit, decompression-bomb check and resizing.
+        decoded = decode_image(Path(path), (height, width), color, name=Path(path).name)
+    except DataError as error:
+        raise ExplainError(str(error)) from None
+    pixels = decoded.astype(np.float32) / 255.0
     low, high = value_range
     return (low + pixels * (high - low)).astype(np.float32)
 

@@ -13,6 +13,7 @@ from studio.core.data_settings import (
     TextSource,
 )
 from studio.core.project import DataSection
+from studio.data.access import outside_warning
 from studio.data.errors import DataError
 from studio.data.raw import RawData
 
@@ -20,10 +21,21 @@ from studio.data.raw import RawData
 def read_data(section: DataSection, base_dir: Path | None = None) -> RawData:
     """What the project's data section names, read into a `RawData` (no split yet).
 
+    Every command reads a project's data through here, so each carries the same warning
+    (`RawData.warnings`) when the data lies outside the project's folder.
+
     Args:
         section: the project's data settings: a file `source`, else a bundled `dataset`.
         base_dir: the folder relative paths start from (the project file's folder).
     """
+    raw = _read(section, base_dir)
+    warning = outside_warning(section, base_dir)
+    if warning is not None and warning not in raw.warnings:
+        raw.warnings.append(warning)
+    return raw
+
+
+def _read(section: DataSection, base_dir: Path | None) -> RawData:
     source = section.source
     if source is None:
         if not section.dataset:

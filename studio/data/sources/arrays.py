@@ -7,12 +7,18 @@ archive that holds Python objects is refused with a message instead. What the ar
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 from studio.core.data_settings import ArraySource
+from studio.core.errors import FileReadError
+from studio.core.safe_files import open_regular
+from studio.data.access import check_data_file
+from studio.data.budget import check_memory
 from studio.data.csv_reader import check_file
 from studio.data.errors import DataError
 from studio.data.paths import resolve_path
@@ -22,6 +28,7 @@ from studio.data.signature import DataKind, Task
 INPUT_KEYS = ("x", "X", "inputs", "images", "features", "data")
 TARGET_KEYS = ("y", "Y", "targets", "target", "labels", "label")
 MAX_AUTO_CLASSES = 20
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def read_arrays(source: ArraySource, base_dir: Path | None) -> RawData:
@@ -55,23 +62,81 @@ def read_arrays(source: ArraySource, base_dir: Path | None) -> RawData:
     return RawData(label, kind, task, encoder, target, class_names)
 
 
+_OBJECTS = (
+    "holds Python objects, which are not loaded (loading them could run code); save plain "
+    "numeric arrays with numpy.save"
+)
+_LARGER_ADVICE = "use a smaller file, or raise STRATA_DATA_MEMORY if the machine can hold it"
+
+
 def _load(path: Path, label: str) -> np.ndarray:
-    check_file(path, label)
+    """One `.npy` array, its header checked against the file and the memory budget first."""
+    size = check_data_file(path, label)
     try:
-        loaded = np.load(path, allow_pickle=False)
+        with open_regular(path, what="NumPy file") as handle:
+            if handle.read(4) == _ZIP_MAGIC:
+                raise DataError(f"{label}: is an .npz archive; name it with the .npz suffix")
+            handle.seek(0)
+            shape, dtype = _array_header(handle, label)
+            nbytes = _check_array_size(label, shape, dtype)
+            available = size - handle.tell()
+            if nbytes > available:
+                raise DataError(
+                    f"{label}: truncated: the header announces an array of "
+                    f"{' × '.join(map(str, shape))} {dtype} ({nbytes:,} bytes) but the file "
+                    f"holds {available:,}; save it again"
+                )
+            handle.seek(0)
+            return np.asarray(np.lib.format.read_array(handle, allow_pickle=False))
+    except FileReadError as exc:
+        raise DataError(f"{label}: {exc}") from None
     except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise DataError(
-                f"{label}: holds Python objects, which are not loaded (loading them could run "
-                "code); save plain numeric arrays with numpy.save"
-            ) from None
         raise DataError(f"{label}: not a NumPy file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+    except (OSError, EOFError) as exc:
         raise DataError(f"{label}: not a NumPy file, or cut short ({exc})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        loaded.close()
-        raise DataError(f"{label}: is an .npz archive; name it with the .npz suffix")
-    return np.asarray(loaded)
+
+
+def _array_header(handle: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """(shape, dtype) from an `.npy` header, read without reading the values."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            # Version 3.0 (UTF-8 field names) has no public reader of its own.
+            read = np.lib.format._read_array_header  # type: ignore[attr-defined]
+            shape, _, dtype = read(handle, version)
+    except (ValueError, SyntaxError, TypeError, EOFError, OSError) as exc:
+        raise DataError(f"{label}: not a NumPy file, or its header is damaged ({exc})") from None
+    if dtype.hasobject:
+        raise DataError(f"{label}: {_OBJECTS}")
+    return tuple(int(d) for d in shape), dtype
+
+
+def _check_array_size(label: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> int:
+    """The bytes an array of this header takes; a `DataError` when over the memory budget."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    check_memory(
+        label, nbytes, f"an array of {' × '.join(map(str, shape))} {dtype}", _LARGER_ADVICE
+    )
+    return nbytes
+
+
+def _check_member(archive: np.lib.npyio.NpzFile, key: str, label: str) -> None:
+    """An archive member's header against the budget, before numpy allocates what it says.
+
+    A deflated member of zeros is tiny in the archive whatever its header announces, and
+    numpy allocates the whole announced array before it starts decompressing.
+    """
+    zipped = archive.zip
+    assert zipped is not None  # open until the archive's `with` ends
+    names = set(zipped.namelist())
+    member = key if key in names else f"{key}.npy"
+    with zipped.open(member) as stream:
+        shape, dtype = _array_header(stream, f"{label}[{key}]")  # type: ignore[arg-type]
+    _check_array_size(f"{label}[{key}]", shape, dtype)
 
 
 def _from_archive(
@@ -98,6 +163,9 @@ def _from_archive(
             if key is not None and key not in keys:
                 raise DataError(f"{label}: no array named {key!r} (it holds {', '.join(keys)})")
         try:
+            for key in (inputs_key, targets_key):
+                if key is not None:
+                    _check_member(archive, key, label)
             inputs = archive[inputs_key]
             targets = archive[targets_key] if targets_key is not None else None
         except ValueError as exc:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from studio.core.data_settings import IdxSource
+from studio.core.errors import FileReadError
+from studio.core.safe_files import open_regular, size_text
+from studio.data.budget import check_memory
 from studio.data.csv_reader import check_file
 from studio.data.errors import DataError
 from studio.data.paths import resolve_path
@@ -34,43 +38,93 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_idx_file(path: Path, label: str) -> np.ndarray:
-    """The array an IDX file holds, in native byte order."""
+    """The array an IDX file holds, in native byte order.
+
+    The header's dimensions say how many bytes the values take; that size is checked against
+    the file (or, gzipped, against the memory budget) before anything is decoded, and no more
+    than that is ever decompressed: a 4 MB gzip of zeros cannot become 8 GB.
+    """
     check_file(path, label)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read()
-        if raw[:2] == _GZIP_MAGIC:
-            raw = gzip.decompress(raw)
+        with open_regular(path, what="IDX file") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            compressed = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=handle) as stream:
+                    return _read_values(stream, label, file_size=size, compressed=True)
+            return _read_values(handle, label, file_size=size, compressed=False)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{label}: the gzip file is damaged or cut short ({exc})") from None
+    except FileReadError as exc:
+        raise DataError(f"{label}: {exc}") from None
     except OSError as exc:
         raise DataError(f"{label}: cannot be read ({exc.strerror or exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES:
+
+
+def _read_values(
+    stream: IO[bytes] | gzip.GzipFile, label: str, *, file_size: int, compressed: bool
+) -> np.ndarray:
+    """Header, then exactly the bytes it announces, from a plain or decompressing stream."""
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _TYPES:
         raise DataError(
             f"{label}: not an IDX file (it should start with two zero bytes and a type code, "
             "like MNIST's train-images-idx3-ubyte)"
         )
-    dtype, ndim = _TYPES[raw[2]], raw[3]
-    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+    dtype, ndim = _TYPES[magic[2]], magic[3]
+    header = stream.read(4 * ndim)
+    if ndim == 0 or len(header) < 4 * ndim:
         raise DataError(f"{label}: the IDX header is incomplete")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dims = tuple(int(d) for d in np.frombuffer(header, dtype=">u4", count=ndim))
+    shape = " × ".join(map(str, dims))
     # Python's integers: numpy's int64 product wraps for a header announcing 2**64 values.
     expected = math.prod(dims) * dtype.itemsize
-    available = len(raw) - 4 - 4 * ndim
-    if available < expected:
-        raise DataError(
-            f"{label}: truncated: the header announces {' × '.join(map(str, dims))} values "
-            f"({expected:,} bytes) but the file holds {available:,}; download it again"
+    if dims[0] == 0:
+        raise DataError(f"{label}: the IDX file holds no samples (its shape is {shape})")
+    if compressed:
+        check_memory(
+            label,
+            expected,
+            f"{shape} values (from a gzip of {size_text(file_size)})",
+            "use a smaller file, or raise STRATA_DATA_MEMORY if the machine can hold it",
         )
-    values = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=4 + 4 * ndim)
+    else:
+        available = file_size - 4 - 4 * ndim
+        if available < expected:
+            raise _truncated(label, shape, expected, available)
+        check_memory(
+            label,
+            expected,
+            f"{shape} values",
+            "use a smaller file, or raise STRATA_DATA_MEMORY if the machine can hold it",
+        )
+    raw = stream.read(expected)
+    if len(raw) < expected:
+        raise _truncated(label, shape, expected, len(raw))
+    values = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize)
     try:
         # A copy in native byte order: writable, and free of the file's whole buffer.
-        return values.reshape(dims).astype(dtype.newbyteorder("="))
+        array = values.reshape(dims).astype(dtype.newbyteorder("="))
     except ValueError:  # e.g. 0 × 2**31 × 2**31: no values, but a shape numpy cannot hold
         raise DataError(
-            f"{label}: the IDX header announces an impossible shape "
-            f"{' × '.join(map(str, dims))}; download the file again"
+            f"{label}: the IDX header announces an impossible shape {shape}; download the "
+            "file again"
         ) from None
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise DataError(
+            f"{label}: sample {int(bad[0])} holds a NaN or infinite value at {tuple(bad[1:])}; "
+            "a model cannot learn from it. Correct or remove the sample."
+        )
+    return array
+
+
+def _truncated(label: str, shape: str, expected: int, available: int) -> DataError:
+    return DataError(
+        f"{label}: truncated: the header announces {shape} values ({expected:,} bytes) but the "
+        f"file holds {max(available, 0):,}; download it again"
+    )
 
 
 def read_idx(source: IdxSource, base_dir: Path | None) -> RawData:

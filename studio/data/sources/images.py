@@ -14,9 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.data_settings import ImageFolderSource
+from studio.data.access import check_data_file
+from studio.data.budget import check_memory
 from studio.data.errors import BadImageError, DataError
 from studio.data.paths import resolve_path
 from studio.data.raw import ArrayEncoder, FeatureAxis, RawData
+
+# Beyond this an image is refused before it is decoded (Pillow's own warning starts at 89 MP).
+MAX_IMAGE_PIXELS = 64_000_000
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -44,6 +49,12 @@ def read_image_folder(source: ImageFolderSource, base_dir: Path | None) -> RawDa
 
     height, width = source.size
     channels = 1 if source.color == "grayscale" else 3
+    check_memory(
+        label,
+        len(files) * channels * height * width,
+        f"{len(files):,} images of {channels} × {height} × {width}",
+        "lower the image size (size) or use fewer images",
+    )
     pixels = np.empty((len(files), channels, height, width), dtype=np.uint8)
     readable = np.ones(len(files), dtype=bool)
     problems: list[str] = []
@@ -110,6 +121,21 @@ def _class_folders(path: Path, label: str) -> list[Path]:
     return classes
 
 
+def _check_pixels(size: tuple[int, int], name: str) -> None:
+    """Refuse an image whose header announces more pixels than any sample needs.
+
+    The header is read before any pixel: a 1 MB PNG of one colour can announce 169
+    megapixels, half a gigabyte once decoded, and the reader decodes several at once.
+    """
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise BadImageError(
+            f"{name}: the image is {width} × {height} ({width * height / 1e6:.0f} megapixels), "
+            f"more than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels an image may have; "
+            "shrink the file"
+        )
+
+
 def decode_image(
     path: Path, size: tuple[int, int], color: str, *, name: str | None = None
 ) -> np.ndarray:
@@ -118,9 +144,18 @@ def decode_image(
 
     name = name or str(path)
     try:
+        check_data_file(path, name)
         with Image.open(path) as image:
+            _check_pixels(image.size, name)
             image.load()
             converted = image.convert("L" if color == "grayscale" else "RGB")
+    except DataError as exc:
+        raise BadImageError(str(exc)) from None
+    except Image.DecompressionBombError:
+        raise BadImageError(
+            f"{name}: the image is larger than {MAX_IMAGE_PIXELS:,} pixels (a decompression "
+            "bomb, or a very large photo); shrink the file"
+        ) from None
     except UnidentifiedImageError:
         raise BadImageError(
             f"{name}: not an image Pillow can read (damaged, cut short, or another kind of file)"

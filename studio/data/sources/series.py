@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.data_settings import SeriesSource, SplitSettings
+from studio.data.budget import check_memory
 from studio.data.csv_reader import CsvColumns, read_csv_columns
 from studio.data.errors import DataError, where
 from studio.data.paths import resolve_path
@@ -45,8 +46,9 @@ def read_series(source: SeriesSource, base_dir: Path | None, splits: SplitSettin
     if not channels:
         raise DataError(f"{label}: no numeric columns to use as series")
     targets = list(source.targets) if source.targets else channels
+    known = set(columns.names)
     for name in {*channels, *targets, *(c for c in special if c is not None)}:
-        if name not in columns.names:
+        if name not in known:
             raise DataError(f"{label}: no column named {name!r}; the columns are {columns.names}")
     values = {name: _complete_numbers(columns, name) for name in dict.fromkeys(channels + targets)}
     groups = _series_rows(columns, source)
@@ -123,21 +125,26 @@ def series_raw_data(
     inputs: list[np.ndarray] = []
     outputs: list[np.ndarray] = []
     split: list[np.ndarray] = []
-    for one in series:
-        bounds = _time_bounds(len(one.inputs), fractions)
-        for part, (start, stop) in enumerate(itertools.pairwise(bounds)):
-            starts = np.arange(start, stop - window - horizon + 1, stride)
-            if starts.size == 0:
-                continue
-            inputs.append(one.inputs[starts[:, None] + np.arange(window)])
-            if forecast:
-                assert one.targets is not None
-                ahead = one.targets[starts[:, None] + window + np.arange(horizon)]
-                outputs.append(ahead.reshape(len(starts), -1))
-            else:
-                assert one.labels is not None
-                outputs.append(one.labels[starts + window - 1])
-            split.append(np.full(len(starts), part, dtype=np.int8))
+    plans = [
+        (one, part, np.arange(start, stop - window - horizon + 1, stride))
+        for one in series
+        for part, (start, stop) in enumerate(
+            itertools.pairwise(_time_bounds(len(one.inputs), fractions))
+        )
+    ]
+    _check_window_memory(label, sum(len(starts) for _, _, starts in plans), window, channels)
+    for one, part, starts in plans:
+        if starts.size == 0:
+            continue
+        inputs.append(one.inputs[starts[:, None] + np.arange(window)])
+        if forecast:
+            assert one.targets is not None
+            ahead = one.targets[starts[:, None] + window + np.arange(horizon)]
+            outputs.append(ahead.reshape(len(starts), -1))
+        else:
+            assert one.labels is not None
+            outputs.append(one.labels[starts + window - 1])
+        split.append(np.full(len(starts), part, dtype=np.int8))
     if not any((s == 0).any() for s in split):
         shortest = min(len(one.inputs) for one in series)
         raise DataError(
@@ -175,6 +182,16 @@ def series_raw_data(
     )
 
 
+def _check_window_memory(label: str, count: int, window: int, channels: list[str]) -> None:
+    """Windows overlap in the file but not in memory: each is a copy of `window` steps."""
+    check_memory(
+        label,
+        count * window * len(channels) * np.dtype(np.float32).itemsize,
+        f"{count:,} windows of {window:,} steps × {len(channels)} channels",
+        "use a shorter window (window) or a larger stride (stride)",
+    )
+
+
 def _complete_numbers(columns: CsvColumns, name: str) -> np.ndarray:
     values = columns.numbers(name)
     missing = np.isnan(values)
@@ -197,11 +214,16 @@ def _series_rows(columns: CsvColumns, source: SeriesSource) -> list[tuple[str, n
     if source.series_id_column is None:
         return [("series", order)]
     ids = np.asarray([str(v) for v in columns.values[source.series_id_column]])
-    names, first = np.unique(ids, return_index=True)
-    groups = []
-    for name in names[np.argsort(first)]:
-        groups.append((str(name), order[ids[order] == name]))
-    return groups
+    names, first, codes = np.unique(ids, return_index=True, return_inverse=True)
+    # One stable sort by series groups the time-ordered rows in a single pass; a comparison
+    # per series would be quadratic in a file of many short series.
+    by_series = np.argsort(codes[order], kind="stable")
+    grouped = order[by_series]
+    bounds = np.searchsorted(codes[grouped], np.arange(len(names) + 1))
+    return [
+        (str(names[code]), grouped[bounds[code] : bounds[code + 1]])
+        for code in np.argsort(first, kind="stable")
+    ]
 
 
 def _time_bounds(length: int, fractions: tuple[float, float]) -> list[int]:

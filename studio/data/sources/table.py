@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.data_settings import TableSource
+from studio.data.budget import check_memory
 from studio.data.csv_reader import CsvColumns, check_file, read_csv_columns, read_header
 from studio.data.errors import DataError, where
 from studio.data.paths import resolve_path
@@ -104,8 +105,9 @@ def _check_features(label: str, features: list[str], target: str, names: list[st
             "from the feature columns"
         )
     seen: set[str] = set()
+    known = set(names)
     for name in features:
-        if name not in names:
+        if name not in known:
             raise DataError(f"{label}: no column named {name!r}")
         if name in seen:
             raise DataError(f"{where(label, column=name)}: listed twice as a feature")
@@ -116,12 +118,13 @@ def _categorical_columns(
     columns: CsvColumns, features: list[str], chosen: list[str] | None
 ) -> list[str]:
     if chosen is not None:
+        feature_set, chosen_set = set(features), set(chosen)
         for name in chosen:
-            if name not in features:
+            if name not in feature_set:
                 raise DataError(
                     f"{where(columns.label, column=name)}: marked categorical but not a feature"
                 )
-        return [n for n in features if n in chosen]
+        return [n for n in features if n in chosen_set]
     categorical = []
     for name in features:
         if columns.numeric[name]:
@@ -195,7 +198,9 @@ class TableEncoder(FeatureEncoder):
         self.columns = columns
         self.features = features
         self.categorical = categorical
-        self.numeric = [n for n in features if n not in categorical]
+        # Membership is asked once per column: a set keeps a wide table linear.
+        self._categorical_set = frozenset(categorical)
+        self.numeric = [n for n in features if n not in self._categorical_set]
         self.target = target
         self.encoding = encoding
         self.missing = missing
@@ -217,7 +222,7 @@ class TableEncoder(FeatureEncoder):
         """The columns of the ``features`` input (one per category when one-hot)."""
         names = []
         for name in self.features:
-            if name not in self.categorical:
+            if name not in self._categorical_set:
                 names.append(name)
             elif self.encoding == "onehot":
                 names.extend(f"{name}={c}" for c in self.categories[name])
@@ -267,11 +272,18 @@ class TableEncoder(FeatureEncoder):
     def encode(self) -> list[np.ndarray]:
         n = self.columns.rows
         width = len(self.feature_names())
+        check_memory(
+            self.columns.label,
+            n * width * np.dtype(np.float32).itemsize,
+            f"{n:,} rows of {width:,} features (one per category when one-hot)",
+            "mark columns with many distinct values as index-encoded (categorical_encoding: "
+            "index), or leave them out of the features (features)",
+        )
         features = np.empty((n, width), dtype=np.float32)
         ids: list[np.ndarray] = []
         column = offset = 0
         for name in self.features:
-            if name not in self.categorical:
+            if name not in self._categorical_set:
                 values = self._numbers(name)
                 fill = self.fill.get(name)
                 if isinstance(fill, float):
@@ -314,7 +326,8 @@ class TableEncoder(FeatureEncoder):
         axes: list[FeatureAxis | None] = []
         names = self.feature_names()
         if names:
-            numeric = tuple(n in self.numeric for n in names)
+            numeric_set = set(self.numeric)
+            numeric = tuple(n in numeric_set for n in names)
             axes.append(FeatureAxis(0, None if all(numeric) else numeric))
         if self.encoding == "index" and self.categorical:
             axes.append(None)
@@ -335,10 +348,11 @@ class TableEncoder(FeatureEncoder):
 
     def statistics(self) -> list[ColumnStats]:
         stats = []
+        numeric_set = set(self.numeric)
         for name in [*self.features, self.target]:
             role: Any = "target" if name == self.target else "feature"
             missing = self.columns.missing(name)
-            if self.columns.numeric[name] or (name != self.target and name in self.numeric):
+            if self.columns.numeric[name] or (name != self.target and name in numeric_set):
                 stats.append(numeric_stats(name, role, self._numbers(name)))
             else:
                 stats.append(categorical_stats(name, role, self.columns.values[name], missing))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.data_settings import TextSource
+from studio.data.budget import check_memory
 from studio.data.csv_reader import read_csv_columns
 from studio.data.errors import DataError, where
 from studio.data.paths import resolve_path
@@ -68,6 +69,7 @@ def read_text(source: TextSource, base_dir: Path | None) -> RawData:
         min_frequency=source.min_frequency,
         label_values=labels,
         label_column=source.label_column,
+        label=label,
     )
     return RawData(
         label,
@@ -94,7 +96,9 @@ class TextEncoder(FeatureEncoder):
         min_frequency: int,
         label_values: np.ndarray | None = None,
         label_column: str = "label",
+        label: str = "the texts",
     ) -> None:
+        self.label = label
         self.texts = texts
         self.mode: TokenMode = mode
         self.lowercase = lowercase
@@ -128,6 +132,12 @@ class TextEncoder(FeatureEncoder):
     def encode(self) -> list[np.ndarray]:
         if self.vocabulary is None:
             raise RuntimeError("fit the encoder on the training rows first")
+        check_memory(
+            self.label,
+            len(self.tokens) * self.max_length * np.dtype(np.int64).itemsize,
+            f"{len(self.tokens):,} texts of {self.max_length:,} token ids",
+            "lower the maximum text length (max_length)",
+        )
         ids = np.zeros((len(self.tokens), self.max_length), dtype=np.int64)
         lookup = self.vocabulary.id_of
         for row, tokens in enumerate(self.tokens):
