@@ -13,13 +13,17 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio import __version__
 from studio.core.errors import ProjectError, StudioError
 from studio.core.project import SUFFIX, Project
 from studio.core.resources import find_template, list_templates
 from studio.training.trained import load_run, trained_model
+
+if TYPE_CHECKING:
+    from studio.compile.inference import Problem
+    from studio.data.pipeline import LoadedData
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -298,28 +302,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from studio.compile.inference import Problem, ShapeInference
+    from studio.data.compatibility import check_project
 
     project = load(args.project)
     errors = warnings = 0
-    many = len(project.graphs) > 1
-    inferences = {name: ShapeInference(g, listen=False) for name, g in project.graphs.items()}
-    found: list[tuple[str | None, Problem]] = [
-        (name, problem)
-        for name, inference in inferences.items()
-        for problem in inference.problems()
-    ]
-    if project.data.names_data:
-        from studio.data.compatibility import check_project_data
-
-        found += check_project_data(project, inferences=inferences)
-    for name, problem in found:
-        if name is None:
-            line = f"{'warning: ' if problem.severity == 'warning' else ''}data: {problem.message}"
-        else:
-            line = problem.format(project.graphs[name])
-            line = f"{name}/{line}" if many and not line.startswith("warning") else line
-        print(line)
+    for name, problem in check_project(project):
+        print(problem_line(project, name, problem))
         if problem.severity == "error":
             errors += 1
         else:
@@ -331,6 +319,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
     note = f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else ""
     print(f"{args.project}: OK ({layers} layers{note})")
     return EXIT_OK
+
+
+def problem_line(project: Project, graph: str | None, problem: Problem) -> str:
+    """A problem as `studio validate` prints it: "node: message", or "data: message"."""
+    if graph is None:
+        return f"{'warning: ' if problem.severity == 'warning' else ''}data: {problem.message}"
+    line = problem.format(project.graphs[graph])
+    many = len(project.graphs) > 1
+    return f"{graph}/{line}" if many and not line.startswith("warning") else line
+
+
+def refuse_invalid(project: Project, label: Path) -> None:
+    """What `studio validate` reports, before training: warnings on stderr, errors refused.
+
+    Training a project that validate calls broken (float labels for a classifier, an Input
+    that does not fit the data) would fail later with a less helpful message, or worse, seem
+    to succeed.
+    """
+    from studio.data.compatibility import check_project
+
+    errors = []
+    for graph, problem in check_project(project):
+        if problem.severity == "error":
+            errors.append(problem_line(project, graph, problem))
+        else:
+            print(problem_line(project, graph, problem), file=sys.stderr)
+    if errors:
+        count = f"{len(errors)} problem{'s' if len(errors) > 1 else ''}"
+        raise StudioError(
+            f"{label}: `studio validate` reports {count}; fix {'them' if len(errors) > 1 else 'it'}"
+            " before training:\n" + "\n".join(errors)
+        )
+
+
+def print_data_warnings(data: LoadedData) -> None:
+    """The data's warnings (files outside the project), as `validate` gives them, on stderr."""
+    for warning in data.warnings:
+        print(f"warning: data: {warning}", file=sys.stderr)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -378,6 +404,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         lower_priority()
     project = load(args.project)
+    if os.environ.get("RANK", "0") == "0":
+        refuse_invalid(project, args.project)
     # Under torchrun only rank 0 reads stdin; the ranks then stop together.
     reads_stdin = args.events and os.environ.get("RANK", "0") == "0"
     result = run_training(
@@ -426,7 +454,8 @@ def launch_training(args: argparse.Namespace) -> int:
 
     from studio.training.distributed import Launch, slurm_script, torchrun_command
 
-    load(args.project)  # a bad project fails here, once, not in every process
+    # A bad project fails here, once, not in every process.
+    refuse_invalid(load(args.project), args.project)
     nproc = args.nproc_per_node if args.nproc_per_node is not None else 1
     if args.print_slurm:
         print(slurm_script(train_arguments(args), nodes=args.nnodes, gpus_per_node=nproc), end="")
@@ -455,7 +484,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from studio.training.evaluation import confusion_table, evaluate_run, per_class_table
 
-    evaluation = evaluate_run(args.project, args.run_id)
+    trained = load_run(args.project, args.run_id, allow_gan=True)
+    print_data_warnings(trained.data)
+    evaluation = evaluate_run(args.project, args.run_id, trained=trained)
     print(f"run {evaluation.run_id}, test split ({evaluation.samples} samples)")
     for key, value in evaluation.metrics.items():
         print(f"  {key.removeprefix('val_')}: {value:.4f}")
@@ -501,6 +532,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.save_array is not None and args.save_array.suffix.lower() not in (".npy", ".csv"):
         raise StudioError("--save-array must end in .npy or .csv")
     trained = load_run(args.project, args.run_id)
+    print_data_warnings(trained.data)
     data = trained.data
     test = data.test
     if not 0 <= args.sample < len(test):
@@ -595,6 +627,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     options = ExportOptions() if args.opset is None else ExportOptions(opset=args.opset)
     # As the Export dialog does: a GAN run exports its generator.
     trained = load_run(args.project, args.run_id, allow_gan=True)
+    print_data_warnings(trained.data)
     report = export_trained_run(
         trained,
         list(dict.fromkeys(args.formats)),
