@@ -17,6 +17,7 @@ FilePath = Annotated[str, Field(min_length=1, max_length=4096)]
 ColumnName = Annotated[str, Field(min_length=1, max_length=256)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+ImageSide = Annotated[int, Field(ge=1, le=4096, strict=True)]
 
 
 def _known_encoding(name: str) -> str:
@@ -44,7 +45,8 @@ Delimiter = Annotated[str, AfterValidator(_one_character)]
 class _Settings(BaseModel):
     # Typos in a hand-edited file are reported instead of silently ignored; checked on
     # assignment too, so the window can never store what the file could not load again.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Strict: `true` is not the number 1, nor `1` or `"yes"` a switch turned on.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # pydantic stores an assigned value before the cross-field checks reject it, so the
@@ -86,11 +88,9 @@ class ImageFolderSource(_Settings):
 
     kind: Literal["image_folder"] = "image_folder"
     path: FilePath
-    # (height, width) every image is resized to.
-    size: tuple[Annotated[int, Field(ge=1, le=4096)], Annotated[int, Field(ge=1, le=4096)]] = (
-        32,
-        32,
-    )
+    # (height, width) every image is resized to; a list in the file (JSON has no tuple), so
+    # only the sides are strict.
+    size: Annotated[tuple[ImageSide, ImageSide], Field(strict=False)] = (32, 32)
     color: Literal["grayscale", "rgb"] = "rgb"
     bad_images: Literal["fail", "skip"] = "fail"
 

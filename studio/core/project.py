@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -51,9 +52,16 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # schema_version N -> function turning a version-N document into version N+1.
 MIGRATIONS: dict[int, Migration] = {}
 
+# The largest whole number a project holds anywhere (a 64-bit integer): JSON readers other
+# than Python's, and the C code under the settings, cannot hold a larger one.
+MAX_INTEGER = 2**63 - 1
+
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 ItemId = Annotated[str, Field(min_length=1, max_length=64)]
-Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
+# Strict: `true` is not the coordinate 1.
+Coordinate = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+]
 
 
 class _Strict(BaseModel):
@@ -90,7 +98,7 @@ class DataSection(BaseModel):
     """
 
     # Checked on assignment too, so that a project never saves what it could not load again.
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, strict=True)
     dataset: Annotated[str, Field(max_length=256)] | None = None
     source: DataSource | None = None
     splits: SplitSettings = Field(default_factory=SplitSettings)
@@ -113,7 +121,8 @@ class TrainingSection(BaseModel):
     project whose weights are copied, node by node, before training (transfer learning).
     """
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    # Strict: `batch_size: true` is not a batch of 1, nor `compile: "no"` a switch turned on.
+    model_config = ConfigDict(extra="allow", validate_assignment=True, strict=True)
     mode: Literal["supervised", "autoencoder", "gan"] = "supervised"
     task: Literal["classification", "regression", "reconstruction", "generation"] = "classification"
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
@@ -233,6 +242,7 @@ class Project:
     @classmethod
     def from_dict(cls, document: object, registry: LayerRegistry, *, source: str) -> Project:
         document = migrate(document, source)
+        check_numbers(document, source)
         try:
             model = ProjectModel.model_validate(document)
         except ValidationError as exc:
@@ -360,18 +370,49 @@ class _Constant:
 
 
 def _find_constant(document: object) -> tuple[str, str] | None:
-    """The JSON path and literal of the first `_Constant`, walked without recursion; None
-    when a repeated key replaced every one of them."""
+    """The JSON path and literal of the first `_Constant`; None when a repeated key replaced
+    every one of them."""
+    for value, loc in walk(document):
+        if isinstance(value, _Constant):
+            return json_path(loc) or "the document", value.name
+    return None
+
+
+def walk(document: object) -> Iterator[tuple[object, tuple[int | str, ...]]]:
+    """Every value of a JSON document with its path, in document order, without recursion
+    (a file may nest deeper than Python's stack)."""
     stack: list[tuple[object, tuple[int | str, ...]]] = [(document, ())]
     while stack:
         value, loc = stack.pop()
-        if isinstance(value, _Constant):
-            return json_path(loc) or "the document", value.name
+        yield value, loc
         if isinstance(value, dict):
             stack.extend((v, (*loc, k)) for k, v in reversed(list(value.items())))
         elif isinstance(value, list):
             stack.extend((v, (*loc, i)) for i, v in reversed(list(enumerate(value))))
-    return None
+
+
+def check_numbers(document: object, source: str) -> None:
+    """Refuse a number that could not be saved again: an infinity (`1e999` parses as one, with
+    no NaN or Infinity literal to catch) or a whole number beyond 64 bits, wherever it is.
+
+    Free-form parts (the view settings, a later version's settings) are kept as they are, and
+    JSON has no form for an infinity: without this check such a project opens, but its save
+    fails or writes `null` in the number's place.
+    """
+    for value, loc in walk(document):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            what = "NaN is not allowed in" if math.isnan(value) else "the number is too large for"
+            raise ProjectError(
+                f"{source}: {json_path(loc) or 'the document'}: {what} a project file; use a "
+                "finite number"
+            )
+        if isinstance(value, int) and not -MAX_INTEGER <= value <= MAX_INTEGER:
+            raise ProjectError(
+                f"{source}: {json_path(loc) or 'the document'}: the number is too large for a "
+                f"project file (it must be within ±{MAX_INTEGER:,})"
+            )
 
 
 def migrate(document: object, source: str) -> object:

@@ -22,9 +22,10 @@ class _Settings(BaseModel):
 
     Unknown keys (settings of a later version) are kept, and fields left at their defaults are
     not written, so a file says exactly what the user chose and round-trips unchanged.
+    Strict: `true` is not the number 1, nor `1` or `"yes"` a switch turned on.
     """
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, strict=True)
 
     @model_serializer(mode="wrap")
     def _only_chosen(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

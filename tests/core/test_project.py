@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from studio.core import project as project_module
 from studio.core.errors import ProjectError, StudioError
 from studio.core.graph import Graph
-from studio.core.project import SCHEMA_VERSION, Project
+from studio.core.project import SCHEMA_VERSION, DataSection, Project
 from studio.core.registry import LayerRegistry
 
-from .fake_layers import build_sample_graph, grow, sample_project
+from .fake_layers import build_sample_graph, grow, make_registry, sample_project
 
 Document = dict[str, Any]
 CORE_TESTS = Path(__file__).parent
@@ -128,6 +130,138 @@ def test_lone_surrogate_text_loads_and_saves_again(
     again = Project.load(path, registry)
     assert again.to_dict() == loaded.to_dict()
     assert again.main_graph.node("node-head").params["note"] == "bad \ud800 half"
+
+
+# Any JSON value: what a hand-edited view or a later version's settings may hold.
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+# Where such values go: free-form parts, later settings, and typed numbers of every section.
+VALUE_PLACES: list[tuple[Any, ...]] = [
+    ("view", "zoom"),
+    ("view", "panels"),
+    ("training", "later_setting"),
+    ("training", "optimizer", "betas"),
+    ("training", "batch_size"),
+    ("training", "learning_rate"),
+    ("training", "compile"),
+    ("training", "scheduler", "gamma"),
+    ("data", "later_setting"),
+    ("data", "splits", "validation"),
+    ("data", "loader", "workers"),
+    ("data", "augmentation", "flip_horizontal"),
+    ("graphs", 0, "nodes", 0, "position", 0),
+    ("graphs", 0, "nodes", 3, "params", "dropout"),
+]
+
+
+def exact(value: Any) -> str:
+    """JSON text that tells `true` from `1` and `1` from `1.0` (Python's == does not)."""
+    return json.dumps(value, sort_keys=True, allow_nan=True, ensure_ascii=True)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(VALUE_PLACES), JSON_VALUES), min_size=1, max_size=4)
+)
+def test_any_document_that_loads_saves_to_one_that_loads_equal(
+    changes: list[tuple[tuple[Any, ...], Any]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever loads saves, and the saved file loads to the same project: nothing turns into
+    null, vanishes or changes on the way, and the free-form parts keep their exact values."""
+    registry = make_registry()
+    tmp_path = tmp_path_factory.mktemp("round-trip")
+    document = sample_project(registry).to_dict()
+    for keys, value in changes:
+        set_in(*keys, value=copy.deepcopy(value))(document)
+    try:
+        loaded = Project.from_json(
+            json.dumps(document, allow_nan=True), registry, source="fuzzed.strata"
+        )
+    except ProjectError as exc:
+        assert str(exc).startswith("fuzzed.strata: "), exc
+        return
+    path = loaded.save(tmp_path / "saved.strata")
+    again = Project.load(path, registry)
+    assert exact(again.to_dict()) == exact(loaded.to_dict())
+    saved = again.to_dict()
+    for keys in [("view",), ("training", "later_setting"), ("data", "later_setting")]:
+        original, kept = document, saved
+        for key in keys:
+            original, kept = original.get(key, {}), kept.get(key, {})
+        assert exact(kept) == exact(original), keys
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"view": {"zoom": 1e999}', "view.zoom: the number is too large"),
+        ('"view": {"marks": [1, -1e400]}', "view.marks[1]: the number is too large"),
+        ('"view": {"big": 99999999999999999999999}', "view.big: the number is too large"),
+        ('"view": {"x": {"y z": 2e308}}', 'view.x["y z"]: the number is too large'),
+    ],
+)
+def test_numbers_that_could_not_be_saved_again_are_refused_on_load(
+    document: Document, registry: LayerRegistry, tmp_path: Path, text: str, expected: str
+) -> None:
+    """`1e999` is no NaN or Infinity literal but parses as infinity: the project used to open
+    and then fail on every save (or write null for the number in the settings)."""
+    document["view"] = {}
+    raw = json.dumps(document).replace('"view": {}', text)
+    assert text in raw
+    message = load_error(write(tmp_path / "big.strata", raw), registry)
+    assert f": {expected} for a project file" in message, message
+
+
+@pytest.mark.parametrize(
+    ("place", "value", "expected"),
+    [
+        (("training", "batch_size"), True, "training.batch_size: must be an integer"),
+        (("training", "epochs"), False, "training.epochs: must be an integer"),
+        (("training", "learning_rate"), True, "training.learning_rate: must be a number"),
+        (("training", "compile"), 1, "training.compile: must be true or false"),
+        (("training", "compile"), "no", "training.compile: must be true or false"),
+        (("training", "optimizer"), {"momentum": True}, "training.optimizer.momentum: must be"),
+        (("training", "scheduler"), {"step_size": True}, "training.scheduler.step_size: must be"),
+        (("data", "loader"), {"workers": True}, "data.loader.workers: must be an integer"),
+        (("data", "loader"), {"shuffle": "yes"}, "data.loader.shuffle: must be true or false"),
+        (("data", "splits"), {"seed": True}, "data.splits.seed: must be an integer"),
+        (
+            ("data", "source"),
+            {"kind": "image_folder", "path": "x", "size": [True, 32]},
+            "data.source.image_folder.size[0]: must be an integer",
+        ),
+        (("graphs", 0, "nodes", 0, "position"), [True, 0], "graphs[0].nodes[0].position[0]"),
+    ],
+)
+def test_booleans_are_not_numbers_nor_numbers_switches(
+    document: Document,
+    registry: LayerRegistry,
+    tmp_path: Path,
+    place: tuple[Any, ...],
+    value: Any,
+    expected: str,
+) -> None:
+    """`batch_size: true` used to train with batches of 1, and `compile: "no"` compiled."""
+    set_in(*place, value=value)(document)
+    message = load_error(write(tmp_path / "typed.strata", document), registry)
+    assert expected in message, message
+
+
+def test_the_window_still_sets_sizes_from_lists(registry: LayerRegistry) -> None:
+    """Strict settings still take a JSON list for an image size (JSON has no tuple)."""
+    section = DataSection.model_validate(
+        {"source": {"kind": "image_folder", "path": "x", "size": [28, 28]}}
+    )
+    assert section.source is not None and section.source.size == (28, 28)  # type: ignore[union-attr]
 
 
 def test_settings_are_checked_when_assigned(project: Project) -> None:
@@ -253,7 +387,7 @@ BAD_DOCUMENTS: list[tuple[str, Callable[[Document], None], str]] = [
     (
         "float param beyond float",
         node(3, "params", "dropout", value=10**400),
-        f"{P}.nodes[3].params.dropout: must be a finite number",
+        f"{P}.nodes[3].params.dropout: the number is too large for a project file",
     ),
     (
         "param of the wrong type",

@@ -238,8 +238,10 @@ def check_loads_or_refuses(path: Path, figures: Figures) -> None:
     try:
         with time_bound():
             project = Project.load(path, REGISTRY)
-            # What loaded must also save: a file the app opens but cannot write is a trap.
-            project.to_json()
+            # What loaded must also save, and load again unchanged: a file the app opens but
+            # cannot write is a trap, and one whose values turn into null on save loses work.
+            again = Project.from_json(project.to_json(), REGISTRY, source="saved")
+            assert again.to_dict() == project.to_dict(), "the saved project differs"
     except ProjectError as exc:
         assert str(exc).strip(), "a ProjectError without a message"
         figures.add("project fuzz: refused with ProjectError")
