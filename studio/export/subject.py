@@ -19,6 +19,8 @@ from studio.export.errors import ExportError
 
 #: Outputs above this max abs difference from the source model mark an export failed.
 TOLERANCE = 1e-4
+#: Seconds the Python export's verification process may run, torch's import included.
+VERIFY_TIMEOUT_S = 300.0
 #: The ONNX opsets offered, as the Export dialog offers them; the exporter writes 18 and
 #: converts to the others (`studio.export.exporters.onnx_model`).
 ONNX_OPSETS = range(14, 24)
@@ -32,11 +34,14 @@ class ExportOptions:
         opset: the ONNX opset version; 18 is what onnxruntime and the dynamo exporter agree on.
         dynamic_batch: export a symbolic batch dimension where the format has one.
         tolerance: the largest max abs difference that still counts as a verified export.
+        verify_timeout_s: how long the Python export's own process may take to load and run
+            the model when it is verified (a fresh interpreter imports torch first).
     """
 
     opset: int = 18
     dynamic_batch: bool = True
     tolerance: float = TOLERANCE
+    verify_timeout_s: float = VERIFY_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.opset not in ONNX_OPSETS:
@@ -98,9 +103,10 @@ def run_model(module: Callable[..., object], samples: tuple[torch.Tensor, ...]) 
 
 def graph_input_names(graph: Graph) -> list[str]:
     """The compiled module's forward argument names: Input nodes in document order."""
-    from studio.compile.compiler import attribute_name
+    from studio.compile.compiler import attribute_names
 
-    return [attribute_name(n.name) for n in graph.nodes if graph.spec(n.id).role == "input"]
+    names = attribute_names(graph)
+    return [names[n.id] for n in graph.nodes if graph.spec(n.id).role == "input"]
 
 
 def placeholder_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import uuid
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -52,3 +55,21 @@ def outputs_in_a_fresh_interpreter(
     assert completed.returncode == 0, completed.stderr
     outputs: torch.Tensor = torch.load(work / "outputs.pt", weights_only=True)
     return outputs
+
+
+def import_generated(path: Path) -> Any:
+    """Import a `model.py` this test generated itself, under a unique name, outside sys.modules.
+
+    Only tests do this, with files whose content they control: the app verifies exports in a
+    child process (`studio.export.fresh_interpreter`) and never imports them.
+    """
+    name = f"_strata_test_export_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module

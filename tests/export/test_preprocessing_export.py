@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.export.exporters.python_source import import_model_file
 from studio.export.preprocessing import PREPROCESSING_FILE
 from studio.training.trained import TrainedRun
+from tests.export.fresh_interpreter import import_generated
 from tests.export.trained_runs import export_run, train_template
 
 EXAMPLES = {
@@ -69,7 +69,7 @@ def test_predict_on_raw_samples_matches_the_app(
     assert app.raw is not None and app.outputs is not None
 
     # In this interpreter: preprocess gives the app's exact inputs.
-    generated: Any = import_model_file(result.path / "model.py")
+    generated: Any = import_generated(result.path / "model.py")
     inputs = generated.preprocess(app.raw)
     for got, want in zip(inputs, app.inputs, strict=True):
         assert got.dtype == want.dtype and got.shape == want.shape
@@ -107,7 +107,7 @@ def test_a_table_row_may_be_given_as_values_in_column_order(
     trained = trained_runs["table"]
     report, app = export_run(trained, ["python"], tmp_path)
     assert report.result("python").path is not None
-    generated: Any = import_model_file(report.result("python").path / "model.py")  # type: ignore[operator]
+    generated: Any = import_generated(report.result("python").path / "model.py")  # type: ignore[operator]
     assert app.raw is not None and app.outputs is not None
     as_values = [list(row.values()) for row in app.raw]
     assert torch.allclose(generated.predict(as_values), app.outputs, atol=1e-4)

@@ -6,14 +6,14 @@ project with PyTorch and run ``from model import load_model``. When the run's pr
 exported too, the folder holds ``preprocessing.json`` and `model.py` a ``preprocess(raw)`` and
 ``predict(raw)`` that prepare raw data exactly as the app did; the export is then verified from
 raw samples through ``predict``'s preprocessing.
+
+Verification runs the written `model.py` in a fresh, isolated interpreter
+(`studio.export.fresh_interpreter`), never by importing it into the app.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import uuid
 from pathlib import Path
 from typing import cast
 
@@ -21,6 +21,7 @@ import torch
 
 from studio.export.atomic import atomic_folder
 from studio.export.exporters.base import Exporter, Plan
+from studio.export.fresh_interpreter import ChildResult, run_export
 from studio.export.preprocessing import PREPROCESS_SOURCE, PREPROCESSING_FILE
 from studio.export.subject import ExportOptions, ExportSubject, run_model
 from studio.export.verification import Verification, compare_outputs
@@ -50,21 +51,6 @@ def with_loader(source: str, preprocessing: bool = False) -> str:
     """The generated source with `load_model()` (and `preprocess`/`predict`) appended."""
     text = source.rstrip("\n") + "\n" + _LOADER
     return text + PREPROCESS_SOURCE if preprocessing else text
-
-
-def import_model_file(path: Path) -> object:
-    """Import a generated `model.py` from its path under a unique name, outside sys.modules."""
-    name = f"_strata_export_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 class PythonExporter(Exporter):
@@ -102,23 +88,29 @@ class PythonExporter(Exporter):
                 )
 
     def verify(self, path: Path, subject: ExportSubject, options: ExportOptions) -> Verification:
-        try:
-            generated = import_model_file(path / MODEL_FILE)
-            model = generated.load_model()  # type: ignore[attr-defined]
-            actual = run_model(model, subject.samples)
-        except Exception as exc:
-            return Verification.failed(f"the generated model.py does not run: {exc}")
-        result = compare_outputs(
-            run_model(subject.module, subject.samples), actual, options.tolerance
+        """Run the written folder in a fresh interpreter and compare what it computes.
+
+        The outputs of `load_model()` on the samples must match the app's model; with
+        preprocessing, `preprocess` on the raw samples must then give the same outputs.
+        """
+        raw = subject.raw_samples if subject.preprocessing is not None else None
+        child = run_export(
+            path,
+            [MODEL_FILE, WEIGHTS_FILE, PREPROCESSING_FILE],
+            subject.samples,
+            raw,
+            options.verify_timeout_s,
         )
-        if not result.ok or subject.preprocessing is None or subject.raw_samples is None:
+        if child.outputs is None:
+            return Verification.failed(_failure_reason(child))
+        result = compare_outputs(
+            run_model(subject.module, subject.samples), child.outputs, options.tolerance
+        )
+        if not result.ok or raw is None:
             return result
-        try:
-            inputs = generated.preprocess(subject.raw_samples)  # type: ignore[attr-defined]
-            from_raw = run_model(model, tuple(inputs))
-        except Exception as exc:
-            return Verification.failed(f"model.py's preprocess fails on raw samples: {exc}")
-        check = compare_outputs(actual, from_raw, options.tolerance)
+        if child.from_raw is None:
+            return Verification.failed(_failure_reason(child))
+        check = compare_outputs(child.outputs, child.from_raw, options.tolerance)
         if not check.ok:
             return Verification(
                 check.max_abs_diff,
@@ -140,3 +132,9 @@ class PythonExporter(Exporter):
             "model = load_model()\n"
             "outputs = model(inputs)"
         )
+
+
+def _failure_reason(child: ChildResult) -> str:
+    if child.stage == "preprocess":
+        return f"model.py's preprocess fails on raw samples: {child.message}"
+    return f"the generated model.py does not run: {child.message}"
