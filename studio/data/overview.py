@@ -86,7 +86,8 @@ def overview_of(prepared: PreparedData, *, preview_count: int = PREVIEW_COUNT) -
         class_balance(prepared),
         raw.encoder.statistics(),
         raw.encoder.preview(rows, raw.labels_of(rows)),
-        list(raw.notes),
+        # The data tab shows notes where it shows data problems; the warnings come first.
+        [*raw.warnings, *raw.notes],
     )
 
 
