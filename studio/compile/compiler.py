@@ -83,7 +83,7 @@ def attribute_names(graph: Graph) -> dict[str, str]:
     names: dict[str, str] = {}
     taken: set[str] = set()
     for node in named:
-        if attribute_name(node.name) == node.name:
+        if attribute_name(node.name) == node.name and node.name not in taken:
             names[node.id] = node.name
             taken.add(node.name)
     for node in named:
@@ -183,8 +183,8 @@ def compile_graph(
         )
         attr = names[node_id]
         root.add_module(attr, modules[node_id])
+        # fx names the node after its target itself, unique among its own names.
         call = fx_graph.call_module(attr, args)
-        call.name = attr
         ports = spec.output_ports(node.params)
         if len(ports) == 1:
             values[(node_id, ports[0].name)] = call
