@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio import __version__
 from studio.core.errors import ProjectError, StudioError
-from studio.core.project import SUFFIX, Project
+from studio.core.project import SUFFIX, Project, atomic_write_text
 from studio.core.resources import find_template, list_templates
 from studio.training.trained import load_run, trained_model
 
@@ -303,6 +303,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from studio.data.compatibility import check_project
+    from studio.training.forecast import training_checks
 
     project = load(args.project)
     errors = warnings = 0
@@ -312,6 +313,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             errors += 1
         else:
             warnings += 1
+    # What would stop training here: settings naming missing layers, no weights, no memory.
+    for line in training_checks(project):
+        print(line)
+        errors += 1
     layers = sum(len(g) for g in project.graphs.values())
     if errors:
         print(f"{args.project}: {errors} problem{'s' if errors > 1 else ''}", file=sys.stderr)
@@ -330,7 +335,7 @@ def problem_line(project: Project, graph: str | None, problem: Problem) -> str:
     return f"{graph}/{line}" if many and not line.startswith("warning") else line
 
 
-def refuse_invalid(project: Project, label: Path) -> None:
+def refuse_invalid(project: Project, label: Path, device: str | None = None) -> None:
     """What `studio validate` reports, before training: warnings on stderr, errors refused.
 
     Training a project that validate calls broken (float labels for a classifier, an Input
@@ -338,6 +343,7 @@ def refuse_invalid(project: Project, label: Path) -> None:
     to succeed.
     """
     from studio.data.compatibility import check_project
+    from studio.training.forecast import training_checks
 
     errors = []
     for graph, problem in check_project(project):
@@ -345,6 +351,9 @@ def refuse_invalid(project: Project, label: Path) -> None:
             errors.append(problem_line(project, graph, problem))
         else:
             print(problem_line(project, graph, problem), file=sys.stderr)
+    if not errors:
+        # Before the model is built: a 4 TB layer is refused, not allocated.
+        errors += training_checks(project, device)
     if errors:
         count = f"{len(errors)} problem{'s' if len(errors) > 1 else ''}"
         raise StudioError(
@@ -405,7 +414,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         lower_priority()
     project = load(args.project)
     if os.environ.get("RANK", "0") == "0":
-        refuse_invalid(project, args.project)
+        refuse_invalid(project, args.project, args.device)
     # Under torchrun only rank 0 reads stdin; the ranks then stop together.
     reads_stdin = args.events and os.environ.get("RANK", "0") == "0"
     result = run_training(
@@ -455,7 +464,7 @@ def launch_training(args: argparse.Namespace) -> int:
     from studio.training.distributed import Launch, slurm_script, torchrun_command
 
     # A bad project fails here, once, not in every process.
-    refuse_invalid(load(args.project), args.project)
+    refuse_invalid(load(args.project), args.project, args.device)
     nproc = args.nproc_per_node if args.nproc_per_node is not None else 1
     if args.print_slurm:
         print(slurm_script(train_arguments(args), nodes=args.nnodes, gpus_per_node=nproc), end="")
@@ -503,10 +512,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for key, value in stats.items():
             print(f"  {key}: {value:.4g}")
     if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(evaluation.summary(), indent=2) + "\n", "utf-8")
-        except OSError as exc:
-            raise StudioError(f"{args.json}: cannot be written ({exc.strerror})") from None
+        # Atomic: a full disk leaves no half-written summary, and an older one whole.
+        atomic_write_text(args.json, json.dumps(evaluation.summary(), indent=2) + "\n")
         print(f"evaluation summary → {args.json}")
     return EXIT_OK
 

@@ -90,9 +90,17 @@ class ModelSummary:
 
 
 def summarize(
-    graph: Graph, *, batch_size: int = 1, inference: ShapeInference | None = None
+    graph: Graph,
+    *,
+    batch_size: int = 1,
+    inference: ShapeInference | None = None,
+    flops: bool = True,
 ) -> ModelSummary:
-    """Summarise every node that feeds an Output; raise `CompileError` on graph errors."""
+    """Summarise every node that feeds an Output; raise `CompileError` on graph errors.
+
+    Nothing is allocated: modules are built on the meta device. `flops=False` skips the
+    forward pass that counts FLOPs (they read 0) when only sizes are wanted.
+    """
     inference = inference or infer_shapes(graph)
     errors = inference.errors()
     if errors:
@@ -104,10 +112,13 @@ def summarize(
         if spec.role == "output":
             continue
         out = inference.output_shape(node_id)
-        params = flops = 0
+        params = count = 0
         if spec.role == "layer":
-            params, flops = _measure(
-                load_builder(spec), node.params, inference.input_shapes(node_id), batch_size
+            params, count = _measure(
+                load_builder(spec),
+                node.params,
+                inference.input_shapes(node_id),
+                batch_size if flops else 0,
             )
         rows.append(
             LayerRow(
@@ -116,7 +127,7 @@ def summarize(
                 layer=spec.title,
                 output_shape=str(out) if out else "?",
                 params=params,
-                flops=flops,
+                flops=count,
                 activation_bytes=_activation_bytes(out, batch_size),
             )
         )
@@ -126,10 +137,13 @@ def summarize(
 def _measure(
     builder: Builder, params: dict, inputs: list[TensorShape], batch_size: int
 ) -> tuple[int, int]:
+    """Parameters and FLOPs (at `batch_size`; 0: not counted) of one layer, on meta tensors."""
     counter = FlopCounterMode(display=False)
     with torch.device("meta"), torch.no_grad():
         # Eval mode: FLOPs are those of inference, and BatchNorm accepts a batch of one.
         module = builder(params, inputs).eval()
+        if not batch_size:
+            return sum(p.numel() for p in module.parameters()), 0
         tensors = [
             torch.empty(
                 (batch_size, *s.dims), dtype=torch.long if s.dtype == "long" else torch.float32

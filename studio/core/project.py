@@ -8,12 +8,13 @@ Opening a project never runs code (no pickle), and every way a file can be wrong
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -45,6 +46,7 @@ from studio.core.training_settings import (
 )
 
 SCHEMA_VERSION = 1
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows would otherwise translate line endings
 MAX_FILE_BYTES = 64 * 1024 * 1024
 SUFFIX = ".strata"
 
@@ -182,6 +184,31 @@ class Project:
     def main_graph(self) -> Graph:
         """The first graph: the model, or the generator of a GAN."""
         return next(iter(self.graphs.values()))
+
+    def setting_problems(self) -> list[str]:
+        """Settings that load but name what the model lacks, as 'setting: sentence' lines.
+
+        They are refused by training and reported by `studio validate`, not on load: the
+        window must still open the project so that the setting can be corrected.
+        """
+        if self.training.mode == "gan":
+            return []  # a GAN trains every weight of both graphs; frozen does not apply
+        graph = self.main_graph
+        problems = []
+        for i, name in enumerate(self.training.frozen):
+            node = graph.node_by_name(name)
+            where = f"training.frozen[{i}]"
+            if node is None:
+                problems.append(
+                    f"{where}: no layer named {name!r} in the model; remove it from the "
+                    "frozen layers or rename the layer"
+                )
+            elif graph.spec(node.id).role != "layer":
+                problems.append(
+                    f"{where}: {name!r} is the model's {graph.spec(node.id).role}, which has no "
+                    "weights to freeze; remove it from the frozen layers"
+                )
+        return problems
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -515,12 +542,18 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically: a failure (a full disk, a file too large, a folder
+    that cannot be written) leaves no partial file and any previous one whole.
+
+    Raises:
+        ProjectError: naming the file and saying that the previous one is unchanged.
+    """
     folder = path.parent if str(path.parent) else Path(".")
     tmp_name: str | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        # mkstemp makes the file private (0600): keep the mode the project file had, so that
-        # saving never hides a shared project from the other people who could read it.
+        fd, tmp_name = _create_beside(path, folder)
+        # Keep the mode the file had, so that saving never hides a shared project from the
+        # other people who could read it; a new file follows the user's umask.
         with contextlib.suppress(FileNotFoundError):
             os.chmod(tmp_name, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(fd, "wb") as handle:
@@ -538,6 +571,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def _create_beside(path: Path, folder: Path) -> tuple[int, str]:
+    """A new, empty temporary file beside `path`, opened for writing.
+
+    Not `mkstemp`: its files are private (0600), and a file renamed from one would keep that
+    mode instead of the one the user's umask gives every other file they write.
+    """
+    for _ in range(100):
+        name = os.path.join(folder, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 def _fsync_folder(folder: Path) -> None:

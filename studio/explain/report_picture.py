@@ -9,6 +9,7 @@ the window.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from studio.core.project import atomic_write_bytes
 from studio.explain.errors import ExplainError
 from studio.explain.render import attribution_map, explanation_panels
 
@@ -198,6 +200,10 @@ def _wrapped(
 
 
 def save_explanation_picture(path: str | Path, picture: Image.Image) -> Path:
+    """Write the picture as a PNG, atomically: a full disk leaves no half picture behind and
+    any previous one whole (a `ProjectError` names the file)."""
     target = Path(path)
-    picture.save(target, format="PNG")
+    encoded = io.BytesIO()
+    picture.save(encoded, format="PNG")
+    atomic_write_bytes(target, encoded.getvalue())
     return target

@@ -24,7 +24,8 @@ tests (`tests/training/test_forecast.py`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from studio.core.units import human_bytes
 if TYPE_CHECKING:
     import torch
 
+    from studio.compile.inference import Problem
     from studio.compile.summary import ModelSummary
     from studio.core.graph import Graph
     from studio.core.project import Project, TrainingSection
@@ -305,3 +307,142 @@ def training_step_peak(
     run()
     torch.cuda.synchronize(device)
     return torch.cuda.max_memory_allocated(device) - before
+
+
+def machine_memory(device: torch.device) -> int | None:
+    """The total memory of the device that training would use (None: unknown here).
+
+    The CPU and Apple GPUs (unified memory) use the machine's RAM; a CUDA device its own.
+    """
+    import torch
+
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory)
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return None
+
+
+def training_problems(
+    project: Project,
+    device: torch.device | None,
+    summaries: Mapping[str, ModelSummary],
+    memory: int | None,
+) -> list[tuple[str, Problem]]:
+    """Why the project's graphs cannot train here, as (graph name, problem) pairs.
+
+    A model without weights gives the optimizer nothing to do; a model whose forecast peak
+    exceeds the device's whole memory would fail, after minutes or by thrashing the machine,
+    once torch allocates it. Each problem names the node to change, or the batch size.
+    """
+    from studio.compile.inference import Problem
+
+    settings = project.training
+    gan = settings.mode == "gan"
+    frozen = () if gan else tuple(settings.frozen)
+    found: list[tuple[str, Problem]] = []
+    for name, summary in summaries.items():
+        if summary.total_params == 0 or all(r.name in frozen for r in summary.rows if r.params):
+            found.append((name, Problem(_no_weights(summary, frozen))))
+    if found or memory is None or device is None:
+        return found
+    models = {
+        name: settings_memory_model(project.graphs[name], settings, device.type, summary)
+        for name, summary in summaries.items()
+    }
+    need = sum(m.at(settings.batch_size).total for m in models.values())
+    if need <= memory:
+        return []
+    where = f"{'the GPU' if device.type == 'cuda' else 'this machine'}'s {human_bytes(memory)}"
+    fixed = sum(m.fixed_bytes for m in models.values())
+    need_text = f"training needs about {human_bytes(need)} at batch {settings.batch_size}"
+    if fixed > memory:
+        name, row = max(
+            ((n, r) for n, s in summaries.items() for r in s.rows), key=lambda item: item[1].params
+        )
+        spec = project.graphs[name].spec(row.node_id)
+        knobs = ", ".join(spec.key_params) or "its size"
+        weights = human_bytes(FLOAT_BYTES * row.params)
+        return [
+            (
+                name,
+                Problem(
+                    f"{row.layer} holds {row.params:,} parameters ({weights}; "
+                    f"{human_bytes(fixed)} for the model's weights, gradients and "
+                    f"{settings.optimizer.name} state); {need_text}, more than {where}. Make "
+                    f"this layer smaller ({knobs}) or its input smaller.",
+                    row.node_id,
+                ),
+            )
+        ]
+    budget = budget_bytes(memory)
+    largest = min(m.largest_batch(budget - fixed + m.fixed_bytes) for m in models.values())
+    name, row = max(
+        ((n, r) for n, s in summaries.items() for r in s.rows),
+        key=lambda item: item[1].activation_bytes,
+    )
+    per_sample = row.activation_bytes // max(summaries[name].batch_size, 1)
+    fix = (
+        f"Lower training.batch_size to {largest:,} or less."
+        if largest
+        else "Make this layer's output (or the input) smaller: not even a batch of 1 fits."
+    )
+    return [
+        (
+            name,
+            Problem(
+                f"its output takes {human_bytes(per_sample)} per sample; {need_text}, more than "
+                f"{where}. {fix}",
+                row.node_id,
+            ),
+        )
+    ]
+
+
+def _no_weights(summary: ModelSummary, frozen: tuple[str, ...]) -> str:
+    if summary.total_params:
+        return (
+            "every layer with weights is frozen (training.frozen), so training would change "
+            "nothing; untick at least one layer."
+        )
+    return (
+        "the model has no weights to train (none of its layers has parameters); add a layer "
+        "with weights, such as Linear or Conv2d."
+    )
+
+
+def training_checks(project: Project, device: str | None = None) -> list[str]:
+    """What stops the project from training on this machine, as `studio validate` lines.
+
+    Settings that name what the model lacks (training.frozen), a model without weights, and
+    a forecast peak beyond the device's memory; each names the node or the setting to change.
+    Nothing is allocated: the parameter counts come from the builders on the meta device.
+    A graph with shape problems is left to those problems.
+    """
+    from studio.compile.inference import infer_shapes
+    from studio.compile.summary import summarize
+    from studio.training.devices import choose_device
+    from studio.training.errors import TrainingError
+
+    lines = project.setting_problems()
+    summaries = {}
+    for name, graph in project.graphs.items():
+        inference = infer_shapes(graph)
+        if inference.errors():
+            return lines
+        summaries[name] = summarize(graph, batch_size=1, inference=inference, flops=False)
+    memory = None
+    try:
+        choice = choose_device(device or project.training.device).device
+    except TrainingError:  # the device is not here: training says so itself
+        choice = None
+    if choice is not None:
+        memory = machine_memory(choice)
+    for name, problem in training_problems(project, choice, summaries, memory):
+        if problem.node_id is None:  # the whole graph: named by its own name ("model: ...")
+            lines.append(f"{name}: {problem.message}")
+        else:
+            line = problem.format(project.graphs[name])
+            lines.append(f"{name}/{line}" if len(project.graphs) > 1 else line)
+    return lines
