@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from studio.core.registry import LayerRegistry
 from studio.importers.mapping import ImportedModel, ImportFailure
 
 RUN_SUFFIX = "-imported"
+# A shell's code for a command ended by Ctrl-C (128 + SIGINT), as `studio` uses elsewhere.
+EXIT_INTERRUPTED = 130
 # The compiled model must reproduce the source within this (relative to the output's scale).
 TOLERANCE = 1e-4
 
@@ -80,11 +83,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     kwargs = parse_init_args(args.init_args)
     shapes = [parse_shape(text) for text in args.input_shapes or ()]
     task: Any = dataset_task(args.dataset) if args.dataset else None
-    imported = import_source(args.source, default_registry(), kwargs=kwargs, input_shapes=shapes)
-    if args.dataset:
-        imported.project.data.dataset = args.dataset
-        imported.project.training.task = task
-    difference = check_outputs(imported)
+    try:
+        imported = import_source(
+            args.source, default_registry(), kwargs=kwargs, input_shapes=shapes
+        )
+        if args.dataset:
+            imported.project.data.dataset = args.dataset
+            imported.project.training.task = task
+        difference = check_outputs(imported)
+    except KeyboardInterrupt:
+        # Ctrl-C: the model's run (onnxruntime included) has stopped; nothing was written.
+        print(
+            f"stopped: the import of {args.source} was interrupted; nothing was written",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     run_path = write_import(imported, out, difference)
     layers = sum(1 for n in imported.project.main_graph.nodes if n.type_id != "studio.Input")
     print(
@@ -137,14 +150,21 @@ def import_source(
     *,
     kwargs: dict[str, Any] | None = None,
     input_shapes: Sequence[Sequence[int]] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ImportedModel:
-    """Map SOURCE (``file.py:ClassName`` or ``model.onnx``) to a project with its weights."""
+    """Map SOURCE (``file.py:ClassName`` or ``model.onnx``) to a project with its weights.
+
+    `cancelled` (the window's worker) stops an ONNX model's run in onnxruntime with
+    `ImportStopped`; Ctrl-C stops it with KeyboardInterrupt either way.
+    """
     if source.lower().endswith(".onnx"):
         if kwargs:
             raise ImportFailure("--args applies to Python classes, not to ONNX models")
         from studio.importers.onnx_import import import_onnx_file
 
-        return import_onnx_file(Path(source), registry, input_shapes=input_shapes)
+        return import_onnx_file(
+            Path(source), registry, input_shapes=input_shapes, cancelled=cancelled
+        )
     from studio.importers.fx_import import import_module_file
 
     return import_module_file(source, registry, kwargs=kwargs, input_shapes=input_shapes)

@@ -41,7 +41,8 @@ def fold_encoder_layers(draft: GraphDraft) -> int:
     """
     folded = 0
     for node in list(draft.graph.nodes):
-        if node.type_id != "studio.MultiheadAttention" or node.id not in _ids(draft):
+        # A node folded into an earlier block is gone from the graph.
+        if node.type_id != "studio.MultiheadAttention" or node.id not in draft.graph:
             continue
         block = _post_norm(draft, node.id) or _pre_norm(draft, node.id)
         if block is None or not _fits(draft, block):
@@ -49,10 +50,6 @@ def fold_encoder_layers(draft: GraphDraft) -> int:
         _fold(draft, block)
         folded += 1
     return folded
-
-
-def _ids(draft: GraphDraft) -> set[str]:
-    return {n.id for n in draft.graph.nodes}
 
 
 def _only_reader(draft: GraphDraft, node_id: str, type_id: str) -> str | None:

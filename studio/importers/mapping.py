@@ -45,6 +45,10 @@ class ImportFailure(StudioError):
     """The source cannot be read at all (missing file, bad class name, wrong input shape)."""
 
 
+class ImportStopped(ImportFailure):
+    """The import was cancelled (the window's dialog closed) while the source model ran."""
+
+
 @dataclass(frozen=True)
 class UnmappedConstruct:
     """One operation of the source model that no catalog layer reproduces."""

@@ -11,28 +11,39 @@ becomes an `UnmappedConstruct` naming the ONNX node and its op_type.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from studio.core.errors import FileReadError
 from studio.core.registry import LayerRegistry
+from studio.core.safe_files import read_bytes_bounded
 from studio.importers.encoder_blocks import fold_encoder_layers
 from studio.importers.mapping import (
     GraphDraft,
     ImportedModel,
     ImportFailure,
+    ImportStopped,
     Unmappable,
     UnmappedConstruct,
     UnsupportedModelError,
     Value,
     node_name,
 )
+from studio.importers.onnx_checks import (
+    check_before_running,
+    check_weights,
+    import_memory_budget,
+)
 from studio.importers.onnx_nodes import attributes, layer_name
 from studio.importers.onnx_patterns import Pattern, find_patterns, layer_difference
 
 _TRACE_BATCH = 2
+# How often the thread waiting for onnxruntime looks at `cancelled` (Ctrl-C needs no polling).
+_POLL_SECONDS = 0.1
 
 
 def import_onnx_file(
@@ -40,25 +51,43 @@ def import_onnx_file(
     registry: LayerRegistry,
     *,
     input_shapes: Sequence[Sequence[int]] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ImportedModel:
     """Map an ONNX file to a project with its weights; see the module docstring.
 
+    Nothing of the model runs before `onnx_checks` has passed it; external weights are read
+    only after their declared sizes have.
+
     Raises:
-        ImportFailure: the file cannot be read or run.
+        ImportFailure: the file cannot be read or run, or the checks refuse it.
+        ImportStopped: `cancelled` turned true while onnxruntime ran the model.
         UnsupportedModelError: some operators have no catalog layer (all are listed).
+        KeyboardInterrupt: Ctrl-C, which also stops onnxruntime.
     """
     import onnx
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
-    if not path.is_file():
-        raise ImportFailure(f"{path}: no such file")
+    limit, origin = import_memory_budget()
     try:
-        model = onnx.load(str(path))
+        data = read_bytes_bounded(path, limit, what="ONNX model")
+    except FileReadError as exc:
+        raise ImportFailure(f"{exc} (the import may hold {origin})") from None
+    try:
+        model = onnx.load_model_from_string(data)
+        del data
+        check_weights(model, str(path), path.parent)
+        if any(uses_external_data(t) for t in model.graph.initializer):
+            load_external_data_for_model(model, str(path.parent))
         onnx.checker.check_model(model)
+    except ImportFailure:
+        raise
     except Exception as exc:
         raise ImportFailure(
-            f"{path}: not a valid ONNX model ({str(exc).splitlines()[0]})"
+            f"{path}: not a valid ONNX model ({(str(exc).splitlines() or [type(exc).__name__])[0]})"
         ) from None
-    return import_onnx_model(model, registry, input_shapes=input_shapes, source=str(path))
+    return import_onnx_model(
+        model, registry, input_shapes=input_shapes, source=str(path), cancelled=cancelled
+    )
 
 
 def import_onnx_model(
@@ -67,18 +96,19 @@ def import_onnx_model(
     *,
     input_shapes: Sequence[Sequence[int]] | None = None,
     source: str = "model.onnx",
+    cancelled: Callable[[], bool] | None = None,
 ) -> ImportedModel:
     """Map an `onnx.ModelProto`; `input_shapes` (batch included) override the graph's."""
-    import torch
-
     graph = model.graph
-    initializers = {init.name: _to_array(init) for init in graph.initializer}
-    inputs = [i for i in graph.input if i.name not in initializers]
+    weight_names = {init.name for init in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weight_names]
     shapes = _input_shapes(inputs, input_shapes)
+    check_before_running(model, inputs, shapes, source)
+    initializers = {init.name: _to_array(init, source) for init in graph.initializer}
     feeds = {
         i.name: _example(shape, _elem_type(i)) for i, shape in zip(inputs, shapes, strict=True)
     }
-    values = _run_all(model, feeds, source)
+    values = _run_all(model, feeds, source, cancelled)
     values.update(initializers)
     mapper = _OnnxMapper(GraphDraft(registry), values, initializers, _opset(model))
     mapper.map_graph(graph, inputs)
@@ -88,15 +118,23 @@ def import_onnx_model(
     mapper.draft.check_shapes(source)
     name = graph.name if graph.name and graph.name != "main_graph" else Path(source).stem
     project = mapper.draft.to_project(name, description=f"Imported from {source}.")
+    import torch
+
     examples = tuple(torch.from_numpy(feeds[i.name]) for i in inputs)
     expected = [torch.from_numpy(np.asarray(values[o.name])) for o in graph.output]
     return ImportedModel(project, mapper.draft.state_dict(), examples, expected, source)
 
 
-def _to_array(tensor: Any) -> np.ndarray:
+def _to_array(tensor: Any, source: str) -> np.ndarray:
     from onnx import numpy_helper
 
-    return np.asarray(numpy_helper.to_array(tensor))
+    try:
+        return np.asarray(numpy_helper.to_array(tensor))
+    except Exception as exc:  # data that does not fill the declared shape, an unknown type
+        raise ImportFailure(
+            f"{source}: the weight {tensor.name!r} cannot be read "
+            f"({(str(exc).splitlines() or [type(exc).__name__])[0]})"
+        ) from None
 
 
 def _opset(model: Any) -> int:
@@ -143,10 +181,16 @@ def _example(shape: tuple[int, ...], elem_type: int) -> np.ndarray:
     if elem_type in (TensorProto.INT64, TensorProto.INT32):
         dtype = np.int64 if elem_type == TensorProto.INT64 else np.int32
         return np.zeros(shape, dtype=dtype)
-    return generator.standard_normal(shape).astype(np.float32)
+    # Drawn in float32 itself: a float64 draw first would double what the checks allowed.
+    return generator.standard_normal(shape, dtype=np.float32)
 
 
-def _run_all(model: Any, feeds: dict[str, np.ndarray], source: str) -> dict[str, Any]:
+def _run_all(
+    model: Any,
+    feeds: dict[str, np.ndarray],
+    source: str,
+    cancelled: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
     """Every value of the graph on `feeds`, by running it with all of them as outputs."""
     import onnx
     import onnxruntime
@@ -166,16 +210,64 @@ def _run_all(model: Any, feeds: dict[str, np.ndarray], source: str) -> dict[str,
         session = onnxruntime.InferenceSession(
             exposed.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
+        del exposed
         names = [o.name for o in session.get_outputs()]
-        results = session.run(names, feeds)
+        results = _run_stoppably(session, names, feeds, source, cancelled)
+    except ImportStopped:
+        raise
     except Exception as exc:
         shown = ", ".join(f"{k} {v.shape}" for k, v in feeds.items())
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ImportFailure(
-            f"{source}: onnxruntime cannot run the model on {shown}: {str(exc).splitlines()[0]}"
+            f"{source}: onnxruntime cannot run the model on {shown}: {first}"
         ) from None
     values: dict[str, Any] = dict(feeds)
     values.update(zip(names, results, strict=True))
     return values
+
+
+def _run_stoppably(
+    session: Any,
+    names: list[str],
+    feeds: dict[str, np.ndarray],
+    source: str,
+    cancelled: Callable[[], bool] | None,
+) -> list[Any]:
+    """`session.run`, stopped by Ctrl-C or `cancelled`, even inside a long operator or loop.
+
+    onnxruntime's run holds the calling thread in C++, where Python cannot deliver Ctrl-C. It
+    runs in a helper thread instead; this thread waits in short slices, so a KeyboardInterrupt
+    (or any other signal's exception) arrives here, and onnxruntime's terminate flag then ends
+    the run within one operator before the exception goes on.
+    """
+    import onnxruntime
+
+    run_options = onnxruntime.RunOptions()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["results"] = session.run(names, feeds, run_options)
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="onnxruntime example run", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(_POLL_SECONDS)
+            if cancelled is not None and worker.is_alive() and cancelled():
+                run_options.terminate = True
+                worker.join()
+                raise ImportStopped(f"{source}: the import was stopped while the model ran")
+    except BaseException:
+        run_options.terminate = True
+        worker.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    results: list[Any] = outcome["results"]
+    return results
 
 
 OnnxRule = Callable[["_OnnxMapper", Any], Value | None]

@@ -366,6 +366,7 @@ def run_import(
         registry,
         kwargs=request.kwargs,
         input_shapes=list(request.input_shapes) or None,
+        cancelled=cancelled,
     )
     if cancelled():
         return
