@@ -17,6 +17,7 @@ if __name__ == "__main__":
         "explain_latency.py",
         "ui_training.py",
         "memory_forecast.py",
+        "wide_csv.py",
     ):
         print(f"\n### {script}")
         runpy.run_path(str(HERE / script), run_name="__main__")
