@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The project the self-test loads instead of the bundled example (for the tests).
     parser.add_argument("--self-test-project", type=Path, help=argparse.SUPPRESS)
+    # The bundled app's stand-in for `python -I -c RUNNER`: verifies a Python export in its
+    # working folder (studio.export.fresh_interpreter).
+    parser.add_argument("--verify-python-export", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="open the window (the default command)")
@@ -202,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     if args.self_test or args.self_test_project is not None:
         args.run = cmd_self_test
+    if args.verify_python_export:
+        from studio.export.fresh_interpreter import run_verification_here
+
+        return run_verification_here()
     try:
         return int(args.run(args))
     except StudioError as exc:

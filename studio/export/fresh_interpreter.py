@@ -168,7 +168,7 @@ def _run_child(work: Path, timeout_s: float) -> ChildResult | None:
     with open(stderr_path, "wb") as stderr:
         try:
             completed = subprocess.run(
-                [sys.executable, "-I", "-B", "-c", RUNNER],
+                child_command(),
                 cwd=work,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -198,6 +198,24 @@ def _run_child(work: Path, timeout_s: float) -> ChildResult | None:
             + (f": {tail.splitlines()[-1]}" if tail else ""),
         )
     return None
+
+
+def child_command() -> list[str]:
+    """The command that runs `RUNNER` in a fresh process.
+
+    A bundled (PyInstaller) app has no ``-c``: its executable is `studio` itself, which takes
+    ``-m studio`` (see installers/strata_main.py) and a hidden flag that runs `RUNNER`.
+    """
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "-m", "studio", "--verify-python-export"]
+    return [sys.executable, "-I", "-B", "-c", RUNNER]
+
+
+def run_verification_here() -> int:
+    """Run `RUNNER` in this (fresh, bundled) process; its exit status on failure."""
+    sys.path.insert(0, os.getcwd())
+    exec(compile(RUNNER, "<strata verification>", "exec"), {"__name__": "__strata_verify__"})
+    return 0
 
 
 def _read_tensors(path: Path) -> list[torch.Tensor] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import sys
 import textwrap
 import time
@@ -167,3 +168,20 @@ def test_a_failing_preprocess_is_reported_as_such(tmp_path: Path) -> None:
     result = verify(folder, ["a"])
     assert not result.ok
     assert "model.py's preprocess fails on raw samples: 'x'" in result.reason
+
+
+@pytest.mark.timeout(120)
+def test_the_bundled_apps_hidden_flag_runs_the_same_verification(tmp_path: Path) -> None:
+    # A PyInstaller app has no `python -c`; `studio --verify-python-export` stands in for it.
+    work = exported(tmp_path / "work", "")
+    torch.save(list(SAMPLES), work / "samples.pt")
+    done = subprocess.run(
+        [sys.executable, "-m", "studio", "--verify-python-export"],
+        cwd=work,
+        capture_output=True,
+        timeout=100,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (outputs,) = torch.load(work / "outputs.pt", weights_only=True)
+    assert torch.equal(outputs, SAMPLES[0])
