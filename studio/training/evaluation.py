@@ -16,6 +16,7 @@ No Qt here: the window's Evaluation tab and `studio evaluate` both call this.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from studio.core.errors import StudioError
+from studio.core.safe_files import read_bytes_bounded
 from studio.data.pipeline import LoadedData
 from studio.data.previews import Preview, TablePreview
 from studio.training.errors import TrainingError
@@ -277,7 +280,7 @@ def evaluate_run(
     device = torch.device("cpu")
     mode = build_mode(project, settings, device, steps_per_epoch=1)
     for role, model in mode.models.items():
-        weights = trained.models.get(role, trained.weights if role == "model" else None)
+        weights = trained.models.get(role)  # the checkpoint's one copy (see load_run)
         if weights is None:
             raise RunError(
                 f"{trained.checkpoint_path}: the checkpoint holds no weights for the {role}",
@@ -440,6 +443,9 @@ def regress(outputs: list[torch.Tensor], target: torch.Tensor, dataset: Any) -> 
     return RegressionResult(predicted.numpy(), actual.numpy(), names)
 
 
+SAMPLE_GRID_LIMIT = 64 * 1024 * 1024  # a grid of 16 generated images is far smaller
+
+
 def generate(mode: Any, run_path: Path, seed: int = 0) -> GenerationResult:
     """The latest `samples/epoch-NNNN.npy` of the run, and a fresh batch from the generator."""
     grid: np.ndarray | None = None
@@ -448,8 +454,10 @@ def generate(mode: Any, run_path: Path, seed: int = 0) -> GenerationResult:
     saved = sorted(folder.glob("epoch-*.npy")) if folder.is_dir() else []
     for path in reversed(saved):
         try:
-            grid = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
+            # Through safe_files: a FIFO or a link to /dev/zero in the run is skipped, not read.
+            data = read_bytes_bounded(path, SAMPLE_GRID_LIMIT, within=run_path, what="sample grid")
+            grid = np.load(io.BytesIO(data), allow_pickle=False)
+        except (StudioError, OSError, ValueError, EOFError):
             continue  # a torn file from a killed run: the one before it will do
         try:
             epoch = int(path.stem.removeprefix("epoch-"))

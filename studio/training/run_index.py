@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from studio.core.errors import FileReadError
 from studio.core.project import DataSection, TrainingSection
 from studio.training.runs import (
     BEST,
@@ -29,7 +30,10 @@ from studio.training.runs import (
     RUN_ID_PATTERN,
     STATUS,
     is_run_folder,
+    lock_holder,
+    read_json_file,
     read_metrics,
+    read_metrics_file,
     runs_folder,
 )
 
@@ -163,10 +167,19 @@ def list_runs(project_path: Path) -> list[RunInfo]:
 
 
 def read_run(path: Path) -> RunInfo:
-    """One run folder, judged from status.json when there is one, else from its files."""
+    """One run folder, judged from status.json when there is one, else from its files.
+
+    Damaged lines of `metrics.jsonl` are skipped (the message counts them); a metrics file
+    that cannot be read at all (a FIFO, a link out of the run) makes the run "broken".
+    """
     config, problem = _read_json(path / CONFIG)
     status, status_problem = _read_json(path / STATUS)
-    records = read_metrics(path / METRICS)
+    try:
+        metrics = read_metrics_file(path / METRICS)
+    except FileReadError as exc:
+        metrics, problem = None, problem or str(exc)
+        config = None
+    records = metrics.records if metrics is not None else []
     info = RunInfo(run_id=path.name, path=path, status=UNKNOWN)
     info.has_checkpoint = (path / LAST).is_file() or (path / BEST).is_file()
     info.started = _started_from_id(path.name) or _latest_mtime([path / CONFIG])
@@ -182,15 +195,21 @@ def read_run(path: Path) -> RunInfo:
         info.monitor = _monitored_key(config)
     if status is not None:
         _apply_status(info, status)
-    elif status_problem is not None and (path / STATUS).exists():
+    elif status_problem is not None and os.path.lexists(path / STATUS):
         info.message = f"status.json: {status_problem}"
+    holder = lock_holder(path)
+    if holder is not None:
+        # The OS lock is the truth: a process trains the run now, whatever status.json says.
+        info.status, info.pid = RUNNING, holder or info.pid
     if config is None:
         info.status = BROKEN
-        info.message = f"config.json: {problem}"
-    elif status is None:
+        info.message = problem if metrics is None else f"config.json: {problem}"
+    elif status is None and holder is None:
         total = info.epochs_total
         complete = total is not None and info.epochs_done >= total
         info.status = FINISHED if complete and info.has_checkpoint else UNKNOWN
+    if metrics is not None and metrics.bad_lines and info.message is None:
+        info.message = metrics.problem(path / METRICS)
     return info
 
 
@@ -214,9 +233,22 @@ def _apply_status(info: RunInfo, status: Mapping[str, Any]) -> None:
     epochs = _as_int(status.get("epochs"))
     if epochs is not None:
         info.epochs_total = epochs
-    if info.status == RUNNING and not process_alive(info.pid):
+    if info.status == RUNNING and not _still_training(info):
         info.status = INTERRUPTED
         info.message = info.message or "the training process ended without saying why"
+
+
+def _still_training(info: RunInfo) -> bool:
+    """A run that says "running" is, while its process holds the run's lock.
+
+    Runs from before the lock have no `train.lock`: their pid must name a live process.
+    With the lock file present and free, the process is gone, even if its pid was reused.
+    """
+    if lock_holder(info.path) is not None:
+        return True
+    if os.path.lexists(info.path / "train.lock"):
+        return False
+    return process_alive(info.pid)
 
 
 def process_alive(pid: int | None) -> bool:
@@ -241,7 +273,7 @@ def recorded_metrics(run_folder: Path, epoch: int) -> dict[str, float]:
     line (a killed run), bookkeeping and non-numeric or non-finite values are left out.
     """
     metrics: dict[str, float] = {}
-    for record in read_metrics(run_folder / METRICS):
+    for record in _records_or_none(run_folder / METRICS):
         if record.get("epoch") != epoch:
             continue
         metrics = {
@@ -301,7 +333,7 @@ def compare_runs(project_path: Path, run_ids: Sequence[str]) -> RunComparison:
         config, _problem = _read_json(path / CONFIG)
         runs.append(info)
         configs.append(config or {})
-        curves[run_id] = epoch_curves(read_metrics(path / METRICS))
+        curves[run_id] = epoch_curves(_records_or_none(path / METRICS))
     return RunComparison(
         runs=runs,
         curves=curves,
@@ -471,20 +503,28 @@ def _ordered_union(groups: Iterable[Iterable[str]]) -> list[str]:
 
 # ----------------------------------------------------------------- small readers
 def _read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """(document, None), or (None, why not) for a missing, unreadable or non-object file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """(document, None), or (None, why not) for a missing, unreadable or non-object file.
+
+    Read through `safe_files`: a FIFO, a device or a link out of the run is refused, not
+    waited on.
+    """
+    if not os.path.lexists(path):
         return None, "missing"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot be read ({exc})"
     try:
-        document = json.loads(text)
-    except ValueError as exc:
-        return None, f"not valid JSON ({exc})"
+        document = read_json_file(path, path.parent, path.name)
+    except FileReadError as exc:
+        return None, str(exc)
     if not isinstance(document, dict):
         return None, "not a JSON object"
     return document, None
+
+
+def _records_or_none(path: Path) -> list[dict[str, Any]]:
+    """The records of a metrics file; none when it cannot be read (the run list says why)."""
+    try:
+        return read_metrics(path)
+    except FileReadError:
+        return []
 
 
 def _is_number(value: object) -> bool:

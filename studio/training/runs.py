@@ -6,20 +6,33 @@ section, so a run can be understood and resumed after the project changed),
 `last.pt` and `best.pt`, and `status.json` (running, completed, stopped or failed; see
 `RunFolder.write_status`). A run id is a timestamp and a short random suffix; ids that come
 from outside (``--resume RUN``) are validated so they can never name a path elsewhere.
+
+A run folder may come from someone else, or be damaged: every read of its files goes
+through `studio.core.safe_files` (regular files only, bounded, no links out of the folder),
+and a bad line of `metrics.jsonl` is skipped and counted, never fatal. While a process trains
+a run it holds an OS lock on the run's `train.lock` (`RunLock`), so that a second `--resume`
+(or a resume of a run still training) is refused instead of interleaving two histories.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import re
 import secrets
+import stat
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.core.errors import FileReadError
 from studio.core.project import atomic_write_text
+from studio.core.safe_files import describe_kind, open_regular, read_text_bounded, size_text
 from studio.training.errors import TrainingError
 from studio.training.events import json_safe
 
@@ -30,7 +43,16 @@ PREPROCESSING = "preprocessing.json"
 LAST = "last.pt"
 BEST = "best.pt"
 STATUS = "status.json"
+LOCK = "train.lock"
 RUN_STATES = ("running", "completed", "stopped", "failed")
+# config.json holds the whole project (a large graph is a few MiB); the same bound as a project.
+JSON_LIMIT = 64 * 1024 * 1024
+# One line per epoch of about 300 bytes: a million epochs fit.
+METRICS_LIMIT = 256 * 1024 * 1024
+# The chooser shows each run's last record; reading this much of the end finds it.
+METRICS_TAIL = 64 * 1024
+# A larger epoch number is no epoch a run reached, but a damaged or hostile file.
+MAX_EPOCH = 10**9
 
 
 def runs_folder(project_path: Path) -> Path:
@@ -153,8 +175,8 @@ class RunFolder:
     def read_status(self) -> dict[str, Any] | None:
         """The run's `status.json`, or None when it has none (older runs) or it is unreadable."""
         try:
-            document = json.loads(self.status.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            document = read_json_file(self.status, self.path, "status.json")
+        except FileReadError:
             return None
         return document if isinstance(document, dict) else None
 
@@ -162,13 +184,33 @@ class RunFolder:
         atomic_write_text(self.path / name, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
     def read_config(self) -> dict[str, Any]:
+        """The run's `config.json` as a JSON object.
+
+        Raises:
+            TrainingError: missing, not a regular file, too large, not JSON, not an object.
+        """
         try:
-            document = json.loads((self.path / CONFIG).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TrainingError(f"{self.path / CONFIG}: cannot be read ({exc})") from None
+            document = read_json_file(self.path / CONFIG, self.path, "run configuration")
+        except FileReadError as exc:
+            raise TrainingError(str(exc)) from None
         if not isinstance(document, dict):
-            raise TrainingError(f"{self.path / CONFIG}: not a run configuration")
+            raise TrainingError(f"{self.path / CONFIG}: not a run configuration (no JSON object)")
         return document
+
+    def lock_for_training(self) -> RunLock:
+        """Take the run's training lock, held until `RunLock.release` (or the process ends).
+
+        Raises:
+            TrainingError: another process trains this run (the message names its pid), or
+                the lock file cannot be made.
+        """
+        lock = RunLock(self)
+        lock.acquire()
+        return lock
+
+    def training_pid(self) -> int | None:
+        """The pid of the process that holds this run's training lock; None when none does."""
+        return lock_holder(self.path)
 
     def append_metrics(self, record: Mapping[str, Any]) -> None:
         """Append one line in one write: a killed process loses at most the line being written
@@ -183,23 +225,313 @@ class RunFolder:
             handle.write(line)
 
     def truncate_metrics_after(self, epoch: int) -> None:
-        """On resume, drop records of epochs after the checkpoint (they will be redone)."""
-        kept = [r for r in read_metrics(self.metrics) if int(r.get("epoch", 0)) <= epoch]
-        atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        """On resume, drop records of epochs after the checkpoint (they will be redone).
+
+        Lines that are not records (damaged ones) are dropped too: they held no epoch.
+        """
+        kept = [r for r in read_metrics(self.metrics) if r["epoch"] <= epoch]
+        atomic_write_text(self.metrics, "".join(json.dumps(r, allow_nan=True) + "\n" for r in kept))
+
+
+@dataclass
+class MetricsFile:
+    """What a `metrics.jsonl` holds: its records, and the lines that were not records.
+
+    Attributes:
+        records: every line that is a JSON object with a whole, non-negative "epoch".
+        bad_lines: 1-based numbers of the lines skipped as damaged (garbage, not an object,
+            no epoch, a number too large for a float); a torn last line is not counted.
+        torn: the last line had no newline and was not a record (a killed run's last write).
+    """
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    bad_lines: list[int] = field(default_factory=list)
+    torn: bool = False
+
+    def problem(self, path: Path) -> str | None:
+        """A sentence about the damaged lines, or None when there were none."""
+        if not self.bad_lines:
+            return None
+        shown = ", ".join(str(n) for n in self.bad_lines[:5])
+        more = f" and {len(self.bad_lines) - 5} more" if len(self.bad_lines) > 5 else ""
+        count = len(self.bad_lines)
+        return f"{path}: {count} damaged line{'s' if count != 1 else ''} skipped ({shown}{more})"
+
+
+def read_metrics_file(path: Path) -> MetricsFile:
+    """Parse a run's `metrics.jsonl`, skipping the lines that are not records.
+
+    Missing is empty (a run killed before its first epoch ended).
+
+    Raises:
+        FileReadError: not a regular file, a link out of the run folder, larger than
+            `METRICS_LIMIT`, or unreadable.
+    """
+    try:
+        text = read_text_bounded_lenient(path, METRICS_LIMIT, within=path.parent)
+    except FileReadError:
+        if not os.path.lexists(path):
+            return MetricsFile()
+        raise
+    return parse_metrics(text)
+
+
+def parse_metrics(text: str) -> MetricsFile:
+    """`read_metrics_file` on text already read."""
+    result = MetricsFile()
+    lines = text.split("\n")
+    last = len(lines) - 1  # the text after the last newline: empty, or a torn line
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        record = metrics_record(line)
+        if record is not None:
+            result.records.append(record)
+        elif number - 1 == last:
+            result.torn = True
+        else:
+            result.bad_lines.append(number)
+    return result
+
+
+def metrics_record(line: str) -> dict[str, Any] | None:
+    """One line as a record, or None when it is not one a reader can use."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    epoch = record.get("epoch")
+    if isinstance(epoch, float) and epoch.is_integer():
+        epoch = int(epoch)
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
+        return None
+    record["epoch"] = epoch
+    for value in record.values():
+        if isinstance(value, int) and not isinstance(value, bool) and not _fits_float(value):
+            return None  # a number no float holds: every reader would fail on it
+    return record
+
+
+def _fits_float(value: int) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Every complete record of a `metrics.jsonl`; a torn last line (a killed run) is skipped."""
+    """Every record of a `metrics.jsonl`; damaged lines and a torn last line are skipped.
+
+    Raises:
+        FileReadError: as `read_metrics_file`.
+    """
+    return read_metrics_file(path).records
+
+
+def last_metrics_record(path: Path) -> dict[str, Any] | None:
+    """The last record of a `metrics.jsonl`, reading only its end (the run chooser's cost).
+
+    Raises:
+        FileReadError: as `read_metrics_file`, except that size is no limit.
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    records = []
-    for line in text.splitlines():
+        with open_regular(path, within=path.parent, what="metrics file") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - METRICS_TAIL))
+            tail = handle.read(METRICS_TAIL)
+    except FileReadError:
+        if not os.path.lexists(path):
+            return None
+        raise
+    except OSError as exc:
+        raise FileReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    text = tail.decode("utf-8", errors="replace")
+    if size > METRICS_TAIL:
+        text = text.partition("\n")[2]  # the first line is cut by the seek
+    records = parse_metrics(text).records
+    return records[-1] if records else None
+
+
+def read_text_bounded_lenient(path: Path, limit: int, *, within: Path) -> str:
+    """`read_text_bounded`, with bytes that are not UTF-8 replaced (a damaged line is skipped
+    by the parser instead of the whole file being refused)."""
+    with open_regular(path, within=within, what="metrics file") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise FileReadError(
+                f"{path}: the metrics file is {size_text(size)}, more than the "
+                f"{size_text(limit)} it may hold; not read"
+            )
         try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise FileReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return data[: limit + 1].decode("utf-8", errors="replace")
+
+
+def read_json_file(path: Path, run_path: Path, what: str) -> object:
+    """A JSON document of the run folder `run_path`, read through `safe_files`.
+
+    Raises:
+        FileReadError: as `read_text_bounded`, or not JSON (the message names the place).
+    """
+    text = read_text_bounded(path, JSON_LIMIT, within=run_path, what=what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileReadError(
+            f"{path}: the {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg})"
+        ) from None
+    except RecursionError:
+        raise FileReadError(f"{path}: the {what} is nested too deeply to read") from None
+
+
+# ----------------------------------------------------------------- the training lock
+class RunLock:
+    """An OS lock on `train.lock` in a run folder, held while one process trains the run.
+
+    `fcntl.flock` on POSIX, `msvcrt.locking` on Windows: the OS drops it when the process
+    ends in any way (a SIGKILL included), so a killed run never stays locked. The file
+    holds the holder's pid, for the message that refuses a second writer.
+    """
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+        self.path = run.path / LOCK
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Raises: TrainingError: another process holds the lock, or it cannot be made."""
+        fd = _open_lock_file(self.path, create=True)
+        try:
+            if not _try_lock(fd, exclusive=True):
+                holder = _read_pid(fd)
+                who = f"process {holder}" if holder else "another process"
+                raise TrainingError(
+                    f"run {self.run.run_id} is being trained by {who}; stop it first "
+                    f"(or wait for it to end), then resume it"
+                )
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        except OSError as exc:
+            os.close(fd)
+            raise TrainingError(
+                f"{self.path}: cannot lock the run for training ({exc.strerror or exc})"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (closing the file drops it; the file stays, empty of meaning)."""
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        with contextlib.suppress(OSError):
+            _unlock(fd)
+        os.close(fd)
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+@contextlib.contextmanager
+def training_lock(run: RunFolder) -> Iterator[RunLock]:
+    """`RunFolder.lock_for_training` as a context manager."""
+    lock = run.lock_for_training()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def lock_holder(run_path: Path) -> int | None:
+    """The pid holding `run_path`'s training lock (0 when it cannot be read); None if free.
+
+    Probes with a shared, non-blocking lock, and never creates the file: listing runs
+    changes nothing in them.
+    """
+    try:
+        fd = _open_lock_file(run_path / LOCK, create=False)
+    except (TrainingError, OSError):
+        return None
+    try:
+        if _try_lock(fd, exclusive=False):
+            _unlock(fd)
+            return None
+        return _read_pid(fd) or 0
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+_LOCK_OFFSET = 64  # Windows locks are mandatory: lock a byte past the pid, which stays readable
+
+
+def _open_lock_file(path: Path, *, create: bool) -> int:
+    flags = os.O_RDWR if create else os.O_RDONLY
+    if create:
+        flags |= os.O_CREAT
+    for name in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC", "O_BINARY", "O_NOINHERIT"):
+        flags |= getattr(os, name, 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise TrainingError(
+            f"{path}: cannot open the run's lock file ({exc.strerror or exc}); if it is a "
+            "link or a folder, remove it"
+        ) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise TrainingError(f"{path}: the run's lock file is {describe_kind(mode)}; remove it")
+    return fd
+
+
+def _try_lock(fd: int, *, exclusive: bool) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode("ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from studio.compile.compiler import attribute_name, compile_graph
+from studio.core.errors import StudioError
 from studio.core.project import Project
 from studio.training.callbacks import (
     Callback,
@@ -26,7 +28,13 @@ from studio.training.callbacks import (
     error_message,
     monitored_key,
 )
-from studio.training.checkpoints import load_checkpoint, restore_rng_state
+from studio.training.checkpoints import (
+    check_resume_state,
+    checkpoint_models,
+    load_checkpoint,
+    main_weights,
+    restore_rng_state,
+)
 from studio.training.devices import (
     autocast_dtype,
     choose_device,
@@ -44,15 +52,17 @@ from studio.training.distributed import (
     init_process_group,
     wrap_mode,
 )
-from studio.training.errors import TrainingError
+from studio.training.errors import CheckpointError, TrainingError
 from studio.training.events import EventStream
 from studio.training.losses import loss_name_for
 from studio.training.metrics import default_metrics
 from studio.training.modes.base import TrainingMode
 from studio.training.modes.gan import GanMode, SampleGrid
 from studio.training.modes.supervised import SupervisedMode
-from studio.training.runs import CONFIG, PREPROCESSING, RunFolder, runs_folder
+from studio.training.runs import CONFIG, PREPROCESSING, RunFolder, RunLock, runs_folder
 from studio.training.trainer import Trainer
+
+MAX_EPOCHS = 100_000  # as `TrainingSection.epochs` allows
 
 
 @dataclass
@@ -120,21 +130,44 @@ def _run_training(
     extra_callbacks: tuple[Callback, ...],
 ) -> TrainingResult:
     checkpoint: dict[str, Any] | None = None
+    lock: RunLock | None = None
     if resume is not None:
         run = RunFolder.open(path, resume)
-        config = run.read_config()
-        # The run's own copy of the project: resuming trains what the run started with.
-        project = Project.from_dict(config["project"], project.registry, source=str(run.path))
-        project.path = path
-        checkpoint = load_checkpoint(run.last)
-        if epochs is None:
-            epochs = int(config.get("resolved", {}).get("epochs", project.training.epochs))
+        # Before anything is read: a second writer would interleave two histories.
+        lock = run.lock_for_training()
+        try:
+            plan = prepare_resume(run, project, epochs)
+        except BaseException:
+            lock.release()
+            raise
+        project, checkpoint, epochs = plan.project, plan.checkpoint, plan.epochs
     elif group.is_main:
         run = RunFolder.create(path)
+        lock = run.lock_for_training()
         broadcast_object(group, run.run_id)
     else:
         # Rank 0 chose the run; the others only need its name (they never write to it).
         run = RunFolder(runs_folder(path) / broadcast_object(group, None))
+    try:
+        return _train_run(
+            project, run, group, epochs, device, events, progress, extra_callbacks, checkpoint
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_run(
+    project: Project,
+    run: RunFolder,
+    group: ProcessGroup,
+    epochs: int | None,
+    device: str | None,
+    events: TextIO | None,
+    progress: TextIO | None,
+    extra_callbacks: tuple[Callback, ...],
+    checkpoint: dict[str, Any] | None,
+) -> TrainingResult:
     try:
         trainer, start = prepare_trainer(
             project, run, epochs, device, events, progress, extra_callbacks, checkpoint, group
@@ -154,6 +187,72 @@ def _run_training(
         raise
     status = trainer.fit(**start)
     return TrainingResult(run, status, trainer.epoch, trainer.epoch_logs)
+
+
+@dataclass
+class ResumePlan:
+    """What a resume continues from: the run's own project, its checkpoint, the epoch goal."""
+
+    project: Project
+    checkpoint: dict[str, Any]
+    epochs: int
+
+
+def prepare_resume(run: RunFolder, project: Project, epochs: int | None = None) -> ResumePlan:
+    """Read and check everything a resume of `run` needs, changing nothing.
+
+    Args:
+        run: the run to continue.
+        project: the project file's project (for its path and registry; the run's own copy
+            is what is resumed).
+        epochs: the total epochs asked for; None keeps the run's own.
+
+    Raises:
+        TrainingError: config.json or last.pt is missing, damaged, or holds values a run
+            cannot continue from; the message names the file and the field.
+    """
+    config = run.read_config()
+    config_path = run.path / CONFIG
+    document = config.get("project")
+    if not isinstance(document, dict):
+        raise TrainingError(f"{config_path}: 'project' is missing or not an object")
+    try:
+        resumed = Project.from_dict(document, project.registry, source=str(config_path))
+    except StudioError as exc:
+        raise TrainingError(str(exc)) from None
+    resumed.path = project.path
+    if epochs is None:
+        epochs = _configured_epochs(config, config_path, resumed.training.epochs)
+    if not os.path.lexists(run.last):
+        raise TrainingError(_no_checkpoint_message(run))
+    checkpoint = load_checkpoint(run.last, within=run.path)
+    check_resume_state(checkpoint, run.last, epochs)
+    return ResumePlan(resumed, checkpoint, epochs)
+
+
+def _configured_epochs(config: dict[str, Any], config_path: Path, default: int) -> int:
+    """`resolved.epochs` of a run's config.json: a whole number from 1 to 100,000."""
+    resolved = config.get("resolved", {})
+    if not isinstance(resolved, dict):
+        raise TrainingError(f"{config_path}: 'resolved' is not an object")
+    value = resolved.get("epochs", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EPOCHS:
+        raise TrainingError(
+            f"{config_path}: resolved.epochs is {value!r}; it must be a whole number from 1 "
+            f"to {MAX_EPOCHS:,} (or pass --epochs)"
+        )
+    return value
+
+
+def _no_checkpoint_message(run: RunFolder) -> str:
+    status = run.read_status() or {}
+    state = status.get("status")
+    how = f" (its status.json says {state!r})" if isinstance(state, str) else ""
+    return (
+        f"run {run.run_id} cannot be resumed: it has no {run.last.name} yet{how}, because it "
+        "ended before its first epoch did and a checkpoint is written at the end of an "
+        "epoch; start a new run instead"
+    )
 
 
 def prepare_trainer(
@@ -210,7 +309,7 @@ def prepare_trainer(
     start: dict[str, Any] = {}
     best = None
     if checkpoint is not None:
-        mode.load_state_dict(checkpoint["mode"])
+        load_mode_state(mode, checkpoint, run.last)
         start = {"start_epoch": int(checkpoint["epoch"]), "start_step": int(checkpoint["step"])}
         # Set when a stop interrupted an epoch: finish that epoch instead of redoing it.
         progress_in_epoch = checkpoint.get("epoch_progress")
@@ -291,6 +390,29 @@ def prepare_trainer(
     return trainer, start
 
 
+def load_mode_state(mode: TrainingMode, checkpoint: dict[str, Any], path: Path) -> None:
+    """Put a checkpoint's weights, optimizer and scheduler state into `mode`.
+
+    Raises:
+        CheckpointError: the state does not fit this run's model (renamed or missing keys,
+            other tensor shapes), naming the checkpoint.
+    """
+    state = dict(checkpoint["mode"])
+    state["models"] = checkpoint_models(checkpoint, path)  # old checkpoints: the one rule
+    try:
+        mode.load_state_dict(state)
+    except KeyError as exc:
+        raise CheckpointError(
+            f"{path}: the checkpoint has no {exc.args[0]!r} in its 'mode' state; it does not "
+            "belong to this run's model"
+        ) from None
+    except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: the checkpoint does not fit this run's model and optimizer ({first})"
+        ) from None
+
+
 def sharded_loader(
     data: Any, settings: Any, device: torch.device, group: ProcessGroup
 ) -> DataLoader[object]:
@@ -361,7 +483,7 @@ def copy_initial_weights(project: Project, mode: TrainingMode, run_id: str) -> N
     assert project.path is not None
     source = RunFolder.open(project.path, run_id)
     path = source.best if source.best.is_file() else source.last
-    weights = load_checkpoint(path)["model"]
+    weights = main_weights(checkpoint_models(load_checkpoint(path, within=source.path), path))
     target = mode.main_model.state_dict()
     matched = {k: v for k, v in weights.items() if k in target and target[k].shape == v.shape}
     if not matched:

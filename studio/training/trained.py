@@ -8,6 +8,7 @@ Every way a run can fail to load raises `RunError`, whose message names the path
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,9 +20,12 @@ from studio.training.runs import (
     BEST,
     CONFIG,
     LAST,
+    MAX_EPOCH,
+    METRICS,
+    RUN_ID_PATTERN,
     RunFolder,
     is_run_folder,
-    read_metrics,
+    last_metrics_record,
     runs_folder,
 )
 
@@ -69,18 +73,46 @@ def _has_weights(folder: Path) -> bool:
 
 
 def runs_with_weights(project_path: Path) -> list[RunChoice]:
-    """The project's runs that have weights, newest first (run ids sort by start time)."""
+    """The project's runs that have weights, newest first (run ids sort by start time).
+
+    Reads only the end of each run's `metrics.jsonl`, through `safe_files`: a run whose
+    metrics are damaged, a FIFO or a link elsewhere is listed without its last values
+    (evaluating it says what is wrong), and never hides or breaks the other runs.
+    """
     folder = runs_folder(project_path)
-    if not folder.is_dir():
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name, reverse=True)
+    except OSError:
         return []
     infos = []
-    for path in sorted(folder.iterdir(), key=lambda p: p.name, reverse=True):
-        if not is_run_folder(path, folder) or not _has_weights(path):
+    for path in entries:
+        if not RUN_ID_PATTERN.match(path.name) or not is_run_folder(path, folder):
             continue
-        records = read_metrics(path / "metrics.jsonl")
-        last = records[-1] if records else {}
-        infos.append(RunChoice(path.name, path, int(last.get("epoch", len(records))), last))
+        if not _has_weights(path):
+            continue
+        try:
+            last = last_metrics_record(path / METRICS) or {}
+        except StudioError:
+            last = {}
+        infos.append(RunChoice(path.name, path, int(last.get("epoch", 0)), last))
     return infos
+
+
+def has_trained_run(project_path: Path) -> bool:
+    """Whether some run of the project has a checkpoint: file types only, no file is read.
+
+    What the window asks on its Qt thread to enable File ▸ Export: a `stat` never blocks,
+    where opening a FIFO in place of a run's file would (and reading `/dev/zero` never ends).
+    """
+    folder = runs_folder(project_path)
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    return any(
+        RUN_ID_PATTERN.match(path.name) and is_run_folder(path, folder) and _has_weights(path)
+        for path in entries
+    )
 
 
 # The first name of `runs_with_weights`, which the Export dialog and the window use.
@@ -105,7 +137,11 @@ def latest_run_id(project_path: Path) -> str:
 
 @dataclass
 class TrainedRun:
-    """A run's own copy of the project, its best weights and the project's data."""
+    """A run's own copy of the project, its best weights and the project's data.
+
+    `weights` is the main model's entry of `models` (the same dicts, read from the one copy
+    of the weights a checkpoint holds; see `checkpoints.checkpoint_models`).
+    """
 
     run_id: str
     project: Project
@@ -142,7 +178,7 @@ def load_run(
         DataError: the project's data cannot be read.
     """
     from studio.data.pipeline import load_project_data
-    from studio.training.checkpoints import load_checkpoint
+    from studio.training.checkpoints import checkpoint_models, load_checkpoint, main_weights
 
     if registry is None:
         from studio.plugins import default_registry
@@ -171,25 +207,31 @@ def load_run(
             run.path,
         )
     checkpoint_path = run.best if run.best.is_file() else run.last
+    if not os.path.lexists(checkpoint_path):
+        raise RunError(
+            f"run {run.run_id} has no checkpoint ({run.path} holds neither {BEST} nor {LAST}): "
+            "it ended before its first epoch did; train the project again",
+            run.path,
+        )
     try:
-        checkpoint = load_checkpoint(checkpoint_path)
+        checkpoint = load_checkpoint(checkpoint_path, within=run.path)
+        models = checkpoint_models(checkpoint, checkpoint_path)
     except TrainingError as exc:
         raise RunError(str(exc), checkpoint_path) from None
-    weights = checkpoint["model"]
-    if not isinstance(weights, dict):
-        raise RunError(f"{checkpoint_path}: the checkpoint holds no model weights", checkpoint_path)
-    models = {"model": weights}
-    mode_state = checkpoint.get("mode")
-    if isinstance(mode_state, dict) and isinstance(mode_state.get("models"), dict):
-        models = dict(mode_state["models"])
+    epoch = checkpoint.get("epoch", 0)
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
+        raise RunError(
+            f"{checkpoint_path}: epoch in the checkpoint is {epoch!r}, not an epoch number",
+            checkpoint_path,
+        )
     return TrainedRun(
         run.run_id,
         project,
-        weights,
+        main_weights(models),
         load_project_data(project),
         run.path,
         checkpoint_path,
-        int(checkpoint.get("epoch", 0)),
+        epoch,
         models,
     )
 

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from studio.training.callbacks import Callback, CallbackList
+from studio.training.checkpoints import FORMAT as CHECKPOINT_FORMAT
 from studio.training.checkpoints import capture_rng_state
 from studio.training.devices import cuda_memory_mb, gpu_utilization
 from studio.training.errors import NonFiniteLossError
@@ -152,9 +153,9 @@ class Trainer:
         progress = None
         if self.stopped_mid_epoch:
             progress = {"epoch": self.epoch, "batches": self.batch, "loss_sum": self.loss_sum}
+        # The weights once, inside the mode's state (see `checkpoints.checkpoint_models`).
         return {
-            "format": 1,
-            "model": self.mode.main_model.state_dict(),
+            "format": CHECKPOINT_FORMAT,
             "mode": self.mode.state_dict(),
             "epoch": self.epochs_done,
             "step": self.step,

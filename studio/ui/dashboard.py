@@ -9,7 +9,6 @@ own timer, so the Qt thread does a little work per batch and none per point.
 from __future__ import annotations
 
 import html
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.training.runs import CONFIG, LAST, read_metrics, runs_folder
+from studio.training.run_index import INTERRUPTED, UNKNOWN, RunInfo, read_run
+from studio.training.run_index import STOPPED as RUN_STOPPED
+from studio.training.runs import LAST, RUN_ID_PATTERN, is_run_folder, runs_folder
 from studio.ui import theme
 from studio.ui.live_plot import LivePlot
 from studio.ui.training_process import (
@@ -43,8 +44,8 @@ from studio.ui.training_process import (
     TrainingProcess,
 )
 
-STATUS_FILE = "status.json"
-RESUMABLE = ("stopped", "interrupted", "running")
+# "running" is not here: the index calls a running run whose process is gone "interrupted".
+RESUMABLE = (RUN_STOPPED, INTERRUPTED)
 LOG_LINES = 5000
 # Keys of a step event that are not losses.
 STEP_FIELDS = ("event", "time", "epoch", "step", "batch", "batches", "lr", "samples_per_s")
@@ -77,41 +78,32 @@ def is_number(value: object) -> TypeGuard[float]:
 def find_resumable_run(project_path: Path) -> str | None:
     """The newest run of the project that stopped or was interrupted and has a checkpoint.
 
-    `status.json` says how a run ended when the run wrote one; an older run counts when its
-    metrics show fewer epochs than it was started for. A run whose status says "running"
-    is resumable only when its process is gone (the window's own running child is not
-    offered: the dashboard disables Resume while it trains).
+    The run index judges each run (status.json, the run's OS lock, its files), so the
+    dashboard and the runs table agree: a run whose status says "running" is offered only
+    when no process holds its lock (its process is gone: "interrupted"), and an older run
+    without status.json when its metrics show fewer epochs than it was started for. Runs
+    are read newest first through `safe_files`, and the search stops at the first match.
     """
     folder = runs_folder(project_path)
     try:
-        runs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name)
+        entries = sorted(folder.iterdir(), key=lambda p: p.name, reverse=True)
     except OSError:
         return None
-    for run in reversed(runs):
-        if not (run / LAST).is_file():
+    for path in entries:
+        if not RUN_ID_PATTERN.match(path.name) or not is_run_folder(path, folder):
             continue
-        status = _read_json(run / STATUS_FILE)
-        if status is not None:
-            if status.get("status") in RESUMABLE:
-                return run.name
+        if not (path / LAST).is_file():
             continue
-        config = _read_json(run / CONFIG) or {}
-        resolved = config.get("resolved")
-        total = resolved.get("epochs") if isinstance(resolved, dict) else None
-        done = max(
-            (int(r.get("epoch", 0) or 0) for r in read_metrics(run / "metrics.jsonl")), default=0
-        )
-        if isinstance(total, int) and done < total:
-            return run.name
+        if _resumable(read_run(path)):
+            return path.name
     return None
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) else None
+def _resumable(info: RunInfo) -> bool:
+    if info.status in RESUMABLE:
+        return True
+    total = info.epochs_total
+    return info.status == UNKNOWN and total is not None and info.epochs_done < total
 
 
 class RunProgress:

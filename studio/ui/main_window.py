@@ -1480,10 +1480,11 @@ class MainWindow(QMainWindow):
         self._update_export_action()
 
     def _update_export_action(self) -> None:
-        from studio.training.trained import list_runs
+        # Checkpoint files' types only: no run file is opened or read on the Qt thread.
+        from studio.training.trained import has_trained_run
 
         path = self.project.path if self.project is not None else None
-        trained = path is not None and bool(list_runs(path))
+        trained = path is not None and has_trained_run(path)
         self.export_action.setEnabled(trained)
         self.export_action.setStatusTip(
             "Export a trained run, every format verified"

@@ -23,7 +23,7 @@ import torch
 
 from studio.core.project import Project
 from studio.core.resources import examples_dir
-from studio.training.checkpoints import load_checkpoint
+from studio.training.checkpoints import load_main_weights
 from studio.training.distributed import (
     Launch,
     ProcessGroup,
@@ -101,8 +101,8 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, registry):
     for got, want in zip(metrics, expected, strict=True):
         assert got["val_loss"] == pytest.approx(want["val_loss"], abs=1e-4)
         assert got["train_loss"] == pytest.approx(want["train_loss"], abs=1e-4)
-    ddp_weights = load_checkpoint(runs[0] / "last.pt")["model"]
-    one_weights = load_checkpoint(alone.run.last)["model"]
+    ddp_weights = load_main_weights(runs[0] / "last.pt")
+    one_weights = load_main_weights(alone.run.last)
     assert ddp_weights.keys() == one_weights.keys()  # no "module." prefix from DDP
     for name, tensor in one_weights.items():
         torch.testing.assert_close(ddp_weights[name], tensor, atol=1e-4, rtol=0)

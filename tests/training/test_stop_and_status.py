@@ -89,8 +89,8 @@ def test_stop_mid_epoch_checkpoints_and_resume_matches_an_uninterrupted_run(exam
     assert epoch_figures(resumed.run) == epoch_figures(whole.run)
     ours, theirs = load_checkpoint(resumed.run.last), load_checkpoint(whole.run.last)
     assert ours["epoch_progress"] is None
-    for name, tensor in theirs["model"].items():
-        torch.testing.assert_close(ours["model"][name], tensor, rtol=0, atol=1e-6)
+    for name, tensor in theirs["mode"]["models"]["model"].items():
+        torch.testing.assert_close(ours["mode"]["models"]["model"][name], tensor, rtol=0, atol=1e-6)
 
 
 def test_stop_at_an_epoch_end_writes_no_progress_and_resumes_after_it(example):

@@ -172,7 +172,7 @@ def test_resumed_run_matches_an_uninterrupted_one(example):
 
 def test_frozen_layers_keep_their_weights(example):
     from studio.compile.compiler import compile_graph
-    from studio.training.checkpoints import load_checkpoint
+    from studio.training.checkpoints import load_main_weights
     from studio.training.session import seed_everything
 
     project = example("mlp_classifier", epochs=1)
@@ -180,7 +180,7 @@ def test_frozen_layers_keep_their_weights(example):
     seed_everything(project.training.seed)
     initial = compile_graph(project.main_graph).state_dict()
     result = run_training(project, progress=io.StringIO())
-    trained = load_checkpoint(result.run.last)["model"]
+    trained = load_main_weights(result.run.last)
     assert torch.equal(trained["hidden1.weight"], initial["hidden1.weight"])
     assert not torch.equal(trained["hidden2.weight"], initial["hidden2.weight"])
 
@@ -193,7 +193,7 @@ def test_unknown_frozen_layer_is_named(example):
 
 
 def test_initial_weights_come_from_an_earlier_run(example):
-    from studio.training.checkpoints import load_checkpoint
+    from studio.training.checkpoints import load_main_weights
 
     project = example("mlp_classifier", epochs=3)
     donor = run_training(project, progress=io.StringIO())
@@ -201,8 +201,8 @@ def test_initial_weights_come_from_an_earlier_run(example):
     project.training.frozen = ["hidden1"]
     project.training.epochs = 1
     result = run_training(project, progress=io.StringIO())
-    donor_weights = load_checkpoint(donor.run.best)["model"]["hidden1.weight"]
-    assert torch.equal(load_checkpoint(result.run.last)["model"]["hidden1.weight"], donor_weights)
+    donor_weights = load_main_weights(donor.run.best)["hidden1.weight"]
+    assert torch.equal(load_main_weights(result.run.last)["hidden1.weight"], donor_weights)
 
 
 @pytest.mark.parametrize("name", ["accuracy", "f1", "precision", "recall"])

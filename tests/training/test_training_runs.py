@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from studio.data.pipeline import load_project_data
-from studio.training.checkpoints import load_checkpoint
+from studio.training.checkpoints import load_main_weights
 from studio.training.events import parse_events
 from studio.training.runs import read_metrics
 from studio.training.session import build_mode, run_training
@@ -71,7 +71,7 @@ def test_shapes_cnn_reaches_95_percent_on_the_test_split(example):
     result = quiet(project)
     settings = project.training
     mode = build_mode(project, settings, torch.device("cpu"), steps_per_epoch=1)
-    mode.main_model.load_state_dict(load_checkpoint(result.run.best)["model"])
+    mode.main_model.load_state_dict(load_main_weights(result.run.best))
     mode.train(False)
     test = load_project_data(project).loaders(batch_size=settings.batch_size).test
     assert mode.validate(test)["val_accuracy"] >= 0.95
