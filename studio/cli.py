@@ -8,10 +8,11 @@ torch is imported only by the commands that need it, so `studio templates` stays
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -384,8 +385,21 @@ def cmd_summary(args: argparse.Namespace) -> int:
     for i, (name, graph) in enumerate(project.graphs.items()):
         if len(project.graphs) > 1:
             print(("\n" if i else "") + f"== {name} ==")
-        print(summarize(graph, batch_size=args.batch_size).format_table())
+        with naming_the_file(args.project, name if len(project.graphs) > 1 else None):
+            print(summarize(graph, batch_size=args.batch_size).format_table())
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def naming_the_file(path: Path, graph: str | None) -> Iterator[None]:
+    """A graph that cannot compile is reported with the file (and graph) it comes from."""
+    from studio.compile.compiler import CompileError
+
+    try:
+        yield
+    except CompileError as exc:
+        where = f"{path}: {graph}: " if graph is not None else f"{path}: "
+        raise StudioError(f"{where}{exc}") from None
 
 
 def cmd_code(args: argparse.Namespace) -> int:
@@ -403,7 +417,9 @@ def cmd_code(args: argparse.Namespace) -> int:
         class_name = class_name_for(f"{project.name} {suffix}")
         if i:
             print(f"\n# {'=' * 76}\n")
-        print(generate_code(graph, class_name=class_name, title=f"{project.name} {suffix}".strip()))
+        title = f"{project.name} {suffix}".strip()
+        with naming_the_file(args.project, suffix or None):
+            print(generate_code(graph, class_name=class_name, title=title))
     return EXIT_OK
 
 

@@ -362,7 +362,8 @@ def parse_json(raw: bytes | str, source: str) -> object:
     try:
         document: object = json.loads(text, parse_constant=mark_constant)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        # A string left open runs to the end of the text: the file was cut inside it.
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise ProjectError(
                 f"{source}: the file ends unexpectedly (line {exc.lineno}); it may have been "
                 "truncated."
@@ -564,6 +565,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         tmp_name = None
         _fsync_folder(folder)
     except OSError as exc:
+        if not folder.is_dir():
+            raise ProjectError(
+                f"{path}: could not be saved: the folder {folder} does not exist"
+            ) from None
         raise ProjectError(
             f"{path}: could not be saved ({exc.strerror or exc}); the previous file is unchanged"
         ) from None

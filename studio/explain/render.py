@@ -6,10 +6,12 @@ headless picture matches what the window shows.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
+from studio.core.project import atomic_write_bytes
 from studio.explain.errors import ExplainError
 
 # Diverging map for signed attributions (blue negative, white zero, red positive) and a
@@ -120,12 +122,16 @@ def save_attributions(path: str | Path, values: np.ndarray) -> Path:
     target = Path(path)
     values = np.asarray(values)
     suffix = target.suffix.lower()
+    # Encoded in memory, then written atomically: a missing folder or a full disk is a
+    # sentence naming the file, and never leaves half an array behind.
+    encoded = io.BytesIO()
     if suffix == ".npy":
-        np.save(target, values)
+        np.save(encoded, values)
     elif suffix == ".csv":
         rows = values.reshape(values.shape[0], -1) if values.ndim > 1 else values[:, None]
         header = ",".join(f"a{i}" for i in range(rows.shape[1]))
-        np.savetxt(target, rows, delimiter=",", header=header, comments="", fmt="%.8g")
+        np.savetxt(encoded, rows, delimiter=",", header=header, comments="", fmt="%.8g")
     else:
         raise ExplainError(f"Attributions are saved as .npy or .csv, not {suffix or 'no suffix'}.")
+    atomic_write_bytes(target, encoded.getvalue())
     return target
