@@ -225,7 +225,7 @@ def _apply_status(info: RunInfo, status: Mapping[str, Any]) -> None:
         # own time, when it has one, says when the run began.
         if key == "started" and info.started is not None and _started_from_id(info.run_id):
             continue
-        if isinstance(value, int | float) and math.isfinite(value):
+        if _is_number(value) and _finite(value):
             setattr(info, key, float(value))
     epoch = _as_int(status.get("epoch"))
     if epoch is not None:
@@ -253,7 +253,7 @@ def _still_training(info: RunInfo) -> bool:
 
 def process_alive(pid: int | None) -> bool:
     """Whether a process with this id exists (a run whose process is gone was killed)."""
-    if pid is None or pid <= 0:
+    if pid is None or not 0 < pid < 2**31:  # status.json may say anything
         return False
     try:
         os.kill(pid, 0)
@@ -525,6 +525,14 @@ def _records_or_none(path: Path) -> list[dict[str, Any]]:
         return read_metrics(path)
     except FileReadError:
         return []
+
+
+def _finite(value: float) -> bool:
+    """`math.isfinite`, False for an int too large for a float (status.json may hold one)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _is_number(value: object) -> bool:

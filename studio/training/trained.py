@@ -177,6 +177,7 @@ def load_run(
         RunError: no such run, a damaged config or checkpoint, or (unless `allow_gan`) a GAN.
         DataError: the project's data cannot be read.
     """
+    from studio.data.errors import DataError
     from studio.data.pipeline import load_project_data
     from studio.training.checkpoints import checkpoint_models, load_checkpoint, main_weights
 
@@ -224,11 +225,17 @@ def load_run(
             f"{checkpoint_path}: epoch in the checkpoint is {epoch!r}, not an epoch number",
             checkpoint_path,
         )
+    try:
+        data = load_project_data(project)
+    except DataError as exc:
+        # The data settings are the run's own copy: say where they come from.
+        exc.args = (f"{exc} (the data settings of run {run.run_id}, in {run.path / CONFIG})",)
+        raise
     return TrainedRun(
         run.run_id,
         project,
         main_weights(models),
-        load_project_data(project),
+        data,
         run.path,
         checkpoint_path,
         epoch,
