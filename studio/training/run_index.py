@@ -225,7 +225,7 @@ def _apply_status(info: RunInfo, status: Mapping[str, Any]) -> None:
         # own time, when it has one, says when the run began.
         if key == "started" and info.started is not None and _started_from_id(info.run_id):
             continue
-        if _is_number(value) and _finite(value):
+        if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value):
             setattr(info, key, float(value))
     epoch = _as_int(status.get("epoch"))
     if epoch is not None:
