@@ -133,12 +133,14 @@ def _run_training(
     lock: RunLock | None = None
     if resume is not None:
         run = RunFolder.open(path, resume)
-        # Before anything is read: a second writer would interleave two histories.
-        lock = run.lock_for_training()
+        # Before anything is read: a second writer would interleave two histories. Under
+        # torchrun only rank 0 writes the run, so only it holds the lock.
+        lock = run.lock_for_training() if group.is_main else None
         try:
             plan = prepare_resume(run, project, epochs)
         except BaseException:
-            lock.release()
+            if lock is not None:
+                lock.release()
             raise
         project, checkpoint, epochs = plan.project, plan.checkpoint, plan.epochs
     elif group.is_main:

@@ -86,7 +86,15 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, registry):
     assert metrics[-1]["val_loss"] < 0.9 * metrics[0]["val_loss"]  # it learns
     # Rank 0's run folder holds one run's files; rank 1 wrote nothing anywhere.
     assert sorted(p.name for p in runs[0].iterdir()) == sorted(
-        ["best.pt", "config.json", "last.pt", "metrics.jsonl", "preprocessing.json", "status.json"]
+        [
+            "best.pt",
+            "config.json",
+            "last.pt",
+            "metrics.jsonl",
+            "preprocessing.json",
+            "status.json",
+            "train.lock",  # rank 0's training lock
+        ]
     )
     assert sorted(p.name for p in distributed.parent.iterdir()) == sorted(
         [distributed.name, runs_folder(distributed).name]
@@ -106,6 +114,31 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, registry):
     assert ddp_weights.keys() == one_weights.keys()  # no "module." prefix from DDP
     for name, tensor in one_weights.items():
         torch.testing.assert_close(ddp_weights[name], tensor, atol=1e-4, rtol=0)
+
+    # A resume on two processes: only rank 0 takes the run's lock, so the other is not refused.
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "studio",
+            "train",
+            str(distributed),
+            "--device",
+            "cpu",
+            "--resume",
+            runs[0].name,
+            "--epochs",
+            str(EPOCHS + 1),
+            "--nproc-per-node",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    epochs = [m["epoch"] for m in read_metrics(runs[0] / "metrics.jsonl")]
+    assert epochs == list(range(1, EPOCHS + 2))
 
 
 def test_shards_cover_the_split_and_reshuffle_each_epoch():
