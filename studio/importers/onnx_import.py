@@ -11,6 +11,7 @@ becomes an `UnmappedConstruct` naming the ONNX node and its op_type.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 
 from studio.core.errors import FileReadError
 from studio.core.registry import LayerRegistry
-from studio.core.safe_files import read_bytes_bounded
+from studio.core.safe_files import open_regular, size_text
 from studio.importers.encoder_blocks import fold_encoder_layers
 from studio.importers.mapping import (
     GraphDraft,
@@ -44,6 +45,8 @@ from studio.importers.onnx_patterns import Pattern, find_patterns, layer_differe
 _TRACE_BATCH = 2
 # How often the thread waiting for onnxruntime looks at `cancelled` (Ctrl-C needs no polling).
 _POLL_SECONDS = 0.1
+# onnxruntime logs fatal errors only: every error it meets is raised, and reported, here.
+_ORT_QUIET = 4
 
 
 def import_onnx_file(
@@ -67,11 +70,7 @@ def import_onnx_file(
     import onnx
     from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
-    limit, origin = import_memory_budget()
-    try:
-        data = read_bytes_bounded(path, limit, what="ONNX model")
-    except FileReadError as exc:
-        raise ImportFailure(f"{exc} (the import may hold {origin})") from None
+    data = _read_model_file(path)
     try:
         model = onnx.load_model_from_string(data)
         del data
@@ -88,6 +87,30 @@ def import_onnx_file(
     return import_onnx_model(
         model, registry, input_shapes=input_shapes, source=str(path), cancelled=cancelled
     )
+
+
+def _read_model_file(path: Path) -> bytes:
+    """The file's bytes: a regular file (never a FIFO, which would block) within the budget.
+
+    Read to its size, not to the budget: a read of the budget's length would reserve that
+    much memory for any file.
+    """
+    limit, origin = import_memory_budget()
+    try:
+        with open_regular(path, what="ONNX model") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise ImportFailure(
+                    f"{path}: the ONNX model is {size_text(size)}, more than the "
+                    f"{size_text(limit)} the import may use ({origin}); not read"
+                )
+            return handle.read(size)
+    except FileReadError as exc:
+        raise ImportFailure(str(exc)) from None
+    except OSError as exc:
+        raise ImportFailure(
+            f"{path}: the ONNX model cannot be read ({exc.strerror or exc})"
+        ) from None
 
 
 def import_onnx_model(
@@ -205,7 +228,7 @@ def _run_all(
                 known.add(name)
     try:
         options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = _ORT_QUIET
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         session = onnxruntime.InferenceSession(
             exposed.SerializeToString(), options, providers=["CPUExecutionProvider"]
@@ -238,36 +261,50 @@ def _run_stoppably(
     onnxruntime's run holds the calling thread in C++, where Python cannot deliver Ctrl-C. It
     runs in a helper thread instead; this thread waits in short slices, so a KeyboardInterrupt
     (or any other signal's exception) arrives here, and onnxruntime's terminate flag then ends
-    the run within one operator before the exception goes on.
+    the run within one operator before the exception goes on. The wait is on an event, not
+    `Thread.join`: Python 3.11's join, interrupted by Ctrl-C, can report a running thread as
+    ended, and a process that then exits while onnxruntime still runs aborts.
     """
     import onnxruntime
 
     run_options = onnxruntime.RunOptions()
+    run_options.log_severity_level = _ORT_QUIET
     outcome: dict[str, Any] = {}
+    finished = threading.Event()
 
     def run() -> None:
         try:
             outcome["results"] = session.run(names, feeds, run_options)
-        except BaseException as exc:  # handed to the waiting thread
-            outcome["error"] = exc
+        except Exception as exc:
+            # Only its text crosses threads: the exception's traceback would hold the session
+            # past the import.
+            outcome["error"] = str(exc) or type(exc).__name__
+        finally:
+            finished.set()
 
-    worker = threading.Thread(target=run, name="onnxruntime example run", daemon=True)
-    worker.start()
+    threading.Thread(target=run, name="onnxruntime example run", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(_POLL_SECONDS)
-            if cancelled is not None and worker.is_alive() and cancelled():
-                run_options.terminate = True
-                worker.join()
+        while not finished.wait(_POLL_SECONDS):
+            if cancelled is not None and cancelled():
                 raise ImportStopped(f"{source}: the import was stopped while the model ran")
     except BaseException:
         run_options.terminate = True
-        worker.join()
+        _wait_until_set(finished)
         raise
     if "error" in outcome:
-        raise outcome["error"]
+        raise RuntimeError(outcome["error"])
     results: list[Any] = outcome["results"]
     return results
+
+
+def _wait_until_set(finished: threading.Event) -> None:
+    """Wait for a terminated run to end; a further Ctrl-C meanwhile changes nothing."""
+    while True:
+        try:
+            if finished.wait(_POLL_SECONDS):
+                return
+        except KeyboardInterrupt:
+            continue
 
 
 OnnxRule = Callable[["_OnnxMapper", Any], Value | None]
