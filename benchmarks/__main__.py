@@ -39,6 +39,7 @@ QUICK_ARGS = {
     "explain_latency": ["--repeats", "3", "--epochs", "1"],
     "ui_training": ["--seconds", "10"],
     "memory_forecast": ["--batch", "32"],
+    "onnx_chain": ["--nodes", "5000", "20000"],
 }
 
 

@@ -231,6 +231,17 @@ def memory_forecast(text: str) -> list[Figure]:
     return figures
 
 
+def onnx_chain(text: str) -> list[Figure]:
+    figures = []
+    for match in re.finditer(rf"^\s+import of a (\d+)-node chain\s+{NUMBER} s", text, re.M):
+        name = f"ONNX import, {int(match[1]):,}-node chain"
+        figures.append(Figure("onnx_chain", name, float(match[2]), "s"))
+    growth = re.search(rf"^\s+(per-node time, .+?)\s+{NUMBER} ×\s+\(target ≤ {NUMBER}", text, re.M)
+    if growth:
+        figures.append(Figure("onnx_chain", growth[1], float(growth[2]), "×", float(growth[3])))
+    return figures
+
+
 PARSERS: dict[str, Callable[[str], list[Figure]]] = {
     "graph_scale": graph_scale,
     "step_parity": step_parity,
@@ -240,6 +251,7 @@ PARSERS: dict[str, Callable[[str], list[Figure]]] = {
     "explain_latency": explain_latency,
     "ui_training": ui_training,
     "memory_forecast": memory_forecast,
+    "onnx_chain": onnx_chain,
 }
 
 

@@ -18,6 +18,7 @@ if __name__ == "__main__":
         "ui_training.py",
         "memory_forecast.py",
         "wide_csv.py",
+        "onnx_chain.py",
     ):
         print(f"\n### {script}")
         runpy.run_path(str(HERE / script), run_name="__main__")
