@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core.errors import GraphEditError, StudioError
-from studio.core.graph import Graph
-from studio.core.layout import layered_layout
+from studio.core.graph import MAX_COORDINATE, Graph, Position
+from studio.core.layout import LAYER_GAP, NODE_GAP, layered_layout
 from studio.core.project import Project
 from studio.core.registry import LayerRegistry
 
@@ -229,7 +229,7 @@ class GraphDraft:
 
     def to_project(self, name: str, description: str = "") -> Project:
         """A project holding the draft as its model graph, laid out left to right."""
-        for node_id, position in layered_layout(self.graph).items():
+        for node_id, position in _within_bounds(layered_layout(self.graph)).items():
             self.graph.move_node(node_id, position)
         return Project(
             name[:128] or "Imported model",
@@ -253,3 +253,27 @@ class GraphDraft:
             raise Unmappable(str(exc)) from None
         self._nodes[unique] = _DraftNode(node.id, where, dict(weights or {}))
         return node.id
+
+
+# Columns per band when a deep model is laid out in bands (a million units wide each).
+_BAND_COLUMNS = int(1e6 // LAYER_GAP)
+
+
+def _within_bounds(positions: dict[str, Position]) -> dict[str, Position]:
+    """A left-to-right layout within the coordinates a project stores (±`MAX_COORDINATE`).
+
+    A chain deeper than about 45,000 layers runs past the bound; its columns are then laid in
+    bands one under the other, like lines of text, and scaled down only if even that is too
+    tall.
+    """
+    if not positions or max(max(abs(x), abs(y)) for x, y in positions.values()) <= MAX_COORDINATE:
+        return positions
+    tops = [y for _, y in positions.values()]
+    height = max(tops) - min(tops) + 4 * NODE_GAP
+    banded = {}
+    for node_id, (x, y) in positions.items():
+        band, column = divmod(round(x / LAYER_GAP), _BAND_COLUMNS)
+        banded[node_id] = (column * LAYER_GAP, y + band * height)
+    largest = max(max(abs(x), abs(y)) for x, y in banded.values())
+    scale = min(1.0, MAX_COORDINATE / largest)
+    return {node_id: (x * scale, y * scale) for node_id, (x, y) in banded.items()}

@@ -21,8 +21,15 @@ import pytest
 
 from benchmarks.onnx_chain import operator_chain
 from studio.core.errors import StudioError
+from studio.core.graph import MAX_COORDINATE
+from studio.core.layout import LAYER_GAP, NODE_GAP
 from studio.core.registry import LayerRegistry
-from studio.importers.mapping import ImportFailure, ImportStopped, UnsupportedModelError
+from studio.importers.mapping import (
+    ImportFailure,
+    ImportStopped,
+    UnsupportedModelError,
+    _within_bounds,
+)
 from studio.importers.onnx_checks import MEMORY_VARIABLE
 from studio.importers.onnx_import import import_onnx_file, import_onnx_model
 from tests.importers import hostile_models as hostile
@@ -221,13 +228,28 @@ def test_ctrl_c_ends_studio_import_with_a_message(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------- scale
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(90)
 def test_a_20k_node_chain_imports(tmp_path: Path, registry: LayerRegistry) -> None:
-    # Unnamed nodes: each one's name collides with its operator's, the naming's worst case
-    # (quadratic before: minutes for 20k nodes).
-    path = _saved(operator_chain(20_000), tmp_path / "chain.onnx")
+    # Every node made by one module (``/block/Relu_0``, ``/block/Add_2``, ...): each one's
+    # name collides with all before it, the naming's worst case (20k²/2 name probes before).
+    model = operator_chain(20_000)
+    for i, node in enumerate(model.graph.node):
+        node.name = f"/block/{node.op_type}_{i}"
+    path = _saved(model, tmp_path / "chain.onnx")
     imported = import_onnx_file(path, registry)
     graph = imported.project.main_graph
     assert len(graph) == 20_002
-    names = {node.name for node in graph.nodes}
-    assert {"Relu", "Relu_2", "Relu_5000", "Add_5000", "Sigmoid_5000"} <= names
+    names = [node.name for node in graph.nodes]
+    assert names[1:4] == ["block", "block_2", "block_3"] and names[-2] == "block_20000"
+
+
+def test_a_layout_deeper_than_the_canvas_bound_is_folded_into_bands() -> None:
+    # A 50k-node chain's columns reached x = 1.1e7, past what a project stores: the import
+    # failed with "(10000100.0, 0.0) is too far out".
+    positions = {f"n{i}": (i * LAYER_GAP, 0.0) for i in range(200_000)}
+    placed = _within_bounds(positions)
+    assert max(max(abs(x), abs(y)) for x, y in placed.values()) <= MAX_COORDINATE
+    assert len(set(placed.values())) == len(positions)  # no two nodes on one spot
+    assert placed["n0"] == (0.0, 0.0) and placed["n1"] == (LAYER_GAP, 0.0)
+    small = {"a": (0.0, 0.0), "b": (LAYER_GAP, -NODE_GAP)}
+    assert _within_bounds(small) == small
