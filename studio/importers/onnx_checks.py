@@ -377,8 +377,9 @@ class _Walk:
                 scope,
                 node,
                 f"would run operators of its {what} {body_runs:,} times ({runs:,} iterations, "
-                f"loops included); the importer runs at most {MAX_LOOP_NODE_RUNS:,} before "
-                "checking a model, and the catalog has no layer for loops",
+                f"enclosing loops included); the importer runs at most "
+                f"{MAX_LOOP_NODE_RUNS:,} operators in loops to read a model, and the catalog "
+                "has no layer for loops",
             )
         self.graph(graph, inner)
 

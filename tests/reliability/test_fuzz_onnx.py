@@ -22,6 +22,7 @@ from studio.core.errors import StudioError
 from studio.core.registry import LayerRegistry
 from studio.importers.command import check_outputs
 from studio.importers.onnx_import import import_onnx_file, import_onnx_model
+from tests.importers import hostile_models as hostile
 from tests.importers.onnx_models import export_onnx
 from tests.importers.source_models import TransformerClassifier
 from tests.importers.test_onnx_import import BidirectionalEnds, TokenModel
@@ -149,3 +150,40 @@ def test_damaged_bytes_are_refused_or_import(
     else:
         figures.add("onnx fuzz: imported")
     figures.add("onnx fuzz: cases")
+
+
+@st.composite
+def hostile_models(draw: st.DrawFn) -> onnx.ModelProto:
+    """Loops of any trip count (nested or in a branch) and inputs of any declared size."""
+    trips = draw(st.one_of(st.integers(0, 8), st.integers(10**5, 10**15)))
+    kind = draw(st.sampled_from(["loop", "loop-in-loop", "loop-in-branch", "input"]))
+    if kind == "loop":
+        return hostile.counted_loop(trips)
+    if kind == "loop-in-loop":
+        return hostile.loop_in_loop(trips, draw(st.integers(0, 10**4)))
+    if kind == "loop-in-branch":
+        return hostile.loop_in_branch(trips)
+    model = hostile.huge_input()
+    dims = draw(st.lists(st.integers(1, 10**6), min_size=2, max_size=4))
+    shape = model.graph.input[0].type.tensor_type.shape
+    del shape.dim[:]
+    for size in dims:
+        shape.dim.add().dim_value = size
+    return model
+
+
+@fuzz_timeout(default=20)
+@fuzz_settings(default=20)
+@given(model=hostile_models())
+def test_hostile_loops_and_sizes_end_in_time(model: onnx.ModelProto, figures: Figures) -> None:
+    # Issue 15: a Loop of 10¹² iterations ran inside the importer, where neither Ctrl-C nor
+    # this time bound could stop it; an input declared 1×30000×30000 took 10 GB.
+    try:
+        with time_bound():
+            import_onnx_model(model, REGISTRY, source="hostile.onnx")
+    except StudioError as exc:
+        assert str(exc).startswith("hostile.onnx")
+        figures.add("onnx fuzz: hostile, refused with a message")
+    else:
+        figures.add("onnx fuzz: hostile, imported")
+    figures.add("onnx fuzz: hostile cases")
