@@ -115,10 +115,11 @@ def read_bytes_bounded(
                 "it may hold; not read"
             )
         try:
-            data = handle.read(limit + 1)
+            # Sized by the file, not the limit: read(n) reserves n bytes before reading.
+            data = handle.read(size + 1)
         except OSError as exc:
             raise FileReadError(f"{path}: {what} cannot be read ({exc.strerror or exc})") from None
-    if len(data) > limit:  # it grew while being read
+    if len(data) > limit:  # it grew past the limit while being read
         raise FileReadError(f"{path}: {what} is larger than {size_text(limit)}; not read")
     return data
 
