@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -60,6 +61,7 @@ from studio.training.modes.base import TrainingMode
 from studio.training.modes.gan import GanMode, SampleGrid
 from studio.training.modes.supervised import SupervisedMode
 from studio.training.runs import CONFIG, PREPROCESSING, RunFolder, RunLock, runs_folder
+from studio.training.trained import run_context
 from studio.training.trainer import Trainer
 
 MAX_EPOCHS = 100_000  # as `TrainingSection.epochs` allows
@@ -288,7 +290,10 @@ def prepare_trainer(
     loaders = data.loaders(batch_size=settings.batch_size, device=choice.device, seed=settings.seed)
     if group.distributed:
         loaders = replace(loaders, train=sharded_loader(data, settings, choice.device, group))
-    mode = build_mode(project, settings, choice.device, len(loaders.train))
+    # A resumed run trains its own copy of the project: a graph problem is in its config.json.
+    within_run = run_context(run.run_id, run.path) if checkpoint is not None else nullcontext()
+    with within_run:
+        mode = build_mode(project, settings, choice.device, len(loaders.train))
     if settings.initial_weights and checkpoint is None:
         copy_initial_weights(project, mode, settings.initial_weights)
     if checkpoint is None and group.is_main:

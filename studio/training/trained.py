@@ -8,7 +8,9 @@ Every way a run can fail to load raises `RunError`, whose message names the path
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,7 +179,6 @@ def load_run(
         RunError: no such run, a damaged config or checkpoint, or (unless `allow_gan`) a GAN.
         DataError: the project's data cannot be read.
     """
-    from studio.data.errors import DataError
     from studio.data.pipeline import load_project_data
     from studio.training.checkpoints import checkpoint_models, load_checkpoint, main_weights
 
@@ -225,12 +226,8 @@ def load_run(
             f"{checkpoint_path}: epoch in the checkpoint is {epoch!r}, not an epoch number",
             checkpoint_path,
         )
-    try:
+    with run_context(run.run_id, run.path, "data settings"):
         data = load_project_data(project)
-    except DataError as exc:
-        # The data settings are the run's own copy: say where they come from.
-        exc.args = (f"{exc} (the data settings of run {run.run_id}, in {run.path / CONFIG})",)
-        raise
     return TrainedRun(
         run.run_id,
         project,
@@ -243,6 +240,19 @@ def load_run(
     )
 
 
+@contextlib.contextmanager
+def run_context(run_id: str, run_path: Path, what: str = "graph") -> Iterator[None]:
+    """Add where a failing project setting comes from: the run's own copy in config.json.
+
+    The error keeps its type (a DataError stays one); only its message gains the place.
+    """
+    try:
+        yield
+    except StudioError as exc:
+        exc.args = (f"{exc} (the {what} of run {run_id}, in {run_path / CONFIG})",)
+        raise
+
+
 def trained_model(trained: TrainedRun) -> nn.Module:
     """The run's model (its first graph) compiled, with the run's weights, in eval mode.
 
@@ -251,7 +261,8 @@ def trained_model(trained: TrainedRun) -> nn.Module:
     """
     from studio.compile.compiler import compile_graph
 
-    model = compile_graph(trained.project.main_graph)
+    with run_context(trained.run_id, trained.path):
+        model = compile_graph(trained.project.main_graph)
     load_weights(model, trained.weights, trained)
     return model.eval()
 

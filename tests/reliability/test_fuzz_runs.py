@@ -369,7 +369,13 @@ def exercise(project_path: Path, run_id: str) -> list[tuple[str, str | None]]:
     from studio.training.run_index import compare_runs, list_runs
     from studio.training.runs import RunFolder
     from studio.training.session import build_mode, load_mode_state, prepare_resume
-    from studio.training.trained import latest_run_id, load_run, runs_with_weights, trained_model
+    from studio.training.trained import (
+        latest_run_id,
+        load_run,
+        run_context,
+        runs_with_weights,
+        trained_model,
+    )
 
     outcomes: list[tuple[str, str | None]] = []
 
@@ -399,9 +405,10 @@ def exercise(project_path: Path, run_id: str) -> list[tuple[str, str | None]]:
 
         run = RunFolder.open(project_path, run_id)
         plan = prepare_resume(run, Project.load(project_path, REGISTRY))
-        mode = build_mode(
-            plan.project, plan.project.training, torch.device("cpu"), steps_per_epoch=1
-        )
+        with run_context(run.run_id, run.path):  # as `prepare_trainer` does for a resume
+            mode = build_mode(
+                plan.project, plan.project.training, torch.device("cpu"), steps_per_epoch=1
+            )
         load_mode_state(mode, plan.checkpoint, run.last)
 
     step("resume", resume)
