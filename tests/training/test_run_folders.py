@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from studio.core.errors import StudioError
 from studio.core.project import Project
 from studio.core.registry import LayerRegistry
 from studio.core.resources import examples_dir
@@ -403,3 +404,34 @@ def test_a_valid_resume_plan_changes_nothing(project: Path) -> None:
     plan = prepare_resume(run, Project.load(project, _registry()))
     assert plan.epochs == 2 and plan.checkpoint["epoch"] == 2
     assert {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+
+
+# ----------------------------------------------------------------- found by the run fuzzer
+@pytest.mark.parametrize("key", ["updated", "started", "pid"])
+def test_status_json_with_a_number_no_float_holds_is_listed(project: Path, key: str) -> None:
+    run = only_run(project)
+    status = json.loads(run.status.read_text())
+    run.status.write_text(json.dumps({**status, "status": "running", key: 10**400}))
+    info = read_run(run.path)
+    assert info.status in (INTERRUPTED, RUNNING)
+
+
+def test_a_run_graph_that_cannot_compile_names_the_run_config(project: Path) -> None:
+    from studio.training.trained import trained_model
+
+    run = only_run(project)
+    config = json.loads((run.path / "config.json").read_text())
+    config["project"]["graphs"][0]["edges"] = []
+    (run.path / "config.json").write_text(json.dumps(config))
+    trained = load_run(project)
+    with pytest.raises(StudioError, match=rf"run {run.run_id}, in .*config\.json"):
+        trained_model(trained)
+
+
+def test_a_run_without_data_settings_names_the_run_config(project: Path) -> None:
+    run = only_run(project)
+    config = json.loads((run.path / "config.json").read_text())
+    del config["project"]["data"]
+    (run.path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(StudioError, match=rf"data settings of run {run.run_id}, in .*config"):
+        load_run(project)
