@@ -435,7 +435,7 @@ NAME_PATTERN = re.compile(rf"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}$"
 
 
 def _check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):  # match() with `$` also takes a trailing newline
         raise GraphEditError(
             f"{name!r} is not a valid node name: use letters, digits and _ (at most 64), "
             "starting with a letter"

@@ -204,11 +204,12 @@ class GraphDraft:
 
     def state_dict(self) -> dict[str, Any]:
         """Every node's weights, named as in the module `compile_graph` makes."""
-        from studio.compile.compiler import attribute_name
+        from studio.compile.compiler import attribute_names
 
+        names = attribute_names(self.graph)
         return {
-            f"{attribute_name(name)}.{key}": tensor
-            for name, draft in self._nodes.items()
+            f"{names[draft.node_id]}.{key}": tensor
+            for draft in self._nodes.values()
             for key, tensor in draft.weights.items()
         }
 

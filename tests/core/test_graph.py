@@ -165,6 +165,7 @@ def test_add_node_at_index_and_ids(graph: Graph) -> None:
         ({"name": "2stem"}, GraphEditError, "not a valid node name"),
         ({"name": "has space"}, GraphEditError, "not a valid node name"),
         ({"name": "x" * 65}, GraphEditError, "not a valid node name"),
+        ({"name": "conv\n"}, GraphEditError, "not a valid node name"),
         ({"node_id": "node-stem"}, GraphEditError, "already exists"),
         ({"position": (math.nan, 0)}, GraphEditError, "finite"),
         ({"position": (0, math.inf)}, GraphEditError, "finite"),

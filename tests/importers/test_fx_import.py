@@ -8,10 +8,11 @@ from types import ModuleType
 import pytest
 import torch
 
+from studio.compile.compiler import compile_graph
 from studio.core.registry import LayerRegistry
 from studio.importers.command import check_outputs, compiled_model
 from studio.importers.fx_import import import_module
-from studio.importers.mapping import ImportFailure, UnsupportedModelError
+from studio.importers.mapping import GraphDraft, ImportFailure, UnsupportedModelError
 
 # model class → the catalog layers its graph must hold (in document order, Input/Output aside)
 ROUND_TRIPS = {
@@ -198,3 +199,20 @@ def test_tokens_attention_and_bidirectional_recurrent(registry: LayerRegistry, s
     tokens = torch.randint(0, 50, (3, 12))
     with torch.no_grad():
         torch.testing.assert_close(model(tokens), source(tokens), atol=1e-5, rtol=0)
+
+
+def test_weights_are_named_as_the_compiled_module_names_them(registry: LayerRegistry) -> None:
+    """The draft's state dict names each node's weights as the compiled module does, also
+    where a node name is not its own identifier (`self` is torch's)."""
+    draft = GraphDraft(registry)
+    x = draft.add_input("x", (4,))
+    weights = {"weight": torch.ones(4, 4), "bias": torch.zeros(4)}
+    a = draft.add_layer(
+        "studio.Linear", "self", {"out_features": 4}, [x], where="a", weights=weights
+    )
+    b = draft.add_layer(
+        "studio.Linear", "self_", {"out_features": 4}, [a], where="b", weights=weights
+    )
+    draft.add_output(b)
+    model = compile_graph(draft.graph)
+    assert set(draft.state_dict()) == set(model.state_dict())
