@@ -28,9 +28,10 @@ from studio.core.data_settings import (
     PreprocessingSettings,
     SplitSettings,
 )
-from studio.core.errors import GraphEditError, ProjectError, UnknownLayerError
+from studio.core.errors import FileReadError, GraphEditError, ProjectError, UnknownLayerError
 from studio.core.graph import MAX_COORDINATE, Graph
 from studio.core.registry import LayerRegistry
+from studio.core.safe_files import read_bytes_bounded
 from studio.core.specs import ParamError
 from studio.core.training_settings import (
     DeviceName,
@@ -244,20 +245,10 @@ class Project:
     @classmethod
     def load(cls, path: str | os.PathLike[str], registry: LayerRegistry) -> Project:
         path = Path(path)
-        if path.exists() and not path.is_file() and not path.is_dir():
-            # Opening a FIFO blocks until something writes to it; a device may never end.
-            raise ProjectError(f"{path}: is a pipe or a device, not a project file")
         try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
-        except FileNotFoundError:
-            raise ProjectError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise ProjectError(f"{path}: is a folder, not a project file") from None
-        except OSError as exc:
-            raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-        if len(raw) > MAX_FILE_BYTES:
-            raise ProjectError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; not a project")
+            raw = read_bytes_bounded(path, MAX_FILE_BYTES, what="project file")
+        except FileReadError as exc:
+            raise ProjectError(str(exc)) from None
         project = cls.from_json(raw, registry, source=str(path))
         project.path = path
         return project

@@ -76,7 +76,7 @@ def open_regular(
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise FileReadError(f"{path}: no such {what}") from None
+        raise FileReadError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise FileReadError(f"{path}: is a folder, not a {what}") from None
     except OSError as exc:
@@ -111,7 +111,7 @@ def read_bytes_bounded(
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
             raise FileReadError(
-                f"{path}: {what} is {size_text(size)}, more than the {size_text(limit)} "
+                f"{path}: {what} is {size_text(size)}, larger than the {size_text(limit)} "
                 "it may hold; not read"
             )
         try:

@@ -11,8 +11,7 @@ suffix: on a shared machine, or in a test).
 
 from __future__ import annotations
 
-import os
-
+from studio.core.memory import machine_memory, size_from_environment
 from studio.core.safe_files import size_text
 from studio.data.errors import DataError
 
@@ -20,30 +19,13 @@ BUDGET_VARIABLE = "STRATA_DATA_MEMORY"
 MEMORY_FRACTION = 0.5
 # When the machine's memory cannot be read (no sysconf): a size most machines that train hold.
 FALLBACK_BUDGET = 8 * 2**30
-_SUFFIXES = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-def machine_memory() -> int | None:
-    """The machine's physical memory in bytes, or None where it cannot be read."""
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES")
-        page_size = os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # Windows has no sysconf
-        return None
-    return pages * page_size if pages > 0 and page_size > 0 else None
 
 
 def data_memory_budget() -> tuple[int, str]:
     """(bytes the data may take, where that figure comes from, for messages)."""
-    given = os.environ.get(BUDGET_VARIABLE, "").strip().upper().removesuffix("B")
-    if given:
-        number, suffix = (given[:-1], given[-1]) if given[-1] in _SUFFIXES else (given, "")
-        try:
-            budget = int(float(number) * _SUFFIXES[suffix])
-        except ValueError:
-            budget = 0
-        if budget > 0:
-            return budget, f"set by {BUDGET_VARIABLE}"
+    budget = size_from_environment(BUDGET_VARIABLE)
+    if budget is not None:
+        return budget, f"set by {BUDGET_VARIABLE}"
     memory = machine_memory()
     if memory is None:
         return FALLBACK_BUDGET, "this machine's memory is unknown"

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.core.memory import machine_memory, size_from_environment
 from studio.core.safe_files import size_text
 from studio.importers.mapping import ImportFailure
 
@@ -38,7 +39,6 @@ DEFAULT_MEMORY = 2 * 2**30
 MAX_LOOP_NODE_RUNS = 1_000_000
 """Operator runs all loops together may make (a body of 10 operators run 100,000 times)."""
 MAX_NESTING = 16
-_SUFFIXES = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 _STANDARD_DOMAINS = ("", "ai.onnx")
 _SUBGRAPH_OPS = ("Loop", "Scan", "If")
 # Operators whose output size comes from the values of their inputs, not only from their
@@ -74,27 +74,13 @@ _ITEM_SIZES |= {14: 8, 15: 16, 16: 2, 17: 1, 18: 1, 19: 1, 20: 1, 21: 1, 22: 1, 
 
 def import_memory_budget() -> tuple[int, str]:
     """(bytes the import's example run may hold, where that figure comes from)."""
-    given = os.environ.get(MEMORY_VARIABLE, "").strip().upper().removesuffix("B")
-    if given:
-        number, suffix = (given[:-1], given[-1]) if given[-1] in _SUFFIXES else (given, "")
-        try:
-            budget = int(float(number) * _SUFFIXES[suffix])
-        except (ValueError, OverflowError):
-            budget = 0
-        if budget > 0:
-            return budget, f"set by {MEMORY_VARIABLE}"
-    memory = _machine_memory()
+    budget = size_from_environment(MEMORY_VARIABLE)
+    if budget is not None:
+        return budget, f"set by {MEMORY_VARIABLE}"
+    memory = machine_memory()
     if memory is not None and memory // 2 < DEFAULT_MEMORY:
         return memory // 2, f"half of this machine's {size_text(memory)}; set {MEMORY_VARIABLE}"
     return DEFAULT_MEMORY, f"the default; set {MEMORY_VARIABLE} to allow more"
-
-
-def _machine_memory() -> int | None:
-    try:
-        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-        return None
-    return pages * page_size if pages > 0 and page_size > 0 else None
 
 
 def _refuse_over_budget(source: str, what: str, size: int, advice: str = "") -> None:

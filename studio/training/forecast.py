@@ -24,11 +24,11 @@ tests (`tests/training/test_forecast.py`).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from studio.core.memory import machine_memory as core_machine_memory
 from studio.core.units import human_bytes
 
 if TYPE_CHECKING:
@@ -318,10 +318,7 @@ def machine_memory(device: torch.device) -> int | None:
 
     if device.type == "cuda":
         return int(torch.cuda.get_device_properties(device).total_memory)
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # not on every platform
-        return None
+    return core_machine_memory()
 
 
 def training_problems(

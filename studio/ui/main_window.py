@@ -1657,17 +1657,10 @@ class MainWindow(QMainWindow):
             return
 
         def work(cancelled: object) -> Iterator[object]:
-            import os
-
+            from studio.core.memory import machine_memory
             from studio.training.doctor import doctor_report
 
-            report = doctor_report()
-            ram = 0
-            try:
-                ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            except (ValueError, OSError, AttributeError):  # not on every platform
-                ram = 0
-            yield report, ram
+            yield doctor_report(), machine_memory() or 0
 
         self._device_task = self.tasks.start("device doctor", work, self._on_device_report)
 
