@@ -32,7 +32,12 @@ from typing import Any
 
 from studio.core.errors import FileReadError
 from studio.core.project import atomic_write_text
-from studio.core.safe_files import describe_kind, open_regular, read_text_bounded, size_text
+from studio.core.safe_files import (
+    describe_kind,
+    open_regular,
+    read_bytes_bounded,
+    read_text_bounded,
+)
 from studio.training.errors import TrainingError
 from studio.training.events import json_safe
 
@@ -357,18 +362,8 @@ def last_metrics_record(path: Path) -> dict[str, Any] | None:
 def read_text_bounded_lenient(path: Path, limit: int, *, within: Path) -> str:
     """`read_text_bounded`, with bytes that are not UTF-8 replaced (a damaged line is skipped
     by the parser instead of the whole file being refused)."""
-    with open_regular(path, within=within, what="metrics file") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise FileReadError(
-                f"{path}: the metrics file is {size_text(size)}, more than the "
-                f"{size_text(limit)} it may hold; not read"
-            )
-        try:
-            data = handle.read(limit + 1)
-        except OSError as exc:
-            raise FileReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return data[: limit + 1].decode("utf-8", errors="replace")
+    data = read_bytes_bounded(path, limit, within=within, what="metrics file")
+    return data.decode("utf-8", errors="replace")
 
 
 def read_json_file(path: Path, run_path: Path, what: str) -> object:
