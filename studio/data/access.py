@@ -91,6 +91,8 @@ def check_data_file(path: Path, label: str) -> int:
         info = path.stat()
     except FileNotFoundError:
         raise DataError(f"{label}: no such file") from None
+    except ValueError:  # "embedded null byte": no file has such a name
+        raise DataError(f"{label}: not a file name (it holds a null character)") from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: a link loop
         raise DataError(
             f"{label}: cannot be read ({getattr(exc, 'strerror', None) or exc})"

@@ -252,7 +252,7 @@ def write_import(imported: ImportedModel, out: Path, difference: float) -> Path:
     """Save the project and a run holding its weights; returns the run's folder."""
     import torch
 
-    from studio.training.checkpoints import capture_rng_state, save_checkpoint
+    from studio.training.checkpoints import FORMAT, capture_rng_state, save_checkpoint
     from studio.training.runs import CONFIG, RunFolder, new_run_id
     from studio.training.session import build_mode
 
@@ -261,14 +261,15 @@ def write_import(imported: ImportedModel, out: Path, difference: float) -> Path:
     # A full training state (optimizer included), so `studio train --resume` also accepts it.
     mode = build_mode(project, project.training, torch.device("cpu"), steps_per_epoch=1)
     mode.main_model.load_state_dict(imported.state_dict, strict=True)
+    # The weights once, inside the mode's state, as the trainer writes them.
     state = {
-        "format": 1,
-        "model": mode.main_model.state_dict(),
+        "format": FORMAT,
         "mode": mode.state_dict(),
         "epoch": 0,
         "step": 0,
         "best": None,
         "rng": capture_rng_state(),
+        "epoch_progress": None,
     }
     project.save(out)
     # Timestamp first, so the imported run sorts with trained ones ("latest run" by name).

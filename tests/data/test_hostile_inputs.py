@@ -264,3 +264,11 @@ def test_a_table_of_20000_columns_is_read_in_linear_time(tmp_path: Path) -> None
     assert not columns.numeric["c0"] and list(columns.values["c0"]) == ["1", "x"]
     assert columns.numeric["c19999"] and list(columns.values["c19999"]) == [1.0, 2.0]
     assert time.perf_counter() - started < 30
+
+
+def test_a_data_path_holding_a_null_character_is_named(tmp_path: Path) -> None:
+    """A path from a project or a run's config.json that no file can have ("a\\x00b")."""
+    from studio.data.access import check_data_file
+
+    with pytest.raises(DataError, match="train.csv: not a file name"):
+        check_data_file(tmp_path / "a\x00b.csv", "train.csv")

@@ -52,11 +52,13 @@ def test_import_writes_a_project_and_a_run(
     for name in ("last.pt", "best.pt"):
         checkpoint = load_checkpoint(run / name)
         assert checkpoint["epoch"] == 0
+        # The weights once, where every reader looks (`checkpoint_models`).
+        assert "model" not in checkpoint and set(checkpoint["mode"]["models"]) == {"model"}
     # The weights are the source's: the compiled project computes what LeNet(5) does.
     torch.manual_seed(7)
     source = source_models.LeNet(num_classes=5).eval()
     model = compile_graph(project.main_graph)
-    model.load_state_dict(load_checkpoint(run / "best.pt")["model"])
+    model.load_state_dict(load_checkpoint(run / "best.pt")["mode"]["models"]["model"])
     x = torch.randn(3, 1, 28, 28)
     with torch.no_grad():
         torch.testing.assert_close(model.eval()(x), source(x), atol=1e-5, rtol=0)
