@@ -52,7 +52,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_a_file_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
     path = tmp_path / "big.json"
     path.write_bytes(b"x" * 4096)
-    with pytest.raises(FileReadError, match=r"big\.json: file is 4\.0 KiB, larger than the 1\.0 KiB"):
+    with pytest.raises(FileReadError, match=r"big\.json: file is 4\.0 KiB, larger than"):
         read_bytes_bounded(path, 1024)
 
 

@@ -270,5 +270,5 @@ def test_a_data_path_holding_a_null_character_is_named(tmp_path: Path) -> None:
     """A path from a project or a run's config.json that no file can have ("a\\x00b")."""
     from studio.data.access import check_data_file
 
-    with pytest.raises(DataError, match="train.csv: not a file name"):
+    with pytest.raises(DataError, match=r"train\.csv: not a file name"):
         check_data_file(tmp_path / "a\x00b.csv", "train.csv")
