@@ -40,6 +40,7 @@ QUICK_ARGS = {
     "ui_training": ["--seconds", "10"],
     "memory_forecast": ["--batch", "32"],
     "onnx_chain": ["--nodes", "5000", "20000"],
+    "wide_csv": ["--columns", "1000", "20000"],
 }
 
 

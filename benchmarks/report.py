@@ -242,6 +242,19 @@ def onnx_chain(text: str) -> list[Figure]:
     return figures
 
 
+def wide_csv(text: str) -> list[Figure]:
+    figures = []
+    for match in re.finditer(rf"^\s+([\d,]+) columns\s+{NUMBER} s", text, re.M):
+        name = f"CSV header and columns read, {match[1]} columns"
+        figures.append(Figure("wide_csv", name, float(match[2]), "s"))
+    growth = re.search(
+        rf"^(per-column time, .+?) = {NUMBER} \(linear is 1; target of {NUMBER}", text, re.M
+    )
+    if growth:
+        figures.append(Figure("wide_csv", growth[1], float(growth[2]), "×", float(growth[3])))
+    return figures
+
+
 PARSERS: dict[str, Callable[[str], list[Figure]]] = {
     "graph_scale": graph_scale,
     "step_parity": step_parity,
@@ -252,6 +265,7 @@ PARSERS: dict[str, Callable[[str], list[Figure]]] = {
     "ui_training": ui_training,
     "memory_forecast": memory_forecast,
     "onnx_chain": onnx_chain,
+    "wide_csv": wide_csv,
 }
 
 
