@@ -30,11 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.training.run_index import INTERRUPTED, UNKNOWN, RunInfo, read_run
-from studio.training.run_index import STOPPED as RUN_STOPPED
-from studio.training.runs import LAST, RUN_ID_PATTERN, is_run_folder, runs_folder
 from studio.ui import theme
 from studio.ui.live_plot import LivePlot
+from studio.ui.runs_model import RunsModel, RunsSnapshot
 from studio.ui.training_process import (
     COMPLETED,
     CRASHED,
@@ -44,8 +42,6 @@ from studio.ui.training_process import (
     TrainingProcess,
 )
 
-# "running" is not here: the index calls a running run whose process is gone "interrupted".
-RESUMABLE = (RUN_STOPPED, INTERRUPTED)
 LOG_LINES = 5000
 # Keys of a step event that are not losses.
 STEP_FIELDS = ("event", "time", "epoch", "step", "batch", "batches", "lr", "samples_per_s")
@@ -73,37 +69,6 @@ def format_number(value: float) -> str:
 
 def is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def find_resumable_run(project_path: Path) -> str | None:
-    """The newest run of the project that stopped or was interrupted and has a checkpoint.
-
-    The run index judges each run (status.json, the run's OS lock, its files), so the
-    dashboard and the runs table agree: a run whose status says "running" is offered only
-    when no process holds its lock (its process is gone: "interrupted"), and an older run
-    without status.json when its metrics show fewer epochs than it was started for. Runs
-    are read newest first through `safe_files`, and the search stops at the first match.
-    """
-    folder = runs_folder(project_path)
-    try:
-        entries = sorted(folder.iterdir(), key=lambda p: p.name, reverse=True)
-    except OSError:
-        return None
-    for path in entries:
-        if not RUN_ID_PATTERN.match(path.name) or not is_run_folder(path, folder):
-            continue
-        if not (path / LAST).is_file():
-            continue
-        if _resumable(read_run(path)):
-            return path.name
-    return None
-
-
-def _resumable(info: RunInfo) -> bool:
-    if info.status in RESUMABLE:
-        return True
-    total = info.epochs_total
-    return info.status == UNKNOWN and total is not None and info.epochs_done < total
 
 
 class RunProgress:
@@ -335,6 +300,7 @@ class TrainingDashboard(QWidget):
         # How many training processes per machine (None: one); the Training tab asks its form.
         self.processes_per_node: Callable[[], int | None] = lambda: None
         self.progress = RunProgress()
+        self.runs_model: RunsModel | None = None
         self.run_dir: Path | None = None
         self.trained_path: Path | None = None
         self.events_seen = 0
@@ -443,12 +409,33 @@ class TrainingDashboard(QWidget):
     def running(self) -> bool:
         return self.process is not None and self.process.outcome is None
 
+    def set_runs_model(self, model: RunsModel) -> None:
+        """Read which run Resume continues from the window's runs model (never the disk).
+
+        A run that starts or ends changes the runs, so the model reads them again then.
+        """
+        self.runs_model = model
+        model.runs_changed.connect(self._on_runs_changed)
+        self.run_started.connect(model.refresh)
+        self.run_ended.connect(self._read_runs_again)
+        self.update_buttons()
+
+    def _read_runs_again(self, _outcome: Outcome) -> None:
+        if self.runs_model is not None:
+            self.runs_model.refresh()
+
+    def _on_runs_changed(self, _snapshot: RunsSnapshot) -> None:
+        self.update_buttons()
+
     @property
     def resumable_run(self) -> str | None:
+        """The newest stopped or interrupted run with a checkpoint, as last read."""
         path = self._project_path()
-        if path is None or self.running:
+        model = self.runs_model
+        if path is None or self.running or model is None:
             return None
-        return find_resumable_run(path)
+        snapshot = model.snapshot
+        return snapshot.resumable if snapshot.project_path == Path(path) else None
 
     def update_buttons(self) -> None:
         running = self.running
@@ -483,7 +470,7 @@ class TrainingDashboard(QWidget):
         path = self._project_path()
         if path is None:
             return False
-        run_id = run_id or find_resumable_run(path)
+        run_id = run_id or self.resumable_run
         if run_id is None:
             self.log("Nothing to resume: no stopped or interrupted run with a checkpoint.", "muted")
             return False

@@ -65,10 +65,12 @@ if TYPE_CHECKING:
     from studio.data.previews import Preview
     from studio.training.evaluation import Evaluation
     from studio.training.trained import RunChoice
+    from studio.ui.runs_model import RunsModel, RunsSnapshot
 
 NO_PROJECT = "Open a project to evaluate its trained model."
 UNSAVED = "Save the project and train it (Training tab); its runs are kept beside the file."
 NO_RUNS = "Train the model first (Training tab), then evaluate the run here."
+READING_RUNS = "Reading the project's runs…"
 CHOOSE_CELL = "Click a cell of the confusion matrix to see its samples."
 # A cell's gallery shows at most this many samples (and says how many there are).
 GALLERY_LIMIT = 200
@@ -457,8 +459,9 @@ def _muted(text: str = "") -> QLabel:
 class EvaluationTab(QWidget):
     """Choose a run, evaluate it, and look at the results.
 
-    `set_project` follows the window's project; `refresh_runs` re-reads its runs (the window
-    calls it when the tab is shown). `evaluation_shown` fires when a result is on screen and
+    `set_project` follows the window's project; the run picker lists the window's runs model
+    (read in a worker), and `refresh_runs` asks it to read again (the window calls it when
+    the tab is shown). `evaluation_shown` fires when a result is on screen and
     `cell_shown(actual, predicted)` when a cell's samples are.
     """
 
@@ -468,11 +471,15 @@ class EvaluationTab(QWidget):
     # (run id, test-split positions): "why did the model predict that?" for a cell's samples.
     explain_requested = Signal(str, list)
 
-    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, tasks: TaskRunner, runs_model: RunsModel, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.tasks = tasks
+        self.runs_model = runs_model
         self.project: Project | None = None
         self.runs: list[RunChoice] = []
+        self._runs_read = False  # the runs model has read this project's runs
         self.evaluation: Evaluation | None = None
         self.error: str | None = None
         self.cell: CellSamples | None = None
@@ -489,6 +496,7 @@ class EvaluationTab(QWidget):
         outer.addWidget(self.pages, 1)
         self._restyle()
         theme.notifier().theme_changed.connect(self._restyle)
+        runs_model.runs_changed.connect(self._show_runs)
         self.set_project(None)
 
     # ------------------------------------------------------------- building
@@ -700,7 +708,7 @@ class EvaluationTab(QWidget):
         self.evaluation = None
         self.error = None
         self.cell = None
-        self.refresh_runs()
+        self._show_runs(self.runs_model.snapshot)
 
     def project_path(self) -> Path | None:
         return self.project.path if self.project is not None else None
@@ -710,12 +718,16 @@ class EvaluationTab(QWidget):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        """Re-read the project's runs (a directory listing: quick), keeping the choice."""
-        from studio.training.trained import runs_with_weights
+        """Have the runs model read the project's runs again (in a worker)."""
+        self.runs_model.refresh()
 
+    def _show_runs(self, snapshot: RunsSnapshot) -> None:
+        """List the runs the model last read for this project, keeping the choice."""
         path = self.project_path()
         chosen = self.run_combo.currentData()
-        self.runs = runs_with_weights(path) if path is not None else []
+        mine = path is not None and snapshot.project_path == path
+        self.runs = list(snapshot.with_weights) if mine else []
+        self._runs_read = mine and snapshot.complete
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         for info in self.runs:
@@ -736,7 +748,7 @@ class EvaluationTab(QWidget):
         if self.project.path is None:
             return UNSAVED
         if not self.runs:
-            return NO_RUNS
+            return NO_RUNS if self._runs_read else READING_RUNS
         return "Choose a run and press Evaluate to see how it does on data it never trained on."
 
     def _update_controls(self) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from studio.explain.engine import Attribution
     from studio.explain.importance import GlobalImportance
     from studio.explain.sanity import ConvergenceCheck, RandomisationCheck
+    from studio.ui.runs_model import RunsModel, RunsSnapshot
 
 # Test samples offered in the sample list (thumbnails for images, rows for tables).
 PREVIEW_SAMPLES = 60
@@ -741,11 +742,15 @@ class ExplainTab(QWidget):
     results_changed = Signal()
     importance_changed = Signal()
 
-    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, tasks: TaskRunner, runs_model: RunsModel, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("explain_tab")
         self.setAcceptDrops(True)
         self.tasks = tasks
+        self.runs_model = runs_model
+        runs_model.runs_changed.connect(self._show_runs)
         self.project: Project | None = None
         self.loaded: LoadedRun | None = None
         self.results: list[ResultPanel] = []
@@ -1016,7 +1021,7 @@ class ExplainTab(QWidget):
         self.sample_list.clear()
         self.layer_combo.clear()
         self.target_combo.clear()
-        self.refresh_runs()
+        self._show_runs(self.runs_model.snapshot)
 
     def set_scene(self, scene: GraphScene | None) -> None:
         """The Graph tab's scene: shown as the map, and tinted by layer conductance."""
@@ -1041,33 +1046,46 @@ class ExplainTab(QWidget):
             self.map_view.fit()
 
     def refresh_runs(self) -> None:
-        from studio.training.trained import runs_with_weights
+        """Have the runs model read the project's runs again (in a worker)."""
+        self.runs_model.refresh()
 
+    def _show_runs(self, snapshot: RunsSnapshot) -> None:
+        """List the runs the model last read for this project, keeping the choice.
+
+        The combo's signals are held while it is refilled: a run passed on the way to the
+        chosen one must not start loading.
+        """
         current = self.run_combo.currentData()
-        self.run_combo.clear()
-        project = self.project
-        if project is None:
-            self._set_state("Open a project that has a trained run to explain it.")
-            self._update_controls()
-            return
-        if project.path is None:
-            self._set_state("Save the project and train it; its runs can then be explained.")
-            self._update_controls()
-            return
-        runs = runs_with_weights(Path(project.path))
-        for info in runs:
-            self.run_combo.addItem(info.describe(), info.run_id)
-        if not runs:
-            self._set_state("This project has no trained run yet: train it, then explain it.")
-            self._update_controls()
-            return
-        index = self.run_combo.findData(current) if current else 0
-        self.run_combo.setCurrentIndex(max(0, index))
-        if self.loaded is None or self.loaded.run_id != self.run_combo.currentData():
+        with QSignalBlocker(self.run_combo):
+            self._fill_runs(snapshot, current)
+        if self.run_combo.count() and (
+            self.loaded is None or self.loaded.run_id != self.run_combo.currentData()
+        ):
             self._set_state("Choose samples and methods, then Explain.")
             if self._visible:
                 self.load_run(self.run_combo.currentData())
         self._update_controls()
+
+    def _fill_runs(self, snapshot: RunsSnapshot, current: object) -> None:
+        self.run_combo.clear()
+        project = self.project
+        if project is None:
+            self._set_state("Open a project that has a trained run to explain it.")
+            return
+        if project.path is None:
+            self._set_state("Save the project and train it; its runs can then be explained.")
+            return
+        if snapshot.project_path != Path(project.path) or not snapshot.complete:
+            self._set_state("Reading the project's runs…")
+            return
+        runs = snapshot.with_weights
+        for info in runs:
+            self.run_combo.addItem(info.describe(), info.run_id)
+        if not runs:
+            self._set_state("This project has no trained run yet: train it, then explain it.")
+            return
+        index = self.run_combo.findData(current) if current else 0
+        self.run_combo.setCurrentIndex(max(0, index))
 
     def _on_run_chosen(self, _index: int) -> None:
         run_id = self.run_combo.currentData()
@@ -1342,7 +1360,7 @@ class ExplainTab(QWidget):
     def explain_samples(self, run_id: str, indices: Sequence[int]) -> None:
         """Explain these test-split samples of `run_id` (the Evaluation tab's entry point)."""
         if self.run_combo.findData(run_id) < 0:
-            self.refresh_runs()
+            self._show_runs(self.runs_model.snapshot)
         index = self.run_combo.findData(run_id)
         if index < 0:
             self._set_state(f"No run {run_id} with weights in this project.", error=True)

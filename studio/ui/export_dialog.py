@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.runs_model import RunsModel, RunsSnapshot
 from studio.ui.tasks import Task, TaskRunner
 
 #: Formats ticked when the dialog opens.
@@ -149,12 +150,19 @@ def export_run(request: ExportRequest, cancelled: Callable[[], bool]) -> Iterato
 class ExportDialog(QDialog):
     """Choose a run, formats and a folder; export, verified, with per-format progress."""
 
-    def __init__(self, tasks: TaskRunner, project_path: Path, parent: QWidget | None = None):
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        project_path: Path,
+        runs_model: RunsModel,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
         self.tasks = tasks
         self.project_path = Path(project_path)
+        self.runs_model = runs_model
         self.format_boxes: dict[str, QCheckBox] = {}
         self.choices: list[FormatChoice] = []
         self.rows: dict[str, int] = {}
@@ -244,6 +252,8 @@ class ExportDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(900, 560)
 
+        self._show_runs(runs_model.snapshot)
+        runs_model.runs_changed.connect(self._show_runs)
         self.refresh_runs()
         self.formats_task = self.tasks.start(
             "export formats", discover_formats, self._show_formats, self._formats_failed
@@ -251,11 +261,16 @@ class ExportDialog(QDialog):
 
     # ---- inputs
     def refresh_runs(self) -> None:
-        from studio.training.trained import list_runs
+        """Have the runs model read the project's runs again (in a worker)."""
+        self.runs_model.refresh()
 
+    def _show_runs(self, snapshot: RunsSnapshot) -> None:
+        """List the runs with weights the model last read, keeping the choice."""
+        if snapshot.project_path != self.project_path:
+            return
         current = self.run_combo.currentData()
         self.run_combo.clear()
-        for info in list_runs(self.project_path):
+        for info in snapshot.with_weights:
             self.run_combo.addItem(info.describe(), info.run_id)
         index = self.run_combo.findData(current) if current else -1
         self.run_combo.setCurrentIndex(max(index, 0))

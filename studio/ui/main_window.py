@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         self._init_files_autosave_themes()
+        self._init_runs_model()
         self._init_data_tab()
         self._init_training_tab()
         self._init_runs_and_training_settings()
@@ -1365,6 +1366,7 @@ class MainWindow(QMainWindow):
         self.central_tabs.setTabToolTip(index, "Train the model and watch it learn, live")
         self.project_opened.connect(self.training_tab.set_project)
         self.project_saved.connect(lambda _path: self.training_tab.refresh())
+        self.training_tab.runs_model = self.runs_model
 
     def show_training_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.training_tab)
@@ -1381,6 +1383,20 @@ class MainWindow(QMainWindow):
         training_tab = getattr(self, "training_tab", None)
         if training_tab is not None:
             training_tab.shutdown()  # stops, then if need be kills, the training child
+
+    # ---- the project's runs, read in a worker for every tab that lists them
+    def _init_runs_model(self) -> None:
+        """One runs model for the whole window, told of the project before any tab is."""
+        from studio.ui.runs_model import RunsModel
+
+        self.runs_model = RunsModel(self.tasks, self)
+        self.project_opened.connect(self._on_project_for_runs)
+        self.project_saved.connect(self._on_project_for_runs)
+
+    def _on_project_for_runs(self, _item: object) -> None:
+        # A save may have moved the project (Save As), and an open replaces it.
+        path = self.project.path if self.project is not None else None
+        self.runs_model.set_project_path(path)
 
     # ---- runs tab and training settings
     def _init_runs_and_training_settings(self) -> None:
@@ -1474,17 +1490,16 @@ class MainWindow(QMainWindow):
         if file_menu is not None:
             file_menu.insertAction(self.quit_action, self.export_action)
             file_menu.insertSeparator(self.quit_action)
-            file_menu.aboutToShow.connect(self._update_export_action)
-        self.project_opened.connect(lambda _project: self._update_export_action())
-        self.project_saved.connect(lambda _path: self._update_export_action())
+            # A run may have been trained outside the window: read again (in a worker).
+            file_menu.aboutToShow.connect(self.runs_model.refresh)
+        self.runs_model.runs_changed.connect(lambda _snapshot: self._update_export_action())
         self._update_export_action()
 
     def _update_export_action(self) -> None:
-        # Checkpoint files' types only: no run file is opened or read on the Qt thread.
-        from studio.training.trained import has_trained_run
-
+        # From the runs model's last reading: no run folder is read on the Qt thread.
         path = self.project.path if self.project is not None else None
-        trained = path is not None and has_trained_run(path)
+        snapshot = self.runs_model.snapshot
+        trained = path is not None and snapshot.project_path == path and snapshot.has_weights
         self.export_action.setEnabled(trained)
         self.export_action.setStatusTip(
             "Export a trained run, every format verified"
@@ -1503,7 +1518,9 @@ class MainWindow(QMainWindow):
         if self.export_dialog is not None:
             self.export_dialog.close()
             self.export_dialog.deleteLater()
-        self.export_dialog = ExportDialog(self.tasks, self.project.path, parent=self)
+        self.export_dialog = ExportDialog(
+            self.tasks, self.project.path, self.runs_model, parent=self
+        )
         self.export_dialog.open()
         return self.export_dialog
 
@@ -1512,13 +1529,12 @@ class MainWindow(QMainWindow):
         """The Evaluation tab: a trained run's metrics, confusion matrix and samples."""
         from studio.ui.evaluation_tab import EvaluationTab
 
-        self.evaluation_tab = EvaluationTab(self.tasks)
+        self.evaluation_tab = EvaluationTab(self.tasks, self.runs_model)
         index = self.central_tabs.addTab(self.evaluation_tab, "Evaluation")
         self.central_tabs.setTabToolTip(
             index, "How a trained run does on held-out data; click the mistakes to see them"
         )
         self.project_opened.connect(self.evaluation_tab.set_project)
-        self.project_saved.connect(lambda _path: self.evaluation_tab.refresh_runs())
 
     def show_evaluation_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.evaluation_tab)
@@ -1532,7 +1548,7 @@ class MainWindow(QMainWindow):
         """
         from studio.ui.explain_tab import ExplainTab
 
-        self.explain_tab = ExplainTab(self.tasks)
+        self.explain_tab = ExplainTab(self.tasks, self.runs_model)
         index = self.central_tabs.addTab(self.explain_tab, "Explain")
         self.central_tabs.setTabToolTip(
             index, "Why a trained run predicts what it does: attribution maps and their checks"
@@ -1540,7 +1556,6 @@ class MainWindow(QMainWindow):
         self.project_opened.connect(self._on_project_opened_for_explain)
         if hasattr(self, "evaluation_tab"):
             self.evaluation_tab.explain_requested.connect(self.explain_samples)
-        self.project_saved.connect(lambda _path: self.explain_tab.refresh_runs())
 
     def show_explain_tab(self) -> None:
         self.central_tabs.setCurrentWidget(self.explain_tab)

@@ -27,6 +27,7 @@ from studio.core.project import Project
 
 if TYPE_CHECKING:
     from studio.ui.dashboard import TrainingDashboard
+    from studio.ui.runs_model import RunsModel
 
 SETTINGS_WIDTH = 300
 
@@ -104,6 +105,8 @@ class TrainingTab(QWidget):
         self._prepare = prepare
         self._project_path = project_path
         self._dashboard: TrainingDashboard | None = None
+        # The window's runs model, which the dashboard's Resume reads (set before first shown).
+        self.runs_model: RunsModel | None = None
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.settings_area)
         self.splitter.addWidget(QWidget())  # the dashboard's place until it is built
@@ -130,6 +133,8 @@ class TrainingTab(QWidget):
                 placeholder.deleteLater()
             self.splitter.setSizes(sizes)
             dashboard.run_started.connect(self.refresh)
+            if self.runs_model is not None:
+                dashboard.set_runs_model(self.runs_model)
             # "All GPUs of this machine" in the settings form: one process per GPU.
             dashboard.processes_per_node = lambda: getattr(
                 self.settings_widget, "processes_per_node", None

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import QLabel
 from studio.core.project import Project
 from studio.core.resources import examples_dir
 from studio.training.runs import read_metrics
-from studio.ui.dashboard import TrainingDashboard, find_resumable_run
+from studio.ui.dashboard import TrainingDashboard
 from studio.ui.main_window import MainWindow
+from studio.ui.runs_model import find_resumable_run
 from studio.ui.training_process import CRASHED, FAILED, STOPPED, parse_line
 from studio.ui.training_tab import TrainingTab
 
@@ -213,7 +214,8 @@ def test_train_plot_live_then_stop(qtbot, main_window: MainWindow, tmp_path: Pat
     assert dashboard.run_dir is not None and (dashboard.run_dir / "last.pt").is_file()
     assert dashboard.train_button.isEnabled() and not dashboard.stop_button.isEnabled()
     assert dashboard.stop_button.text() == "Stop"
-    assert dashboard.resume_button.isEnabled()
+    # The runs are read again in a worker once the run has ended.
+    qtbot.waitUntil(dashboard.resume_button.isEnabled, timeout=RUN_TIMEOUT_MS)
     assert find_resumable_run(path) == dashboard.run_dir.name
     assert_window_usable(qtbot, main_window)
 
@@ -257,7 +259,7 @@ def test_a_killed_child_is_reported_and_resumed(
     assert records and all(isinstance(r.get("epoch"), int) for r in records)
     assert_window_usable(qtbot, main_window)
 
-    assert dashboard.resume_button.isEnabled()
+    qtbot.waitUntil(dashboard.resume_button.isEnabled, timeout=RUN_TIMEOUT_MS)
     assert find_resumable_run(path) == run_id
     target = int(records[-1]["epoch"]) + 3
     with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as resumed:

@@ -40,7 +40,8 @@ def open_in(qtbot, window: MainWindow, path: Path) -> None:
 
 
 def evaluate(qtbot, tab: EvaluationTab) -> None:
-    assert tab.evaluate_button.isEnabled()
+    # The runs are read in a worker: the button is enabled once they have arrived.
+    qtbot.waitUntil(tab.evaluate_button.isEnabled, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(tab.evaluation_shown, timeout=TIMEOUT_MS):
         qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
     assert tab.evaluation is not None and not tab.busy
@@ -65,14 +66,15 @@ def test_the_tab_says_what_to_do_before_there_is_a_run(
     project = copy_example(tmp_path, "mlp_classifier", registry)
     assert project.path is not None
     open_in(qtbot, main_window, project.path)
-    assert tab.message_label.text() == NO_RUNS
+    qtbot.waitUntil(lambda: tab.message_label.text() == NO_RUNS, timeout=TIMEOUT_MS)
     assert "Train the model first (Training tab)" in NO_RUNS
     assert tab.run_combo.count() == 0 and not tab.evaluate_button.isEnabled()
     # a run made while the window is open shows up when the tab is shown again
     run_training(project, epochs=1, device="cpu", progress=io.StringIO())
     main_window.show_graph_tab()
     main_window.show_evaluation_tab()
-    assert tab.run_combo.count() == 1 and tab.evaluate_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.run_combo.count() == 1, timeout=TIMEOUT_MS)
+    assert tab.evaluate_button.isEnabled()
 
 
 def test_clicking_a_cell_shows_exactly_its_table_rows(
@@ -217,7 +219,8 @@ def test_a_new_project_drops_the_result(
     other = copy_example(tmp_path, "cnn_classifier", registry)
     assert other.path is not None
     open_in(qtbot, main_window, other.path)
-    assert tab.evaluation is None and tab.message_label.text() == NO_RUNS
+    assert tab.evaluation is None
+    qtbot.waitUntil(lambda: tab.message_label.text() == NO_RUNS, timeout=TIMEOUT_MS)
 
 
 def test_an_evaluation_under_way_is_cancelled_by_a_new_project(
@@ -227,6 +230,7 @@ def test_an_evaluation_under_way_is_cancelled_by_a_new_project(
     open_in(qtbot, main_window, path)
     main_window.show_evaluation_tab()
     tab = main_window.evaluation_tab
+    qtbot.waitUntil(tab.evaluate_button.isEnabled, timeout=TIMEOUT_MS)
     task = tab.evaluate()
     assert task is not None and tab.busy and not tab.evaluate_button.isEnabled()
     main_window.set_project(Project.load(path, registry))

@@ -41,7 +41,8 @@ def cell(dialog: ExportDialog, row: int, column: int) -> str:
 def open_dialog(qtbot, window: MainWindow, path: Path) -> ExportDialog:
     with qtbot.waitSignal(window.project_opened, timeout=30_000):
         window.open_project(path)
-    assert window.export_action.isEnabled()
+    # The runs are read in a worker: the action follows when they arrive.
+    qtbot.waitUntil(window.export_action.isEnabled, timeout=30_000)
     dialog = window.show_export_dialog()
     assert isinstance(dialog, ExportDialog) and dialog.isVisible()
     qtbot.waitUntil(lambda: bool(dialog.format_boxes), timeout=60_000)
