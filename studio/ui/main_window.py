@@ -1404,7 +1404,7 @@ class MainWindow(QMainWindow):
         settings form (in the Training tab when there is one)."""
         from studio.ui.runs_view import RunsView
 
-        self.runs_view = RunsView(self.tasks)
+        self.runs_view = RunsView(self.tasks, self.runs_model)
         index = self.central_tabs.addTab(self.runs_view, "Runs")
         self.central_tabs.setTabToolTip(
             index, "Every training run of the project; select several to compare them"

@@ -58,10 +58,10 @@ from studio.training.run_index import (
     RunComparison,
     RunInfo,
     compare_runs,
-    list_runs,
 )
 from studio.training.runs import runs_folder
 from studio.ui import theme
+from studio.ui.runs_model import RunsModel, RunsSnapshot
 from studio.ui.tasks import Task, TaskRunner
 
 # While a run trains, the list (and a comparison that includes it) is read this often.
@@ -284,17 +284,21 @@ class RunsView(QWidget):
     comparison_shown = Signal(object)  # RunComparison
     initial_weights_requested = Signal(str)  # a run id: start the next training from it
 
-    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, tasks: TaskRunner, runs_model: RunsModel, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("runs_view")
         self.tasks = tasks
+        # The window's runs model reads the runs folder; this view asks it to, and shows it.
+        self.runs_model = runs_model
+        runs_model.runs_changed.connect(self._on_listed)
         self.project: Project | None = None
         self.project_path: Path | None = None
         self.runs: list[RunInfo] = []
         self.comparison: RunComparison | None = None
         self.error: str | None = None
         self._stale = True
-        self._list_task: Task | None = None
         self._compare_task: Task | None = None
         self._compare_pending = False
         self._compared_state: tuple[tuple[str, float | None], ...] = ()
@@ -459,7 +463,7 @@ class RunsView(QWidget):
 
     @property
     def listing(self) -> bool:
-        return self._list_task is not None
+        return self.runs_model.reading
 
     @property
     def comparing(self) -> bool:
@@ -514,46 +518,27 @@ class RunsView(QWidget):
 
     # ----------------------------------------------------------------- reading
     def refresh(self) -> None:
-        """Read the runs folder again (in a worker); only while the tab is shown."""
+        """Have the runs model read the runs folder again; only while the tab is shown."""
         if not self.isVisible():
             self._stale = True
             return
         self._stale = False
-        path = self.project_path
-        if path is None:
+        if self.project_path is None:
             self._show_state()
             return
-        if self._list_task is not None:
-            self._list_task.cancel()
+        self.runs_model.refresh()
 
-        def work(cancelled: object) -> Iterator[object]:
-            yield list_runs(path)
-
-        task = self.tasks.start(
-            "list runs",
-            work,
-            lambda item: self._on_listed(task, path, item),
-            lambda exc, trace: self._on_list_failed(task, exc),
-            lambda: self._list_finished(task),
-        )
-        self._list_task = task
-
-    def _list_finished(self, task: Task) -> None:
-        if self._list_task is task:
-            self._list_task = None
-
-    def _on_list_failed(self, task: Task, exc: BaseException) -> None:
-        if self._list_task is task:
-            self.error = f"The runs cannot be read: {exc}"
-            self._show_state()
-
-    def _on_listed(self, task: Task, path: Path, item: object) -> None:
-        if self._list_task is not task or path != self.project_path:
+    def _on_listed(self, snapshot: RunsSnapshot) -> None:
+        """The runs model has read this project's runs (whoever asked it to)."""
+        if snapshot.project_path != self.project_path or not snapshot.complete:
             return
-        assert isinstance(item, list)
+        if snapshot.error is not None:
+            self.error = snapshot.error
+            self._show_state()
+            return
         self.error = None
         selected = set(self.selected_ids())
-        self.runs = item
+        self.runs = list(snapshot.runs)
         self._fill_table(selected)
         self._watch()
         self._show_state()
@@ -934,10 +919,8 @@ class RunsView(QWidget):
 
     # ----------------------------------------------------------------- housekeeping
     def _cancel_tasks(self) -> None:
-        for task in (self._list_task, self._compare_task):
-            if task is not None:
-                task.cancel()
-        self._list_task = None
+        if self._compare_task is not None:
+            self._compare_task.cancel()
         self._compare_task = None
         self._compare_pending = False
         self._compared_state = ()
