@@ -1420,7 +1420,8 @@ class MainWindow(QMainWindow):
         self.training_form = TrainingForm()
         self.training_form.edit_requested.connect(self.edit_training)
         self.project_opened.connect(self.training_form.set_project)
-        self.runs_view.runs_listed.connect(lambda _runs: self.training_form.refresh_runs())
+        self.training_form.runs_model = self.runs_model
+        self.runs_model.runs_changed.connect(lambda _runs: self.training_form.refresh_runs())
         self.analysis_updated.connect(self._on_analysis_for_training_form)
         # A data edit undone here can change the task the form shows.
         self.undo_stack.indexChanged.connect(self._on_undo_for_training_form)

@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.project import Project, TrainingSection, describe_validation_error
-from studio.training.runs import RUN_ID_PATTERN, runs_folder
 from studio.ui import theme
 
 if TYPE_CHECKING:
     from studio.compile.summary import ModelSummary
     from studio.core.graph import Graph
+    from studio.ui.runs_model import RunsModel
     from studio.ui.tasks import Task, TaskRunner
 
 MODES = (("supervised", "Supervised"), ("autoencoder", "Autoencoder"), ("gan", "GAN"))
@@ -262,8 +262,9 @@ class TrainingForm(QScrollArea):
         self._graph_timer.setInterval(0)
         self._graph_timer.timeout.connect(self._sync_frozen)
         self._headings: list[QLabel] = []
+        # The window's runs model: the "Start from" choice lists the runs it last read.
+        self.runs_model: RunsModel | None = None
         # What the slower lists show now, so an edit elsewhere does not rebuild them.
-        self._run_ids_read: list[str] | None = None
         self._frozen_shown: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._forms: list[QFormLayout] = []
         self.auto_device: str | None = None
@@ -557,7 +558,6 @@ class TrainingForm(QScrollArea):
         self.project = project
         self._summary = None  # the new project's arrives with the window's first analysis
         self.error = None
-        self._run_ids_read = None
         self._frozen_shown = None
         if project is not None:
             graph = project.main_graph
@@ -681,8 +681,7 @@ class TrainingForm(QScrollArea):
         self.memory_label.setText(text or "—")
 
     def refresh_runs(self) -> None:
-        """Read the run ids again for the "Start from" choice (one folder listing)."""
-        self._run_ids_read = None
+        """List the runs model's run ids again in the "Start from" choice."""
         if self.project is not None:
             self._syncing = True
             try:
@@ -692,7 +691,6 @@ class TrainingForm(QScrollArea):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self._run_ids_read = None  # a run may have finished meanwhile
         self._sync()  # and the Data tab may have changed the task
 
     @property
@@ -857,22 +855,13 @@ class TrainingForm(QScrollArea):
         _set_combo(combo, section.early_stopping.metric)
 
     def _run_ids(self) -> list[str]:
-        """This project's run ids, newest first (one folder listing, kept until refreshed)."""
-        if self._run_ids_read is not None:
-            return self._run_ids_read
+        """This project's run ids, newest first, as the runs model last read them (the run
+        folders are never listed on the Qt thread)."""
         path = self.project.path if self.project is not None else None
-        ids: list[str] = []
-        if path is not None:
-            try:
-                entries = list(runs_folder(path).iterdir())
-            except OSError:
-                entries = []
-            ids = sorted(
-                (p.name for p in entries if RUN_ID_PATTERN.match(p.name) and p.is_dir()),
-                reverse=True,
-            )
-        self._run_ids_read = ids
-        return ids
+        model = self.runs_model
+        if path is None or model is None or model.snapshot.project_path != path:
+            return []
+        return sorted((run.run_id for run in model.snapshot.runs), reverse=True)
 
     def _sync_initial_weights(self, section: TrainingSection) -> None:
         combo = self.initial_combo

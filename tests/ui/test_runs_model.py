@@ -169,6 +169,7 @@ def test_a_finished_training_run_reaches_every_picker(
     assert picker_ids(explain.run_combo) == [run_id]
     assert main_window.export_action.isEnabled()
     assert [run.run_id for run in main_window.runs_model.snapshot.runs] == [run_id]
+    assert main_window.training_form.initial_combo.findData(run_id) >= 0  # "Start from"
     assert not dashboard.resume_button.isEnabled()  # completed: nothing to continue
     dialog = main_window.show_export_dialog()
     assert dialog is not None and picker_ids(dialog.run_combo) == [run_id]
