@@ -273,7 +273,7 @@ def test_a_run_trains_under_its_lock(project: Path) -> None:
 
 
 def test_a_status_running_of_a_live_process_is_not_offered_for_resume(project: Path) -> None:
-    from studio.ui.dashboard import find_resumable_run
+    from studio.ui.runs_model import find_resumable_run
 
     run = only_run(project)
     status = json.loads(run.status.read_text())
