@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def ready() -> bool:
         page = window.current
-        return page is not None and page.shapes is not None and page.summary is not None
+        runs = window.runs_model  # the run pickers fill in once the runs have been read
+        read = runs.snapshot.complete and not runs.reading
+        return page is not None and page.shapes is not None and page.summary is not None and read
 
     def stage() -> None:
         if args.graph:
