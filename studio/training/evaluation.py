@@ -32,6 +32,7 @@ from studio.data.pipeline import LoadedData
 from studio.data.previews import Preview, TablePreview
 from studio.training.errors import TrainingError
 from studio.training.modes.base import Batch
+from studio.training.runs import SAMPLE_GRID_LIMIT
 from studio.training.trained import RunError, TrainedRun, load_run, load_weights
 
 SPLITS = ("train", "validation", "test")
@@ -441,9 +442,6 @@ def regress(outputs: list[torch.Tensor], target: torch.Tensor, dataset: Any) -> 
     count = predicted.shape[1]
     names = ["value"] if count == 1 else [f"value {i}" for i in range(count)]
     return RegressionResult(predicted.numpy(), actual.numpy(), names)
-
-
-SAMPLE_GRID_LIMIT = 64 * 1024 * 1024  # a grid of 16 generated images is far smaller
 
 
 def generate(mode: Any, run_path: Path, seed: int = 0) -> GenerationResult:

@@ -52,6 +52,7 @@ LOCK = "train.lock"
 RUN_STATES = ("running", "completed", "stopped", "failed")
 # config.json holds the whole project (a large graph is a few MiB); the same bound as a project.
 JSON_LIMIT = 64 * 1024 * 1024
+SAMPLE_GRID_LIMIT = 64 * 1024 * 1024  # samples/epoch-NNNN.npy: 16 generated images are far less
 # One line per epoch of about 300 bytes: a million epochs fit.
 METRICS_LIMIT = 256 * 1024 * 1024
 # The chooser shows each run's last record; reading this much of the end finds it.

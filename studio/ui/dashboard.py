@@ -9,6 +9,7 @@ own timer, so the Qt thread does a little work per batch and none per point.
 from __future__ import annotations
 
 import html
+import io
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.errors import StudioError
+from studio.core.safe_files import read_bytes_bounded
+from studio.training.runs import SAMPLE_GRID_LIMIT
 from studio.ui import theme
 from studio.ui.live_plot import LivePlot
 from studio.ui.runs_model import RunsModel, RunsSnapshot
@@ -227,9 +231,12 @@ class SamplesView(QLabel):
 
     def show_file(self, kind: str, path: str) -> bool:
         """Show a `samples/epoch-NNNN.npy`; False (and nothing changes) if it is unreadable."""
+        run_folder = Path(path).parent.parent  # RUN/samples/epoch-NNNN.npy
         try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
+            # A regular file inside the run, of bounded size: never a FIFO or /dev/zero.
+            data = read_bytes_bounded(path, SAMPLE_GRID_LIMIT, within=run_folder)
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except (StudioError, OSError, ValueError, EOFError):
             return False
         if kind == "reconstructions" and array.ndim == 5 and array.shape[0] == 2:
             samples, rows = array.reshape(-1, *array.shape[2:]), 2

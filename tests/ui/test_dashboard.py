@@ -394,3 +394,28 @@ def test_samples_and_reconstructions_are_shown_as_they_arrive(qtbot, tmp_path: P
     assert view.shown_path == str(grid)
     dashboard.reset_plots()
     assert dashboard.samples_box.isHidden()
+
+
+@pytest.mark.timeout(20)
+def test_a_samples_file_that_is_a_fifo_or_links_out_is_not_read(
+    qtbot: object, tmp_path: Path
+) -> None:
+    """The samples view reads a regular file inside the run only: a FIFO would block the
+    window forever, and a link out of the run could show any file as an image."""
+    import numpy as np
+
+    from studio.ui.dashboard import SamplesView
+
+    view = SamplesView()
+    qtbot.addWidget(view)  # type: ignore[attr-defined]
+    samples = tmp_path / "run" / "samples"
+    samples.mkdir(parents=True)
+    grid = np.zeros((4, 1, 8, 8), dtype=np.uint8)
+    np.save(samples / "epoch-0001.npy", grid)
+    assert view.show_file("generated", str(samples / "epoch-0001.npy"))
+    os.mkfifo(samples / "epoch-0002.npy")
+    assert not view.show_file("generated", str(samples / "epoch-0002.npy"))
+    np.save(tmp_path / "elsewhere.npy", grid)
+    (samples / "epoch-0003.npy").symlink_to(tmp_path / "elsewhere.npy")
+    assert not view.show_file("generated", str(samples / "epoch-0003.npy"))
+    assert view.shown_path == str(samples / "epoch-0001.npy")
