@@ -100,23 +100,6 @@ def runs_with_weights(project_path: Path) -> list[RunChoice]:
     return infos
 
 
-def has_trained_run(project_path: Path) -> bool:
-    """Whether some run of the project has a checkpoint: file types only, no file is read.
-
-    What the window asks on its Qt thread to enable File ▸ Export: a `stat` never blocks,
-    where opening a FIFO in place of a run's file would (and reading `/dev/zero` never ends).
-    """
-    folder = runs_folder(project_path)
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return False
-    return any(
-        RUN_ID_PATTERN.match(path.name) and is_run_folder(path, folder) and _has_weights(path)
-        for path in entries
-    )
-
-
 # The first name of `runs_with_weights`, which the Export dialog and the window use.
 list_runs = runs_with_weights
 
