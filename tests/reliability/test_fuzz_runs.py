@@ -32,7 +32,7 @@ from studio.core.project import Project
 from studio.core.registry import LayerRegistry
 from studio.core.resources import examples_dir
 
-from .conftest import Figures, fuzz_settings, fuzz_timeout, time_bound
+from .conftest import Figures, fuzz_settings, fuzz_timeout, hard_timeout, time_bound
 
 pytestmark = [
     pytest.mark.fuzz,
@@ -466,6 +466,7 @@ test_fuzzed_checkpoint_contents = fuzz_family("checkpoint")
 test_special_files_in_the_run = fuzz_family("special")
 
 
+@hard_timeout(120)
 def test_the_pristine_run_passes_every_step(pristine: Path, tmp_path: Path) -> None:
     """The fuzzer's baseline: an undamaged run lists, loads and is ready to resume."""
     shutil.copytree(pristine, tmp_path / "p")
