@@ -104,6 +104,8 @@ def test_every_method_explains_every_trained_template(
     assert np.abs(result.values).sum() > 0  # a trained model's map is not all zeros
 
 
+# The acceptance figure, 57 s; `benchmarks/explain_latency.py` reports it too.
+@pytest.mark.slow
 def test_pointing_game_on_the_shapes_template(
     trained_templates: dict[str, TrainedTemplate],
 ) -> None:

@@ -129,6 +129,8 @@ def kill_and_resume(kills: int, tmp_path: Path, figures: Figures) -> None:
     figures.add("training faults: runs lost", 0)
 
 
+# 22 s; tests/training/test_training_cli.py kills and resumes a run in the default suite.
+@pytest.mark.slow
 def test_killed_training_resumes(tmp_path: Path, figures: Figures) -> None:
     kill_and_resume(2, tmp_path, figures)
 

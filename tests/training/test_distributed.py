@@ -215,6 +215,7 @@ def test_print_slurm_script(tmp_path):
     assert script == slurm_script([str(project), "--epochs", "5"], nodes=3, gpus_per_node=4)
 
 
+@pytest.mark.slow  # 14 s; two ranks training together stay in the default suite
 def test_a_stop_on_rank_0_stops_every_rank(tmp_path):
     """The window's stdin closes at once: rank 0 stops, and rank 1 (which reads no stdin)
     stops at the same step instead of waiting forever in the next all-reduce."""
