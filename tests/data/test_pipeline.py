@@ -87,7 +87,7 @@ def test_text_csv(write: Write) -> None:
 
 
 def test_series_csv(write: Write) -> None:
-    path = write("s.csv", series_csv(steps=60))
+    path = write("s.csv", series_csv(steps=100))  # 15 validation steps: windows of 8 + 2 fit
     settings = section(
         kind="series",
         path="s.csv",

@@ -303,7 +303,7 @@ def test_a_time_series_file_is_plotted_and_the_training_task_follows(
 ) -> None:
     project = open_template(qtbot, main_window, "mlp_classifier")
     tab = show_data(qtbot, main_window)
-    rows = [f"{t},{(t % 17) / 17:.4f},{(t % 11) / 11:.4f}" for t in range(200)]
+    rows = [f"{t},{(t % 17) / 17:.4f},{(t % 11) / 11:.4f}" for t in range(400)]
     series = write_csv(tmp_path / "sensors.csv", ["time,a,b", *rows])
     tab.use_path(series)
     qtbot.waitUntil(lambda: project.data.source is not None, timeout=READ_TIMEOUT_MS)

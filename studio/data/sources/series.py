@@ -155,13 +155,19 @@ def series_raw_data(
         )
     notes = []
     parts = np.concatenate(split)
-    for part, name in ((1, "validation"), (2, "test")):
-        wanted = splits.validation if part == 1 else splits.test
-        if wanted > 0 and not (parts == part).any():
-            notes.append(
-                f"{label}: the {name} part of each series is shorter than a window; there are "
-                f"no {name} windows (use a shorter window or a larger {name} fraction)."
-            )
+    if splits.validation > 0 and not (parts == 1).any():
+        # No validation windows: every epoch's validation loss would be NaN, and a run that
+        # looks finished would have been checked against nothing.
+        raise DataError(
+            f"{label}: the validation part of each series is shorter than a window of "
+            f"{window} steps, so there are no validation windows. Use a shorter window "
+            "(data: window) or a larger validation fraction (splits: validation)."
+        )
+    if splits.test > 0 and not (parts == 2).any():
+        notes.append(
+            f"{label}: the test part of each series is shorter than a window; there are "
+            "no test windows (use a shorter window or a larger test fraction)."
+        )
     target = np.concatenate(outputs)
     task: Task = "regression" if forecast else "classification"
     encoder = SeriesEncoder(

@@ -81,3 +81,12 @@ def test_errors_name_the_place(write: Write) -> None:
         series(write("gap.csv", gap), window=1)
     with pytest.raises(ValueError, match="label_column"):
         SeriesSource(path="x.csv", task="classification")
+
+
+def test_a_validation_part_shorter_than_a_window_is_refused(write: Write) -> None:
+    """60 steps with a window of 20: training gets windows, validation (12 steps) none, and
+    every epoch's validation loss would be NaN in a run that looks finished."""
+    with pytest.raises(DataError, match=r"no validation windows.*data: window"):
+        series(
+            write("s.csv", series_csv(steps=60, series=("a",))), columns=["temperature"], window=20
+        )
