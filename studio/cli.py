@@ -435,9 +435,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         from studio.training.priority import lower_priority
 
         lower_priority()
-    project = load(args.project)
-    if os.environ.get("RANK", "0") == "0":
-        refuse_invalid(project, args.project, args.device)
+    try:
+        project = load(args.project)
+        if os.environ.get("RANK", "0") == "0":
+            refuse_invalid(project, args.project, args.device)
+    except StudioError as exc:
+        if args.events:  # the window shows the sentence, not "exited with code 1"
+            from studio.training.events import EventStream
+
+            EventStream().emit("error", message=str(exc), kind=type(exc).__name__, step=0)
+        raise
     # Under torchrun only rank 0 reads stdin; the ranks then stop together.
     reads_stdin = args.events and os.environ.get("RANK", "0") == "0"
     result = run_training(

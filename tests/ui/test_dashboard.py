@@ -294,6 +294,25 @@ def test_a_failing_run_shows_its_error(qtbot, main_window: MainWindow, tmp_path:
     assert_window_usable(qtbot, main_window)
 
 
+def test_a_project_training_refuses_shows_the_sentence(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    """What `studio validate` reports stops the child before training; the window shows that
+    sentence as the run's failure, not "exited with code 1"."""
+    path = copy_example(tmp_path, "mlp_classifier", frozen=["nope"])
+    open_path(qtbot, main_window, path)
+    dashboard = show_dashboard(main_window)
+    with qtbot.waitSignal(dashboard.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
+        qtbot.mouseClick(dashboard.train_button, Qt.MouseButton.LeftButton)
+    outcome = ended.args[0]
+    assert outcome.status == FAILED, (outcome, dashboard.log_text())
+    assert "nope" in outcome.message and "validate" in outcome.message
+    assert not (tmp_path / "mlp_classifier.runs").exists() or not any(
+        (tmp_path / "mlp_classifier.runs").iterdir()
+    )
+    assert_window_usable(qtbot, main_window)
+
+
 CRASHING_CHILD = """
 import os, sys, threading, time
 
