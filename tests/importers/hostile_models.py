@@ -98,15 +98,8 @@ def computed_trip_count() -> onnx.ModelProto:
     )
 
 
-def loop_in_branch(trips: int) -> onnx.ModelProto:
-    """An If whose then-branch holds a Loop of `trips` iterations (a nested subgraph)."""
-    then_branch = helper.make_graph(
-        [loop_node("trips", output="t")],
-        "then",
-        [],
-        [helper.make_tensor_value_info("t", TensorProto.FLOAT, ["n", "m"])],
-        [_scalar("trips", trips, np.int64)],
-    )
+def branching(then_branch: onnx.GraphProto) -> onnx.ModelProto:
+    """An `If` on a constant true whose other branch passes `x` through."""
     else_branch = helper.make_graph(
         [helper.make_node("Identity", ["x"], ["e"])],
         "else",
@@ -127,6 +120,18 @@ def loop_in_branch(trips: int) -> onnx.ModelProto:
         [_scalar("cond", True, np.bool_)],
         input_shape=[1, WIDTH],
     )
+
+
+def loop_in_branch(trips: int) -> onnx.ModelProto:
+    """An If whose then-branch holds a Loop of `trips` iterations (a nested subgraph)."""
+    then_branch = helper.make_graph(
+        [loop_node("trips", output="t")],
+        "then",
+        [],
+        [helper.make_tensor_value_info("t", TensorProto.FLOAT, ["n", "m"])],
+        [_scalar("trips", trips, np.int64)],
+    )
+    return branching(then_branch)
 
 
 def loop_in_loop(outer: int, inner: int) -> onnx.ModelProto:
@@ -184,26 +189,7 @@ def scan_in_branch() -> onnx.ModelProto:
             numpy_helper.from_array(np.array([1, 2], np.int64), "row"),
         ],
     )
-    else_branch = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["e"])],
-        "else",
-        [],
-        [helper.make_tensor_value_info("e", TensorProto.FLOAT, ["n", "m"])],
-    )
-    return _model(
-        [
-            helper.make_node(
-                "If",
-                ["cond"],
-                ["y"],
-                name="branch",
-                then_branch=then_branch,
-                else_branch=else_branch,
-            )
-        ],
-        [_scalar("cond", True, np.bool_)],
-        input_shape=[1, WIDTH],
-    )
+    return branching(then_branch)
 
 
 def huge_input() -> onnx.ModelProto:
