@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from studio.core.errors import StudioError
 from studio.core.project import SUFFIX
 from studio.core.registry import LayerRegistry
+from studio.core.safe_files import read_text_bounded
 from studio.ui.tasks import Task, TaskRunner
 
 #: Class attributes read for the example input shape, in the importer's order of preference.
@@ -236,9 +237,19 @@ def find_module_classes(text: str, filename: str = "<source>") -> list[ModuleCla
     ]
 
 
+# A model definition is a few hundred lines; a larger "source" is not one to list classes of.
+SOURCE_LIMIT = 16 * 1024 * 1024
+
+
 def read_module_classes(path: Path) -> list[ModuleClass]:
-    """`find_module_classes` of a file; raises OSError, UnicodeDecodeError or SyntaxError."""
-    return find_module_classes(path.read_text(encoding="utf-8"), str(path))
+    """`find_module_classes` of a file (a regular file only, bounded: never a FIFO's hang).
+
+    Raises:
+        FileReadError: not a regular file, too large, or not UTF-8.
+        SyntaxError: not Python.
+    """
+    text = read_text_bounded(path, SOURCE_LIMIT, what="Python file")
+    return find_module_classes(text, str(path))
 
 
 def source_problem(text: str) -> str:
@@ -250,8 +261,10 @@ def source_problem(text: str) -> str:
         return f"{path.name} is neither a Python file (.py) nor an ONNX model (.onnx)."
     if not path.exists():
         return f"{path}: no such file."
-    if not path.is_file():
+    if path.is_dir():
         return f"{path} is a folder; choose a file."
+    if not path.is_file():
+        return f"{path} is not a regular file (a pipe or a device); choose a file."
     return ""
 
 
@@ -336,7 +349,7 @@ def read_source(path: Path, _cancelled: Callable[[], bool]) -> Iterator[object]:
     """Worker: the module classes of a Python file, or the exception reading it raised."""
     try:
         yield (path, read_module_classes(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
+    except (StudioError, OSError, SyntaxError, ValueError) as exc:
         yield (path, exc)
 
 
@@ -706,6 +719,11 @@ class ImportDialog(QDialog):
             self.classes = []
             self.class_combo.setPlaceholderText("—")
             _show(self.source_error, describe_syntax_error(found, path))
+            return
+        if isinstance(found, StudioError):  # the sentence names the file already
+            self.classes = []
+            self.class_combo.setPlaceholderText("—")
+            _show(self.source_error, str(found))
             return
         if isinstance(found, BaseException):
             self.classes = []

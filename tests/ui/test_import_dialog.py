@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -264,6 +265,12 @@ def test_bad_inputs_are_refused_inline(qtbot, main_window: MainWindow, tmp_path:
     dialog.set_source(tmp_path / "missing.py")
     assert "no such file" in dialog.source_error.text()
     assert dialog.start_import() is None
+
+    if hasattr(os, "mkfifo"):  # a FIFO would block the reading worker forever
+        os.mkfifo(tmp_path / "pipe.py")
+        dialog.set_source(tmp_path / "pipe.py")
+        assert "not a regular file" in dialog.source_error.text()
+        assert dialog.start_import() is None
 
     broken = write(tmp_path, "broken.py", "from torch import nn\nclass Net(nn.Module)\n    pass\n")
     read(qtbot, dialog, broken)
