@@ -8,10 +8,8 @@ converted to floating point all at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -203,14 +201,3 @@ class PreprocessingState:
             Normalization.from_json(data["target"]) if data.get("target") else None,
             dict(data.get("encoder", {})),
         )
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> PreprocessingState:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: cannot read the preprocessing state ({exc})") from None
-        return cls.from_json(data)
