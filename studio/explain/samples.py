@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.core.errors import FileReadError
+from studio.core.safe_files import read_text_bounded
 from studio.explain.errors import ExplainError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
+ROW_FILE_LIMIT = 16 * 1024 * 1024
 
 
 def load_sample_file(
@@ -55,9 +58,11 @@ def load_sample_file(
                 f"{path.name}: this model takes a table row of {shape[0]} numbers, not a picture."
             )
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ExplainError(f"{path.name}: cannot read it as text ({error}).") from None
+            # A row of numbers is small; a FIFO or a file of gigabytes is refused, not read.
+            text = read_text_bounded(path, ROW_FILE_LIMIT, what="table row file")
+        except FileReadError as error:
+            raise ExplainError(str(error)) from None
+        text = text.removeprefix("\ufeff")  # a byte-order mark, as Excel writes it
         return parse_table_row(text, shape[0], names=names)
     raise ExplainError(
         f"Samples of shape {shape} can only be explained from the test split, not from a file."

@@ -59,3 +59,15 @@ def test_wrong_files_are_refused_in_words(tmp_path: Path) -> None:
         load_sample_file(not_image, (4,))
     with pytest.raises(ExplainError, match="no such file"):
         load_sample_file(tmp_path / "missing.csv", (4,))
+
+
+def test_a_row_file_of_gigabytes_is_refused_unread(tmp_path: Path) -> None:
+    """A "row" file a user is handed may be huge (sparse here: it takes no disk)."""
+    huge = tmp_path / "row.csv"
+    with huge.open("wb") as handle:
+        handle.truncate(2 * 2**30)
+    with pytest.raises(ExplainError, match=r"row\.csv: table row file is 2\.0 GiB, larger than"):
+        load_sample_file(huge, (4,))
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes("\ufeffa,b,c,d\n1,2,3,4\n".encode())
+    assert load_sample_file(bom, (4,)).tolist() == [1, 2, 3, 4]
