@@ -1,18 +1,18 @@
 """Import an ONNX model (``model.onnx``): operator by operator onto catalog layers.
 
-onnxruntime runs the model once on random inputs with every intermediate value exposed, which
-gives each value its shape (and the value of any constant the layers need) without relying on
-symbolic shape inference. Values split in two kinds: *activations* (computed from the model's
-inputs by real operators) must each come from a mapped catalog layer; everything else (weights,
-``Constant`` nodes, ``Shape``/``Gather``/``Concat`` arithmetic feeding a ``Reshape``) is read as a
-constant where a layer needs one. An operator producing an activation with no catalog layer
-becomes an `UnmappedConstruct` naming the ONNX node and its op_type.
+onnxruntime runs the model once on random inputs with every intermediate value exposed
+(`onnx_run.record_values`), which gives each value its shape (and the value of any constant the
+layers need) without relying on symbolic shape inference. Values split in two kinds:
+*activations* (computed from the model's inputs by real operators) must each come from a mapped
+catalog layer; everything else (weights, ``Constant`` nodes, ``Shape``/``Gather``/``Concat``
+arithmetic feeding a ``Reshape``) is read as a constant where a layer needs one. An operator
+producing an activation with no catalog layer becomes an `UnmappedConstruct` naming the ONNX
+node and its op_type.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from studio.importers.mapping import (
     GraphDraft,
     ImportedModel,
     ImportFailure,
-    ImportStopped,
     Unmappable,
     UnmappedConstruct,
     UnsupportedModelError,
@@ -41,12 +40,7 @@ from studio.importers.onnx_checks import (
 )
 from studio.importers.onnx_nodes import attributes, layer_name
 from studio.importers.onnx_patterns import Pattern, find_patterns, layer_difference
-
-_TRACE_BATCH = 2
-# How often the thread waiting for onnxruntime looks at `cancelled` (Ctrl-C needs no polling).
-_POLL_SECONDS = 0.1
-# onnxruntime logs fatal errors only: every error it meets is raised, and reported, here.
-_ORT_QUIET = 4
+from studio.importers.onnx_run import example_feeds, example_shapes, record_values
 
 
 def import_onnx_file(
@@ -125,13 +119,11 @@ def import_onnx_model(
     graph = model.graph
     weight_names = {init.name for init in graph.initializer}
     inputs = [i for i in graph.input if i.name not in weight_names]
-    shapes = _input_shapes(inputs, input_shapes)
+    shapes = example_shapes(inputs, input_shapes)
     check_before_running(model, inputs, shapes, source)
     initializers = {init.name: _to_array(init, source) for init in graph.initializer}
-    feeds = {
-        i.name: _example(shape, _elem_type(i)) for i, shape in zip(inputs, shapes, strict=True)
-    }
-    values = _run_all(model, feeds, source, cancelled)
+    feeds = example_feeds(inputs, shapes)
+    values = record_values(model, feeds, source, cancelled)
     values.update(initializers)
     mapper = _OnnxMapper(GraphDraft(registry), values, initializers, _opset(model))
     mapper.map_graph(graph, inputs)
@@ -162,149 +154,6 @@ def _to_array(tensor: Any, source: str) -> np.ndarray:
 
 def _opset(model: Any) -> int:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-
-
-def _elem_type(value_info: Any) -> int:
-    return int(value_info.type.tensor_type.elem_type)
-
-
-def _input_shapes(
-    inputs: Sequence[Any], given: Sequence[Sequence[int]] | None
-) -> list[tuple[int, ...]]:
-    if given:
-        if len(given) != len(inputs):
-            raise ImportFailure(
-                f"the model has {len(inputs)} input(s) but {len(given)} --input-shape were given"
-            )
-        return [tuple(int(d) for d in s) for s in given]
-    shapes = []
-    for value in inputs:
-        dims = value.type.tensor_type.shape.dim
-        shape = []
-        for i, dim in enumerate(dims):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
-                shape.append(int(dim.dim_value))
-            elif i == 0:
-                shape.append(_TRACE_BATCH)  # a dynamic batch
-            else:
-                raise ImportFailure(
-                    f"input {value.name!r}: dimension {i} has no fixed size; pass --input-shape "
-                    "(batch included) for each input"
-                )
-        if not shape:
-            raise ImportFailure(f"input {value.name!r} has no shape; pass --input-shape")
-        shapes.append(tuple(shape))
-    return shapes
-
-
-def _example(shape: tuple[int, ...], elem_type: int) -> np.ndarray:
-    from onnx import TensorProto
-
-    generator = np.random.default_rng(0)
-    if elem_type in (TensorProto.INT64, TensorProto.INT32):
-        dtype = np.int64 if elem_type == TensorProto.INT64 else np.int32
-        return np.zeros(shape, dtype=dtype)
-    # Drawn in float32 itself: a float64 draw first would double what the checks allowed.
-    return generator.standard_normal(shape, dtype=np.float32)
-
-
-def _run_all(
-    model: Any,
-    feeds: dict[str, np.ndarray],
-    source: str,
-    cancelled: Callable[[], bool] | None = None,
-) -> dict[str, Any]:
-    """Every value of the graph on `feeds`, by running it with all of them as outputs."""
-    import onnx
-    import onnxruntime
-
-    exposed = onnx.ModelProto()
-    exposed.CopyFrom(model)
-    known = {o.name for o in exposed.graph.output}
-    for node in exposed.graph.node:
-        for name in node.output:
-            if name and name not in known:
-                exposed.graph.output.append(onnx.ValueInfoProto(name=name))
-                known.add(name)
-    try:
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = _ORT_QUIET
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-        session = onnxruntime.InferenceSession(
-            exposed.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
-        del exposed
-        names = [o.name for o in session.get_outputs()]
-        results = _run_stoppably(session, names, feeds, source, cancelled)
-    except ImportStopped:
-        raise
-    except Exception as exc:
-        shown = ", ".join(f"{k} {v.shape}" for k, v in feeds.items())
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ImportFailure(
-            f"{source}: onnxruntime cannot run the model on {shown}: {first}"
-        ) from None
-    values: dict[str, Any] = dict(feeds)
-    values.update(zip(names, results, strict=True))
-    return values
-
-
-def _run_stoppably(
-    session: Any,
-    names: list[str],
-    feeds: dict[str, np.ndarray],
-    source: str,
-    cancelled: Callable[[], bool] | None,
-) -> list[Any]:
-    """`session.run`, stopped by Ctrl-C or `cancelled`, even inside a long operator or loop.
-
-    onnxruntime's run holds the calling thread in C++, where Python cannot deliver Ctrl-C. It
-    runs in a helper thread instead; this thread waits in short slices, so a KeyboardInterrupt
-    (or any other signal's exception) arrives here, and onnxruntime's terminate flag then ends
-    the run within one operator before the exception goes on. The wait is on an event, not
-    `Thread.join`: Python 3.11's join, interrupted by Ctrl-C, can report a running thread as
-    ended, and a process that then exits while onnxruntime still runs aborts.
-    """
-    import onnxruntime
-
-    run_options = onnxruntime.RunOptions()
-    run_options.log_severity_level = _ORT_QUIET
-    outcome: dict[str, Any] = {}
-    finished = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["results"] = session.run(names, feeds, run_options)
-        except Exception as exc:
-            # Only its text crosses threads: the exception's traceback would hold the session
-            # past the import.
-            outcome["error"] = str(exc) or type(exc).__name__
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="onnxruntime example run", daemon=True).start()
-    try:
-        while not finished.wait(_POLL_SECONDS):
-            if cancelled is not None and cancelled():
-                raise ImportStopped(f"{source}: the import was stopped while the model ran")
-    except BaseException:
-        run_options.terminate = True
-        _wait_until_set(finished)
-        raise
-    if "error" in outcome:
-        raise RuntimeError(outcome["error"])
-    results: list[Any] = outcome["results"]
-    return results
-
-
-def _wait_until_set(finished: threading.Event) -> None:
-    """Wait for a terminated run to end; a further Ctrl-C meanwhile changes nothing."""
-    while True:
-        try:
-            if finished.wait(_POLL_SECONDS):
-                return
-        except KeyboardInterrupt:
-            continue
 
 
 OnnxRule = Callable[["_OnnxMapper", Any], Value | None]
