@@ -14,11 +14,11 @@ downstream of them (`ShapeInference.mark_dirty` / `refresh`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from studio.core.graph import Edge, Graph, Node
-from studio.core.shapes import ShapeError, TensorShape, describe
+from studio.core.shapes import ShapeError, TensorShape, collect_warnings, describe
 from studio.core.specs import LayerSpec
 from studio.layers import load_builder, load_shape_rule
 
@@ -54,6 +54,7 @@ class NodeShapes:
     inputs: list[TensorShape | None] = field(default_factory=list)
     outputs: dict[str, TensorShape] = field(default_factory=dict)
     problem: Problem | None = None
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -156,15 +157,22 @@ class ShapeInference:
         present = [s for s in inputs if s is not None]
         if spec.role == "output":
             return NodeShapes(inputs, {})
-        try:
-            shapes = output_shapes(spec, node.params, present)
-        except ShapeError as exc:
-            return NodeShapes(inputs, {}, Problem(str(exc), node_id))
-        except Exception as exc:  # a builder or torch refused in its own words
-            message = f"{spec.title} cannot process {describe(present)}: {first_line(exc)}"
-            return NodeShapes(inputs, {}, Problem(message, node_id))
+        with collect_warnings() as noted:
+            try:
+                shapes = output_shapes(spec, node.params, present)
+            except ShapeError as exc:
+                return NodeShapes(inputs, {}, Problem(str(exc), node_id))
+            except Exception as exc:  # a builder or torch refused in its own words
+                message = f"{spec.title} cannot process {describe(present)}: {first_line(exc)}"
+                return NodeShapes(inputs, {}, Problem(message, node_id))
+        if present and not any(shape.batched for shape in present):
+            # Only per-model tensors (parameters, constants) come in: so does the result.
+            shapes = [replace(shape, batched=False) for shape in shapes]
         ports = spec.output_ports(node.params)
-        return NodeShapes(inputs, {p.name: s for p, s in zip(ports, shapes, strict=True)})
+        warnings = [Problem(text, node_id, severity="warning") for text in noted]
+        return NodeShapes(
+            inputs, {p.name: s for p, s in zip(ports, shapes, strict=True)}, None, warnings
+        )
 
     # ----------------------------------------------------------------- problems
     def problems(self) -> list[Problem]:
@@ -181,6 +189,8 @@ class ShapeInference:
             result = self.results.get(node.id)
             if result is not None and result.problem is not None:
                 found.append(result.problem)
+            if result is not None:
+                found.extend(result.warnings)
             spec = graph.spec(node.id)
             if spec.role != "output" and not graph.outgoing(node.id):
                 found.append(
@@ -247,7 +257,8 @@ def meta_tensor(shape: TensorShape) -> Any:
     import torch
 
     dtype = torch.long if shape.dtype == "long" else torch.float32
-    return torch.empty((META_BATCH, *shape.dims), dtype=dtype, device="meta")
+    batch = META_BATCH if shape.batched else 1
+    return torch.empty((batch, *shape.dims), dtype=dtype, device="meta")
 
 
 def shape_of(tensor: Any) -> TensorShape:

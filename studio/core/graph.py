@@ -282,6 +282,15 @@ class Graph:
                     f"{state.node.name}.{lost[0]} is connected; disconnect it before "
                     "reducing the number of inputs"
                 )
+        if name == state.spec.variadic_outputs:
+            new_params = {**state.node.params, name: normalised}
+            kept = {p.name for p in state.spec.output_ports(new_params)}
+            used = sorted({edge.src_port for edge in self.outgoing(node_id)} - kept)
+            if used:
+                raise GraphEditError(
+                    f"{state.node.name}.{used[0]} is connected; disconnect it before "
+                    "reducing the number of outputs"
+                )
         return normalised
 
     # ----------------------------------------------------------------- mutators

@@ -138,7 +138,9 @@ class LayerSpec:
     optionally computes output shapes in pure Python: shape inference then needs no torch and
     costs microseconds instead of a meta-tensor forward pass (tests hold the rule equal to
     the builder's real output). `variadic_inputs` names an int param that sets how many
-    inputs a merge layer has (ports ``in1`` .. ``inN``).
+    inputs a merge layer has (ports ``in1`` .. ``inN``); `variadic_outputs` likewise sets how
+    many outputs a layer has (ports ``out1`` .. ``outN``, e.g. Split and Chunk), whose module
+    then returns a tuple of that length.
     """
 
     type_id: str
@@ -150,6 +152,7 @@ class LayerSpec:
     inputs: tuple[PortSpec, ...] = (PortSpec("in"),)
     outputs: tuple[PortSpec, ...] = (PortSpec("out"),)
     variadic_inputs: str | None = None
+    variadic_outputs: str | None = None
     shape_rule: str | None = None
     role: Literal["layer", "input", "output"] = "layer"
     key_params: tuple[str, ...] = ()
@@ -167,8 +170,9 @@ class LayerSpec:
         if len(set(names)) != len(names):
             raise ValueError(f"layer {self.type_id}: duplicate param names")
         object.__setattr__(self, "_by_name", {p.name: p for p in self.params})
-        if self.variadic_inputs is not None and self.variadic_inputs not in self._by_name:
-            raise ValueError(f"layer {self.type_id}: unknown variadic param")
+        for variadic in (self.variadic_inputs, self.variadic_outputs):
+            if variadic is not None and variadic not in self._by_name:
+                raise ValueError(f"layer {self.type_id}: unknown variadic param {variadic!r}")
 
     @property
     def namespace(self) -> str:
@@ -193,7 +197,13 @@ class LayerSpec:
         return tuple(PortSpec(f"in{i}") for i in range(1, count + 1))
 
     def output_ports(self, params: Mapping[str, object]) -> tuple[PortSpec, ...]:
-        return self.outputs
+        """The output ports a node with these params has."""
+        if self.variadic_outputs is None:
+            return self.outputs
+        count = params.get(self.variadic_outputs, self.param(self.variadic_outputs).default)
+        if not isinstance(count, int):
+            return self.outputs
+        return tuple(PortSpec(f"out{i}") for i in range(1, count + 1))
 
     def validate_params(self, params: Mapping[str, object]) -> dict[str, ParamValue]:
         """Check and complete `params`; raise `ParamError` naming the first bad one.

@@ -32,6 +32,7 @@ from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 from torch.fx.proxy import TraceError
 
 from studio.core.registry import LayerRegistry
+from studio.importers.module_layers import module_rule
 from studio.importers.mapping import (
     GraphDraft,
     ImportedModel,
@@ -215,7 +216,11 @@ class _LeafTracer(fx.Tracer):
         self.record_stack_traces = True
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return type(m) in _MODULE_RULES or super().is_leaf_module(m, module_qualified_name)
+        return (
+            type(m) in _MODULE_RULES
+            or module_rule(type(m)) is not None
+            or super().is_leaf_module(m, module_qualified_name)
+        )
 
 
 def _trace(module: nn.Module, source: str, source_file: Path | None) -> fx.Graph:
@@ -341,10 +346,10 @@ class _FxMapper:
             return None  # a parameter or constant; whoever uses it as a tensor is reported
         if node.op == "call_module":
             module = self.root.get_submodule(str(node.target))
-            module_rule = _MODULE_RULES.get(type(module))
-            if module_rule is None:
-                raise Unmappable(f"the catalog has no layer for {type(module).__name__}")
-            return module_rule(self, node, module)
+            own_rule = _MODULE_RULES.get(type(module))
+            if own_rule is not None:
+                return own_rule(self, node, module)
+            return self.module_layer(node, module)
         rule = (
             _METHOD_RULES.get(str(node.target))
             if node.op == "call_method"
@@ -355,6 +360,20 @@ class _FxMapper:
                 return None  # sizes and other plain values; a layer that needs one reports it
             raise Unmappable("the catalog has no layer for this operation")
         return rule(self, node)
+
+    def module_layer(self, node: fx.Node, module: nn.Module) -> Value:
+        """A module mapped by the shared table of `studio.importers.module_layers`."""
+        rule = module_rule(type(module))
+        if rule is None:
+            raise Unmappable(f"the catalog has no layer for {type(module).__name__}")
+        if node.kwargs:
+            raise Unmappable(f"called with keyword arguments {', '.join(node.kwargs)}")
+        tensors = list(node.args)
+        if not all(isinstance(a, fx.Node) for a in tensors):
+            raise Unmappable("called with a value that is not a tensor")
+        mapped = rule(module, [_shape(a) for a in tensors])
+        chosen = tensors if mapped.inputs is None else [tensors[i] for i in mapped.inputs]
+        return self.layer(node, mapped.type_id, mapped.params, chosen, dict(mapped.weights))
 
     # ------------------------------------------------------------ helpers for rules
     def tensor(self, arg: object) -> Value:

@@ -12,6 +12,8 @@ node and its op_type.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -228,7 +230,7 @@ class _OnnxMapper:
                 self.failed.update(node.output)
                 continue
             try:
-                rule = _RULES.get(node.op_type)
+                rule = op_rules().get(node.op_type)
                 if rule is None:
                     raise Unmappable(
                         f"the catalog has no layer for the ONNX operator {node.op_type}"
@@ -1018,3 +1020,24 @@ _RULES: dict[str, OnnxRule] = {
     "Resize": _resize,
     "LayerNormalization": _layer_normalization,
 }
+
+
+_FAMILY_RULES = (
+    "studio.importers.onnx_ops_spatial",
+    "studio.importers.onnx_ops_elementwise",
+    "studio.importers.onnx_ops_attention",
+    "studio.importers.onnx_ops_tensor",
+)
+
+
+@functools.cache
+def op_rules() -> dict[str, OnnxRule]:
+    """The rules above, with those of each layer family's ``onnx_ops_*`` module (``RULES``).
+
+    A family's rule for an op this module already maps replaces it: the family that owns a
+    layer knows its ONNX forms best.
+    """
+    rules = dict(_RULES)
+    for name in _FAMILY_RULES:
+        rules.update(importlib.import_module(name).RULES)
+    return rules

@@ -3,11 +3,18 @@
 Torch-free on purpose: the builder tests run these through meta and real modules, and the
 catalog test runs them through the shape rules in a process without torch. A layer added to the
 catalog without an example here fails `test_every_layer_has_an_example`.
+
+The core layers' examples are below; each later family keeps its own in an ``examples_*.py``
+file beside this one, whose ``examples(ex)`` is called with `ex` and merged into `EXAMPLES`. They are loaded by
+file path, because the catalog test loads this file by path in a process without pytest.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from studio.core.shapes import DType, TensorShape
@@ -15,19 +22,34 @@ from studio.core.shapes import DType, TensorShape
 
 @dataclass(frozen=True)
 class Example:
-    """Inputs (one sample's dims, per port) and the output dims the layer should produce."""
+    """Inputs (one sample's dims, per port) and the output dims the layer should produce.
+
+    `more_outs` are the dims of the second and later outputs of a layer with several (Split);
+    `batched` False makes every input a per-model tensor (leading 1 instead of the batch);
+    `out_batched` False is what the rule of a layer without inputs (a parameter) says.
+    """
 
     inputs: tuple[tuple[int, ...], ...]
     out: tuple[int, ...]
     params: dict[str, Any] = field(default_factory=dict)
     dtype: DType = "float"
     out_dtype: DType = "float"
+    more_outs: tuple[tuple[int, ...], ...] = ()
+    batched: bool = True
+    out_batched: bool = True
 
     def shapes(self) -> list[TensorShape]:
-        return [TensorShape(dims, self.dtype) for dims in self.inputs]
+        return [TensorShape(dims, self.dtype, self.batched) for dims in self.inputs]
 
     def output(self) -> TensorShape:
         return TensorShape(self.out, self.out_dtype)
+
+    def outputs(self) -> list[TensorShape]:
+        """Every output's shape, in port order (what a shape rule returns)."""
+        return [
+            TensorShape(dims, self.out_dtype, self.out_batched)
+            for dims in (self.out, *self.more_outs)
+        ]
 
 
 def ex(
@@ -35,9 +57,12 @@ def ex(
     out: tuple[int, ...],
     dtype: DType = "float",
     out_dtype: DType = "float",
+    more_outs: tuple[tuple[int, ...], ...] = (),
+    batched: bool = True,
+    out_batched: bool = True,
     **params: Any,
 ) -> Example:
-    return Example(tuple(inputs), out, params, dtype, out_dtype)
+    return Example(tuple(inputs), out, params, dtype, out_dtype, more_outs, batched, out_batched)
 
 
 EXAMPLES: dict[str, list[Example]] = {
@@ -136,3 +161,23 @@ EXAMPLES: dict[str, list[Example]] = {
         ex((10, 6), out=(10,), dim=2, dtype="long", out_dtype="long"),
     ],
 }
+
+
+def _family_examples() -> dict[str, list[Example]]:
+    found: dict[str, list[Example]] = {}
+    for path in sorted(Path(__file__).parent.glob("examples_*.py")):
+        spec = importlib.util.spec_from_file_location(f"layer_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        family = module.examples(ex)
+        overlap = set(found) & set(family)
+        assert not overlap, f"{path.name} repeats examples of {sorted(overlap)}"
+        found.update(family)
+    return found
+
+
+_FAMILIES = _family_examples()
+assert not set(_FAMILIES) & set(EXAMPLES), "a family file repeats a core layer's examples"
+EXAMPLES.update(_FAMILIES)

@@ -26,6 +26,10 @@ CATEGORIES = {
     "Activation",
     "Merge",
     "Reshape",
+    "Padding",
+    "Sampling",
+    "Arithmetic",
+    "Tensor",
 }
 REQUIRED = [
     "Input",
@@ -73,6 +77,80 @@ REQUIRED = [
     "Mean",
     "Sum",
     "SelectLast",
+    # spatial family (issue 16)
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose3d",
+    "MaxPool3d",
+    "AvgPool3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ChannelShuffle",
+    # elementwise family: activations, normalization, regularization
+    "ReLU6",
+    "Hardswish",
+    "Hardsigmoid",
+    "Hardtanh",
+    "PReLU",
+    "SELU",
+    "CELU",
+    "Mish",
+    "Softplus",
+    "Softsign",
+    "GLU",
+    "Threshold",
+    "LogSigmoid",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "RMSNorm",
+    "LocalResponseNorm",
+    "Dropout1d",
+    "AlphaDropout",
+    # attention family and two-input layers
+    "TransformerDecoderLayer",
+    "Unflatten",
+    "Bilinear",
+    "CosineSimilarity",
+    "PairwiseDistance",
+    "GaussianSample",
+    # tensor operations
+    "Subtract",
+    "Divide",
+    "Scale",
+    "Shift",
+    "Pow",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Abs",
+    "Clamp",
+    "MatMul",
+    "Einsum",
+    "Split",
+    "Chunk",
+    "Slice",
+    "Index",
+    "Select",
+    "Stack",
+    "Transpose",
+    "Squeeze",
+    "Unsqueeze",
+    "Expand",
+    "Max",
+    "Min",
+    "Parameter",
+    "Constant",
 ]
 SPEC_IDS = [spec.type_id for spec in CATALOG]
 
@@ -82,7 +160,17 @@ def _spec(type_id: str) -> LayerSpec:
 
 
 def test_catalog_has_every_required_layer_once() -> None:
-    assert sorted(SPEC_IDS) == sorted(f"studio.{name}" for name in REQUIRED)
+    assert len(set(SPEC_IDS)) == len(SPEC_IDS)
+    assert {f"studio.{name}" for name in REQUIRED} <= set(SPEC_IDS)
+
+
+def test_palette_lists_the_beginners_layers_first() -> None:
+    registry = LayerRegistry()
+    register(registry)
+    categories = list(registry.categories())
+    assert categories[:3] == ["Input/Output", "Dense", "Convolution"]
+    assert categories[-2:] == ["Arithmetic", "Tensor"]
+    assert registry.categories()["Dense"][0].title == "Linear"
 
 
 @pytest.mark.parametrize("spec", CATALOG, ids=SPEC_IDS)
@@ -171,7 +259,7 @@ spec.loader.exec_module(examples)
 for layer in CATALOG:
     rule = load_shape_rule(layer)
     for example in examples.EXAMPLES[layer.type_id] if rule else ():
-        assert rule(layer.validate_params(example.params), example.shapes()) == [example.output()]
+        assert rule(layer.validate_params(example.params), example.shapes()) == example.outputs()
 print(sorted(name for name in sys.modules if name.split(".")[0] == "torch"))
 """
 

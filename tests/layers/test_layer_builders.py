@@ -30,14 +30,22 @@ def _params(type_id: str, example: Example) -> dict[str, Any]:
 
 
 def _batch(example: Example, device: str) -> list[torch.Tensor]:
+    batch = BATCH if example.batched else 1
     if example.dtype == "long":
-        return [torch.randint(0, 10, (BATCH, *dims), device=device) for dims in example.inputs]
-    return [torch.randn(BATCH, *dims, device=device) for dims in example.inputs]
+        return [torch.randint(0, 10, (batch, *dims), device=device) for dims in example.inputs]
+    return [torch.randn(batch, *dims, device=device) for dims in example.inputs]
 
 
-def _shape(tensor: torch.Tensor) -> TensorShape:
-    assert tensor.shape[0] == BATCH
-    return TensorShape(tuple(tensor.shape[1:]), "float" if tensor.is_floating_point() else "long")
+def _shapes(result: torch.Tensor | tuple[torch.Tensor, ...], example: Example) -> list[TensorShape]:
+    """The sample shapes of a module's output(s); a per-model result keeps its leading 1."""
+    outputs = result if isinstance(result, tuple) else (result,)
+    batch = BATCH if example.batched and example.out_batched else 1
+    found = []
+    for tensor in outputs:
+        assert tensor.shape[0] == batch
+        dtype = "float" if tensor.is_floating_point() else "long"
+        found.append(TensorShape(tuple(tensor.shape[1:]), dtype))
+    return found
 
 
 def test_every_layer_has_an_example() -> None:
@@ -48,7 +56,7 @@ def test_every_layer_has_an_example() -> None:
 def test_shape_rule_predicts_the_output(type_id: str, example: Example) -> None:
     rule = load_shape_rule(SPECS[type_id])
     assert rule is not None
-    assert rule(_params(type_id, example), example.shapes()) == [example.output()]
+    assert rule(_params(type_id, example), example.shapes()) == example.outputs()
 
 
 @pytest.mark.parametrize(("type_id", "example"), CASES)
@@ -58,15 +66,16 @@ def test_builds_and_runs_under_meta(type_id: str, example: Example) -> None:
     with torch.device("meta"):
         module = builder(_params(type_id, example), example.shapes())
     assert all(p.is_meta for p in module.parameters())
-    assert _shape(module(*_batch(example, "meta"))) == example.output()
+    assert _shapes(module(*_batch(example, "meta")), example) == example.outputs()
 
 
 @pytest.mark.parametrize(("type_id", "example"), CASES)
 def test_builds_and_runs_on_cpu(type_id: str, example: Example) -> None:
     module = load_builder(SPECS[type_id])(_params(type_id, example), example.shapes())
-    out = module(*_batch(example, "cpu"))
-    assert _shape(out) == example.output()
-    assert not out.is_floating_point() or bool(out.isfinite().all())
+    result = module(*_batch(example, "cpu"))
+    assert _shapes(result, example) == example.outputs()
+    for out in result if isinstance(result, tuple) else (result,):
+        assert not out.is_floating_point() or bool(out.isfinite().all())
 
 
 @pytest.mark.parametrize(("type_id", "example"), CASES)

@@ -1,0 +1,3 @@
+"""Module rules (see `studio.importers.module_layers`) for the elementwise family of layers."""
+
+from __future__ import annotations
