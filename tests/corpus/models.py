@@ -741,7 +741,9 @@ class Pix2PixUNetGenerator(nn.Module):
         )
         self.down3 = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(ngf * 2, ngf * 4, 4, 2, 1))
         self.up3 = nn.Sequential(
-            nn.ReLU(), nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1), nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1),
+            nn.BatchNorm2d(ngf * 2),
             nn.Dropout(0.5),
         )
         self.up2 = nn.Sequential(
