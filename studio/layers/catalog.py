@@ -247,7 +247,17 @@ _CORE: tuple[LayerSpec, ...] = (
         key=("negative_slope",),
         builder="activation:build_leaky_relu",
     ),
-    activation("GELU", "Smooth ReLU used in transformers."),
+    activation(
+        "GELU",
+        "Smooth ReLU used in transformers.",
+        choice_param(
+            "approximate",
+            "none",
+            ("none", "tanh"),
+            "'tanh' computes a faster approximation (as GPT-2 and BERT's originals did).",
+        ),
+        key=("approximate",),
+    ),
     activation("SiLU", "x times sigmoid(x), also called swish."),
     activation(
         "ELU",

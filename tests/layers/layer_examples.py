@@ -127,7 +127,7 @@ EXAMPLES: dict[str, list[Example]] = {
     ],
     "studio.ReLU": [ex((20,), out=(20,))],
     "studio.LeakyReLU": [ex((20,), out=(20,))],
-    "studio.GELU": [ex((20,), out=(20,))],
+    "studio.GELU": [ex((20,), out=(20,)), ex((20,), out=(20,), approximate="tanh")],
     "studio.SiLU": [ex((20,), out=(20,))],
     "studio.ELU": [ex((20,), out=(20,))],
     "studio.Sigmoid": [ex((20,), out=(20,))],

@@ -41,3 +41,65 @@ def build_group_norm(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -
     rules.group_norm(params, inputs)
     channels = inputs[0].dims[0]
     return construct_concise(nn.GroupNorm, params["num_groups"], channels, eps=params["eps"])
+
+
+def build_batch_norm3d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """BatchNorm3d over the channels of volumes (N, C, D, H, W)."""
+    rules.batch_norm3d(params, inputs)
+    channels = inputs[0].dims[0]
+    return construct_concise(
+        nn.BatchNorm3d, channels, eps=params["eps"], momentum=params["momentum"]
+    )
+
+
+def build_instance_norm1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """InstanceNorm1d over each channel of each sequence (N, C, L)."""
+    rules.instance_norm1d(params, inputs)
+    return _instance_norm(nn.InstanceNorm1d, params, inputs[0])
+
+
+def build_instance_norm2d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """InstanceNorm2d over each channel of each image (N, C, H, W)."""
+    rules.instance_norm2d(params, inputs)
+    return _instance_norm(nn.InstanceNorm2d, params, inputs[0])
+
+
+def _instance_norm(
+    cls: type[nn.InstanceNorm1d] | type[nn.InstanceNorm2d],
+    params: Mapping[str, Any],
+    shape: TensorShape,
+) -> nn.Module:
+    return construct_concise(
+        cls,
+        shape.dims[0],
+        eps=params["eps"],
+        momentum=params["momentum"],
+        affine=params["affine"],
+        track_running_stats=params["track_running_stats"],
+    )
+
+
+def build_rms_norm(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """RMSNorm over the last dim; eps 0 leaves torch's default (the dtype's epsilon)."""
+    rules.rms_norm(params, inputs)
+    eps = params["eps"] or None
+    return construct_concise(
+        nn.RMSNorm,
+        inputs[0].dims[-1],
+        eps=eps,
+        elementwise_affine=params["elementwise_affine"],
+    )
+
+
+def build_local_response_norm(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> nn.Module:
+    """LocalResponseNorm across the channels (dim 1) of (N, C, ...)."""
+    rules.local_response_norm(params, inputs)
+    return construct_concise(
+        nn.LocalResponseNorm,
+        params["size"],
+        alpha=params["alpha"],
+        beta=params["beta"],
+        k=params["k"],
+    )
