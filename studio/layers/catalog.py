@@ -9,7 +9,7 @@ torch) is imported only when a graph is compiled; it also names a torch-free sha
 
 from __future__ import annotations
 
-from studio.core.specs import LayerSpec
+from studio.core.specs import LayerSpec, PortSpec
 from studio.layers import catalog_attention, catalog_elementwise, catalog_ops, catalog_spatial
 from studio.layers.spec_kit import (
     BIG,
@@ -208,7 +208,23 @@ _CORE: tuple[LayerSpec, ...] = (
         int_param(
             "num_heads", 4, "Parallel attention heads; must divide the embedding size E.", high=256
         ),
+        bool_param("causal", False, "Let step i attend only steps 0..i (next-step prediction)."),
         dropout_param(0.0, "Dropout on the attention weights during training."),
+        inputs=(
+            PortSpec("in", "The query sequence (N, L, E)."),
+            PortSpec(
+                "memory",
+                "Optional (N, S, E) that keys and values come from (cross-attention); "
+                "unconnected, the layer attends the query to itself.",
+                optional=True,
+            ),
+            PortSpec(
+                "padding_mask",
+                "Optional (N, S) of 0/1 integers (dtype long): 1 marks a padding step "
+                "that no query attends to.",
+                optional=True,
+            ),
+        ),
         key=("num_heads",),
     ),
     layer(
@@ -224,6 +240,7 @@ _CORE: tuple[LayerSpec, ...] = (
         choice_param(
             "activation", "relu", ("relu", "gelu"), "Activation inside the feed-forward network."
         ),
+        bool_param("causal", False, "Let step i attend only steps 0..i (next-step prediction)."),
         bool_param("norm_first", False, "Normalize before attention (often trains more stably)."),
         key=("nhead", "dim_feedforward"),
     ),

@@ -226,12 +226,46 @@ class SelfAttention(nn.Module):
     one input and one output, and skipping the weights lets PyTorch use its fused kernel.
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        causal: bool = False,
+        cross: bool = False,
+        masked: bool = False,
+    ) -> None:
         super().__init__()
         self.attn = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout, batch_first=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.attn(x, x, x, need_weights=False)
+    def forward(
+        self,
+        x: torch.Tensor,
+        second: torch.Tensor | None = None,
+        third: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        memory = x
+        padding: torch.Tensor | None = None
+        if self.cross and second is not None:
+            memory = second
+            padding = third
+        elif self.masked:
+            padding = second
+        key_padding_mask: torch.Tensor | None = None
+        if padding is not None:
+            key_padding_mask = padding != 0
+        attn_mask: torch.Tensor | None = None
+        if self.causal:
+            ones = torch.ones(x.shape[1], memory.shape[1], dtype=torch.bool, device=x.device)
+            attn_mask = torch.triu(ones, diagonal=1)
+        out, _ = self.attn(
+            x,
+            memory,
+            memory,
+            key_padding_mask=key_padding_mask,
+            attn_mask=attn_mask,
+            need_weights=False,
+        )
         return out
 
 
@@ -241,16 +275,28 @@ class PositionalEncoding(nn.Module):
     "sinusoidal" uses the fixed sine/cosine table of "Attention Is All You Need", stored as a
     non-persistent buffer since it is recomputed on construction; "learned" trains one vector
     per position, initialised small so it does not drown the embeddings at first.
+
+    Optional inputs follow the query. With `cross`, keys and values come from `memory`
+    (N, S, E) instead of the query itself; with `masked`, a padding mask (N, S) of 0/1 values
+    (1 = a padding step no query may attend to) comes last. The compiler passes only connected
+    inputs, in port order, so without `cross` the mask is the second argument. `causal` lets
+    query step i attend key steps 0..i only, for models that predict the next step.
     """
 
     table: torch.Tensor
 
     def __init__(self, embed_dim: int, max_len: int = 512, kind: str = "sinusoidal") -> None:
+        self.causal = causal
+        self.cross = cross
+        self.masked = masked
         super().__init__()
         self.kind = kind
         if kind == "learned":
             self.table = nn.Parameter(torch.randn(max_len, embed_dim) * 0.02)
         else:
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}, cross={self.cross}, masked={self.masked}"
+
             position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
             half = torch.arange(0, embed_dim, 2, dtype=torch.float32)
             angle = position * torch.exp(half * (-math.log(10000.0) / embed_dim))

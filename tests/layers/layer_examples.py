@@ -116,7 +116,12 @@ EXAMPLES: dict[str, list[Example]] = {
         ),
     ],
     "studio.GRU": [ex((9, 5), out=(20,), hidden_size=20, output="last")],
-    "studio.MultiheadAttention": [ex((10, 32), out=(10, 32))],
+    "studio.MultiheadAttention": [
+        ex((10, 32), out=(10, 32)),
+        ex((6, 8), out=(6, 8), num_heads=2, causal=True),
+        ex((6, 8), (9, 8), out=(6, 8), num_heads=2),  # cross-attention to a memory
+        ex((6, 8), (9, 8), out=(6, 8), num_heads=4, causal=True),
+    ],
     "studio.TransformerEncoderLayer": [
         ex((10, 32), out=(10, 32)),
         ex((10, 32), out=(10, 32), activation="gelu", norm_first=True),
@@ -140,6 +145,8 @@ EXAMPLES: dict[str, list[Example]] = {
     ],
     "studio.Add": [
         ex((8, 4), (8, 4), out=(8, 4)),
+        ex((6, 8), out=(6, 8), nhead=2, dim_feedforward=16, causal=True),
+        ex((6, 8), out=(6, 8), nhead=2, dim_feedforward=16, causal=True, norm_first=True),
         ex((8,), (8,), (8,), out=(8,), inputs=3),
         ex((8,), (8,), out=(8,), dtype="long", out_dtype="long"),
     ],

@@ -23,3 +23,12 @@ def build_embedding(params: Mapping[str, Any], inputs: Sequence[TensorShape]) ->
     """Embedding of integer ids of any shape; each id gains a last dim of embedding_dim."""
     rules.embedding(params, inputs)
     return construct_concise(nn.Embedding, params["num_embeddings"], params["embedding_dim"])
+
+
+def build_bilinear(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """Bilinear map of two inputs that share every dim but the last (F1 and F2)."""
+    rules.bilinear(params, inputs)
+    first, second = inputs[0].dims[-1], inputs[1].dims[-1]
+    return construct_concise(
+        nn.Bilinear, first, second, params["out_features"], bias=params["bias"]
+    )

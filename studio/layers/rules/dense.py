@@ -6,7 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from studio.core.shapes import ShapeError, TensorShape
-from studio.layers.rules.checks import expect_float, expect_layout, only_input
+from studio.layers.rules.checks import (
+    expect_float,
+    expect_input_count,
+    expect_layout,
+    only_input,
+)
 
 
 def linear(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -26,3 +31,18 @@ def embedding(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[
             "Set the Input's dtype to long."
         )
     return [TensorShape((*shape.dims, params["embedding_dim"]))]
+
+
+def bilinear(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    """(N, ..., F1) and (N, ..., F2) with the same leading dims → (N, ..., out_features)."""
+    expect_input_count("Bilinear", inputs, 2)
+    first, second = inputs
+    for shape in inputs:
+        expect_float("Bilinear", shape)
+        expect_layout("Bilinear", shape, "F", "L, F")
+    if first.dims[:-1] != second.dims[:-1]:
+        raise ShapeError(
+            f"Bilinear expects inputs that differ only in their last dimension; it receives "
+            f"{first} and {second}. Insert Reshape or SelectLast on a branch so they match."
+        )
+    return [TensorShape((*first.dims[:-1], params["out_features"]))]
