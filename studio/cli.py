@@ -20,7 +20,7 @@ from studio import __version__
 from studio.core.errors import ProjectError, StudioError
 from studio.core.project import SUFFIX, Project, atomic_write_text
 from studio.core.resources import find_template, list_templates
-from studio.training.trained import load_run, trained_model
+from studio.training.trained import load_run_weights, require_data, trained_model
 
 if TYPE_CHECKING:
     from studio.compile.inference import Problem
@@ -146,7 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("project", type=Path)
     explain.add_argument("--run", dest="run_id", metavar="RUN", help="default: the latest run")
     explain.add_argument("--method", required=True, help="e.g. IntegratedGradients, Saliency")
-    explain.add_argument("--sample", type=int, required=True, help="index in the test split")
+    sample = explain.add_mutually_exclusive_group(required=True)
+    sample.add_argument("--sample", type=int, help="index in the test split")
+    sample.add_argument(
+        "--input",
+        type=Path,
+        metavar="FILE.npy",
+        help="explain this input instead: one sample of the Input node's shape, as a NumPy "
+        ".npy file (for a project that names no data, such as an imported model)",
+    )
     explain.add_argument("--layer", metavar="NODE", help="the layer of layer methods")
     explain.add_argument(
         "--target",
@@ -370,9 +378,9 @@ def refuse_invalid(project: Project, label: Path, device: str | None = None) -> 
         )
 
 
-def print_data_warnings(data: LoadedData) -> None:
+def print_data_warnings(data: LoadedData | None) -> None:
     """The data's warnings (files outside the project), as `validate` gives them, on stderr."""
-    for warning in data.warnings:
+    for warning in data.warnings if data is not None else ():
         print(f"warning: data: {warning}", file=sys.stderr)
 
 
@@ -523,7 +531,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from studio.training.evaluation import confusion_table, evaluate_run, per_class_table
 
-    trained = load_run(args.project, args.run_id, allow_gan=True)
+    # An imported model may name no data: say what to set, not only that it is missing.
+    weights = load_run_weights(args.project, args.run_id, allow_gan=True)
+    trained = require_data(weights, "evaluating needs its test split")
     print_data_warnings(trained.data)
     evaluation = evaluate_run(args.project, args.run_id, trained=trained)
     print(f"run {evaluation.run_id}, test split ({evaluation.samples} samples)")
@@ -568,19 +578,30 @@ def cmd_explain(args: argparse.Namespace) -> int:
     spec = get_method(args.method)  # an unknown method fails before the data is loaded
     if args.save_array is not None and args.save_array.suffix.lower() not in (".npy", ".csv"):
         raise StudioError("--save-array must end in .npy or .csv")
-    trained = load_run(args.project, args.run_id)
-    print_data_warnings(trained.data)
+    # An imported model may name no data: it is explained on an input the user gives.
+    trained = load_run_weights(args.project, args.run_id)
     data = trained.data
-    test = data.test
-    if not 0 <= args.sample < len(test):
-        raise StudioError(
-            f"--sample {args.sample} is out of range: the test split has {len(test)} samples "
-            f"(0 to {len(test) - 1})"
-        )
-    inputs, actual = test[torch.tensor([args.sample])]
+    print_data_warnings(data)
+    actual = None
+    if args.input is not None:
+        inputs = read_input_sample(args.input, trained.project)
+        subject = f"input {args.input.name}"
+    else:
+        test = require_data(
+            trained,
+            f"`--sample` picks a sample of its test split; pass `--input FILE.npy` holding "
+            f"{input_description(trained.project)} instead",
+        ).data.test
+        if not 0 <= args.sample < len(test):
+            raise StudioError(
+                f"--sample {args.sample} is out of range: the test split has {len(test)} "
+                f"samples (0 to {len(test) - 1})"
+            )
+        inputs, actual = test[torch.tensor([args.sample])]
+        subject = f"test sample {args.sample}"
     if isinstance(inputs, tuple):
         raise StudioError("explaining models with several inputs is not supported yet")
-    classes = data.class_names
+    classes = data.class_names if data is not None else []
     options: dict[str, Any] = {
         "method": spec.name,
         "layer": args.layer,
@@ -589,7 +610,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     }
     if args.baseline == "mean":
         # What the Explain tab uses: the mean over (up to 2,000) training samples.
-        options["data_mean"] = data_mean(data.train, limit=2000)
+        train = require_data(trained, "`--baseline mean` is the mean of its training split").data
+        options["data_mean"] = data_mean(train.train, limit=2000)
     model = trained_model(trained)
     attribution = explain(model, inputs, **options)
     checks: list[tuple[str, bool]] = []
@@ -601,10 +623,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         converged = convergence_check(attribution)
         checks.append((f"Convergence: {converged.message}", converged.warning))
     target = None if attribution.target is None else int(attribution.target[0])
-    title = f"{spec.title} · test sample {args.sample}"
+    title = f"{spec.title} · {subject}"
     if target is not None:
         name = classes[target] if target < len(classes) else str(target)
-        truth = int(actual.reshape(-1)[0]) if actual.numel() == 1 else None
+        truth = int(actual.reshape(-1)[0]) if actual is not None and actual.numel() == 1 else None
         title += f" · class {name}"
         if truth is not None and truth < len(classes):
             title += f" (actual: {classes[truth]})"
@@ -617,13 +639,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         first = attribution.per_input[0] if attribution.per_input else None
         kind = first.kind if first is not None else attribution.kind
-        tokens = token_texts(attribution.inputs[0], data.vocabulary) if kind == "text" else []
+        vocabulary = data.vocabulary if data is not None else None
+        tokens = token_texts(attribution.inputs[0], vocabulary) if kind == "text" else []
         picture = explanation_picture(
             kind,
             attribution.inputs[0],
             attribution.values[0],
             PictureText(title, checks),
-            feature_names=data.feature_names(),
+            feature_names=data.feature_names() if data is not None else [],
             tokens=tokens,
         )
         save_explanation_picture(args.out, picture)
@@ -634,6 +657,80 @@ def cmd_explain(args: argparse.Namespace) -> int:
         save_attributions(args.save_array, attribution.values)
         print(f"attributions → {args.save_array}")
     return EXIT_OK
+
+
+#: The largest `--input` file `studio explain` reads (one sample; an image is far smaller).
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+def model_input(project: Project) -> tuple[str, tuple[int, ...], str]:
+    """The main graph's one Input node: its name, per-sample shape and dtype ("float"/"long")."""
+    graph = project.main_graph
+    nodes = [n for n in graph.nodes if graph.spec(n.id).role == "input"]
+    if len(nodes) != 1:
+        raise StudioError("explaining models with several inputs is not supported yet")
+    node = nodes[0]
+    shape = tuple(int(d) for d in node.params["shape"])  # type: ignore[union-attr]
+    return node.name, shape, str(node.params.get("dtype") or "float")
+
+
+def input_description(project: Project) -> str:
+    """ "one input of shape (12,) (float32)", for messages saying what `--input` takes."""
+    _, shape, dtype = model_input(project)
+    return f"one input of shape {shape} ({'int64 token ids' if dtype == 'long' else 'float32'})"
+
+
+def read_input_sample(path: Path, project: Project) -> Any:
+    """`studio explain --input FILE.npy`: one sample for the model, as a batch of one.
+
+    The file is untrusted: read through `safe_files` (bounded, regular files only) and
+    without pickles; its shape and dtype must be the Input node's, token ids within the
+    smallest Embedding's vocabulary, so that a bad file is a sentence, not a torch error.
+    """
+    import io
+
+    import numpy as np
+    import torch
+
+    from studio.core.safe_files import read_bytes_bounded
+
+    name, shape, dtype = model_input(project)
+    content = read_bytes_bounded(path, MAX_INPUT_BYTES, what="--input file")
+    try:
+        array = np.load(io.BytesIO(content), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise StudioError(
+            f"{path}: not a NumPy .npy file ({exc}); save one with numpy.save"
+        ) from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise StudioError(f"{path}: holds no numeric array; save one with numpy.save")
+    if tuple(array.shape) == shape:
+        array = array[None]
+    if tuple(array.shape) != (1, *shape):
+        raise StudioError(
+            f"{path}: holds an array of shape {tuple(array.shape)}; the input {name!r} takes "
+            f"one sample of shape {shape} (or {(1, *shape)})"
+        )
+    if dtype != "long":
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    if array.dtype.kind not in "biu":
+        raise StudioError(
+            f"{path}: the input {name!r} takes integer token ids; it holds {array.dtype}"
+        )
+    vocabulary = min(
+        (
+            int(n.params["num_embeddings"])  # type: ignore[arg-type]
+            for n in project.main_graph.nodes
+            if "num_embeddings" in n.params
+        ),
+        default=None,
+    )
+    if array.size and (array.min() < 0 or (vocabulary is not None and array.max() >= vocabulary)):
+        raise StudioError(
+            f"{path}: token ids run from {array.min()} to {array.max()}; the model's vocabulary "
+            f"takes 0 to {(vocabulary or 1) - 1}"
+        )
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
 
 
 def class_index(given: str | None, classes: list[str]) -> int | None:
@@ -662,8 +759,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from studio.plugins import default_exporters
 
     options = ExportOptions() if args.opset is None else ExportOptions(opset=args.opset)
-    # As the Export dialog does: a GAN run exports its generator.
-    trained = load_run(args.project, args.run_id, allow_gan=True)
+    # As the Export dialog does: a GAN run exports its generator. A project naming no data
+    # (an imported model) is verified on inputs of its recorded shapes.
+    trained = load_run_weights(args.project, args.run_id, allow_gan=True)
     print_data_warnings(trained.data)
     report = export_trained_run(
         trained,

@@ -2,8 +2,10 @@
 
 A run is exported from the checkpoint it was loaded with. A one-model run is verified on its
 first test samples and carries its preprocessing; a quantised classifier is measured on the
-whole test split. A GAN exports its generator, the model people use, which runs on noise
-rather than data. The model card gets the metrics the run recorded for the checkpoint's epoch.
+whole test split. A run whose project names no data (an imported model) is verified on random
+inputs of its Input nodes' shapes and dtypes, token ids below the Embedding's vocabulary.
+A GAN exports its generator, the model people use, which runs on noise rather than data.
+The model card gets the metrics the run recorded for the checkpoint's epoch.
 
 `studio.training` sits above this package, so a run comes in as anything shaped like its
 `TrainedRun` (`ExportableRun`), which also reads the run's recorded metrics.
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
 
 #: How many test samples every export of a run is verified on.
 VERIFIED_SAMPLES = 8
+#: Said when a run has no test split to verify on (an imported model naming no data).
+NO_DATA_NOTE = (
+    "the project names no data, so each file was verified on random inputs of the Input "
+    "nodes' shapes and dtypes; no preprocessing file was written"
+)
 
 
 class ExportableRun(Protocol):
@@ -51,7 +58,9 @@ class ExportableRun(Protocol):
     def models(self) -> Mapping[str, Mapping[str, Any]]: ...
 
     @property
-    def data(self) -> LoadedData: ...
+    def data(self) -> LoadedData | None:
+        """The project's data; None when it names none (an imported model)."""
+        ...
 
     @property
     def epoch(self) -> int: ...
@@ -100,18 +109,20 @@ def export_trained_run_steps(
     """
     project = trained.project
     kwargs: dict[str, Any] = {}
+    data = trained.data
     if project.training.mode == "gan":
         kwargs["state_dict"] = trained.models.get("generator", trained.weights)
     else:
         kwargs["state_dict"] = trained.weights
+    if project.training.mode != "gan" and data is not None:
         # The Python export's `predict` prepares raw data as the app does.
-        kwargs["preprocessing"] = trained.data.preprocessing.to_json()
-        test = trained.data.test
+        kwargs["preprocessing"] = data.preprocessing.to_json()
+        test = data.test
         if len(test):
             positions = torch.arange(min(len(test), VERIFIED_SAMPLES))
             batch, _ = test[positions]
             kwargs["samples"] = batch if isinstance(batch, tuple) else (batch,)
-            kwargs["raw_samples"] = raw_samples_of(trained.data, positions)
+            kwargs["raw_samples"] = raw_samples_of(data, positions)
             if quantize and project.training.task == "classification":
                 inputs, labels = test[torch.arange(len(test))]
                 kwargs["labelled"] = (inputs if isinstance(inputs, tuple) else (inputs,), labels)
@@ -122,18 +133,19 @@ def export_trained_run_steps(
             f"Recorded by run {trained.run_id} at epoch {trained.epoch}, the checkpoint these "
             "files hold: `train_` metrics on the training split, `val_` on the validation split."
         )
-    return (
-        yield from export_project_steps(
-            project,
-            next(iter(project.graphs)),  # a GAN's first graph is its generator
-            formats,
-            out_dir,
-            options=options,
-            quantize=quantize,
-            registry=registry,
-            **kwargs,
-        )
+    report = yield from export_project_steps(
+        project,
+        next(iter(project.graphs)),  # a GAN's first graph is its generator
+        formats,
+        out_dir,
+        options=options,
+        quantize=quantize,
+        registry=registry,
+        **kwargs,
     )
+    if data is None and project.training.mode != "gan":
+        report.notes.append(NO_DATA_NOTE)
+    return report
 
 
 def raw_samples_of(data: LoadedData, positions: torch.Tensor) -> list[Any]:

@@ -121,9 +121,11 @@ def latest_run_id(project_path: Path) -> str:
 
 
 @dataclass
-class TrainedRun:
-    """A run's own copy of the project, its best weights and the project's data.
+class RunWeights:
+    """A run's own copy of the project and its best weights; its data when it names any.
 
+    An imported model that names no dataset still exports and explains (on inputs of its
+    recorded shapes), so the commands that can work without data load a run this way.
     `weights` is the main model's entry of `models` (the same dicts, read from the one copy
     of the weights a checkpoint holds; see `checkpoints.checkpoint_models`).
     """
@@ -131,12 +133,12 @@ class TrainedRun:
     run_id: str
     project: Project
     weights: dict[str, Any]
-    data: LoadedData
     path: Path = Path()
     checkpoint_path: Path = Path()
     epoch: int = 0
     # Every model's weights by role: {"model": ...} or {"generator": ..., "discriminator": ...}.
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data: LoadedData | None = None
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -144,6 +146,18 @@ class TrainedRun:
         from studio.training.run_index import recorded_metrics
 
         return recorded_metrics(self.path, self.epoch)
+
+
+@dataclass
+class TrainedRun(RunWeights):
+    """A run's own copy of the project, its best weights and the project's data."""
+
+    data: LoadedData = field(kw_only=True)
+
+
+def names_data(project: Project) -> bool:
+    """Whether the project names a dataset or a file (an imported model may name neither)."""
+    return project.data.source is not None or bool(project.data.dataset)
 
 
 def load_run(
@@ -160,9 +174,72 @@ def load_run(
 
     Raises:
         RunError: no such run, a damaged config or checkpoint, or (unless `allow_gan`) a GAN.
-        DataError: the project's data cannot be read.
+        DataError: the project's data cannot be read (or it names none).
     """
+    run = _read_run(project_path, run_id, registry, allow_gan)
+    return _with_data(run, _run_data(run))
+
+
+def load_run_weights(
+    project_path: Path,
+    run_id: str | None = None,
+    *,
+    registry: LayerRegistry | None = None,
+    allow_gan: bool = False,
+) -> RunWeights:
+    """`load_run` for the commands that also work without data (export, explain).
+
+    The data is loaded when the run's project names any, and is None when it names none:
+    an imported model, say. The same errors as `load_run` otherwise.
+    """
+    run = _read_run(project_path, run_id, registry, allow_gan)
+    if names_data(run.project):
+        run.data = _run_data(run)
+    return run
+
+
+def require_data(run: RunWeights, purpose: str) -> TrainedRun:
+    """The run with its data, or a `RunError` saying that `purpose` needs data and how to set it.
+
+    Args:
+        run: what `load_run_weights` read.
+        purpose: what needs the data, e.g. "evaluating it needs a test split".
+    """
+    if run.data is None:
+        project_path = run.project.path or run.path
+        raise RunError(
+            f"{project_path}: the project names no data, and {purpose}; choose a bundled "
+            "dataset (`studio datasets`) or a file in the window's Data tab, or import the "
+            "model again with `--dataset NAME`",
+            run.path,
+        )
+    return _with_data(run, run.data)
+
+
+def _with_data(run: RunWeights, data: LoadedData) -> TrainedRun:
+    return TrainedRun(
+        run.run_id,
+        run.project,
+        run.weights,
+        run.path,
+        run.checkpoint_path,
+        run.epoch,
+        run.models,
+        data=data,
+    )
+
+
+def _run_data(run: RunWeights) -> LoadedData:
     from studio.data.pipeline import load_project_data
+
+    with run_context(run.run_id, run.path, "data settings"):
+        return load_project_data(run.project)
+
+
+def _read_run(
+    project_path: Path, run_id: str | None, registry: LayerRegistry | None, allow_gan: bool
+) -> RunWeights:
+    """The run's project and weights, without its data."""
     from studio.training.checkpoints import checkpoint_models, load_checkpoint, main_weights
 
     if registry is None:
@@ -209,13 +286,10 @@ def load_run(
             f"{checkpoint_path}: epoch in the checkpoint is {epoch!r}, not an epoch number",
             checkpoint_path,
         )
-    with run_context(run.run_id, run.path, "data settings"):
-        data = load_project_data(project)
-    return TrainedRun(
+    return RunWeights(
         run.run_id,
         project,
         main_weights(models),
-        data,
         run.path,
         checkpoint_path,
         epoch,
@@ -236,7 +310,7 @@ def run_context(run_id: str, run_path: Path, what: str = "graph") -> Iterator[No
         raise
 
 
-def trained_model(trained: TrainedRun) -> nn.Module:
+def trained_model(trained: RunWeights) -> nn.Module:
     """The run's model (its first graph) compiled, with the run's weights, in eval mode.
 
     Raises:
@@ -250,7 +324,7 @@ def trained_model(trained: TrainedRun) -> nn.Module:
     return model.eval()
 
 
-def load_weights(model: nn.Module, weights: dict[str, Any], trained: TrainedRun) -> None:
+def load_weights(model: nn.Module, weights: dict[str, Any], trained: RunWeights) -> None:
     """`model.load_state_dict(weights)`, failing with the checkpoint's path in the message."""
     try:
         model.load_state_dict(weights)

@@ -120,10 +120,11 @@ def export_run(request: ExportRequest, cancelled: Callable[[], bool]) -> Iterato
     from studio.export.run_export import export_trained_run_steps
     from studio.export.subject import ExportOptions
     from studio.plugins import default_exporters
-    from studio.training.trained import load_run
+    from studio.training.trained import load_run_weights
 
     yield f"Loading run {request.run_id}…"
-    trained = load_run(request.project_path, request.run_id, allow_gan=True)
+    # An imported model that names no data exports too, verified on inputs of its shapes.
+    trained = load_run_weights(request.project_path, request.run_id, allow_gan=True)
     if cancelled():
         return
     yield "Exporting…"
