@@ -21,18 +21,16 @@ from studio.layers.spec_kit import (
     bool_param,
     choice_param,
     conv,
+    conv_transpose,
     dim_param,
     dropout_param,
     float_param,
     int_param,
-    kernel_param,
     layer,
     merge,
-    padding_param,
     pool,
     recurrent,
     reduction,
-    stride_param,
     tuple_param,
 )
 
@@ -88,31 +86,29 @@ _CORE: tuple[LayerSpec, ...] = (
     # Convolution
     conv("Conv1d", "Slides learned filters along sequences (N, C, L).", "conv:build_conv1d"),
     conv("Conv2d", "Slides learned filters over images (N, C, H, W).", "conv:build_conv2d"),
-    layer(
+    conv_transpose(
         "ConvTranspose2d",
-        "Convolution",
         "Learned upsampling of images (N, C, H, W); the decoder's counterpart of Conv2d.",
         "conv:build_conv_transpose2d",
-        int_param("out_channels", 16, "Number of channels the layer produces."),
-        kernel_param(2),
-        stride_param(2),
-        padding_param(0),
-        int_param(
-            "output_padding",
-            0,
-            "Extra rows/columns added to one side; below stride.",
-            low=0,
-            high=63,
-        ),
-        key=("out_channels", "kernel_size", "stride"),
     ),
     layer(
         "Upsample",
         "Convolution",
-        "Enlarges feature maps by repeating (nearest) or interpolating (bilinear) values.",
+        "Enlarges feature maps by repeating (nearest) or interpolating values.",
         "conv:build_upsample",
         int_param("scale_factor", 2, "How many times larger each spatial side becomes.", high=16),
-        choice_param("mode", "nearest", ("nearest", "bilinear"), "bilinear needs images (N, C, H, W)."),
+        choice_param(
+            "mode",
+            "nearest",
+            ("nearest", "linear", "bilinear", "bicubic", "trilinear"),
+            "linear needs sequences (N, C, L); bilinear and bicubic images (N, C, H, W); "
+            "trilinear volumes (N, C, D, H, W).",
+        ),
+        bool_param(
+            "align_corners",
+            False,
+            "Interpolating modes only: line up the corner pixels of input and output.",
+        ),
         key=("scale_factor", "mode"),
     ),
     # Pooling
@@ -232,7 +228,9 @@ _CORE: tuple[LayerSpec, ...] = (
         "Attention",
         "One transformer block on (N, L, E): self-attention then a feed-forward network.",
         "attention:build_transformer_encoder_layer",
-        int_param("nhead", 4, "Parallel attention heads; must divide the embedding size E.", high=256),
+        int_param(
+            "nhead", 4, "Parallel attention heads; must divide the embedding size E.", high=256
+        ),
         int_param(
             "dim_feedforward", 256, "Width of the feed-forward network inside the block.", high=BIG
         ),
@@ -279,7 +277,9 @@ _CORE: tuple[LayerSpec, ...] = (
     activation(
         "ELU",
         "Like ReLU, but negative values curve smoothly towards -alpha.",
-        float_param("alpha", 1.0, "Value that large negative inputs approach (as -alpha).", 0.0, 10.0),
+        float_param(
+            "alpha", 1.0, "Value that large negative inputs approach (as -alpha).", 0.0, 10.0
+        ),
         key=("alpha",),
     ),
     activation("Sigmoid", "Squashes values into 0..1; for yes/no probabilities."),

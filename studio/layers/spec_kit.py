@@ -111,7 +111,9 @@ def kernel_param(default: int = 3) -> ParamSpec:
 
 
 def stride_param(default: int = 1) -> ParamSpec:
-    return int_param("stride", default, "Step between window positions; 2 halves the size.", high=64)
+    return int_param(
+        "stride", default, "Step between window positions; 2 halves the size.", high=64
+    )
 
 
 def padding_param(default: int = 0) -> ParamSpec:
@@ -126,7 +128,9 @@ def pool_stride_param() -> ParamSpec:
     )
 
 
-def dropout_param(default: float, help: str = "Fraction of values zeroed during training.") -> ParamSpec:
+def dropout_param(
+    default: float, help: str = "Fraction of values zeroed during training."
+) -> ParamSpec:
     return float_param("dropout", default, help, 0.0, 1.0)
 
 
@@ -137,7 +141,9 @@ def dim_param(default: int, help: str) -> ParamSpec:
 EPS = float_param(
     "eps", 1e-5, "Small number added to the variance to avoid dividing by zero.", 1e-12, 1.0
 )
-MOMENTUM = float_param("momentum", 0.1, "How fast the running statistics follow new batches.", 0.0, 1.0)
+MOMENTUM = float_param(
+    "momentum", 0.1, "How fast the running statistics follow new batches.", 0.0, 1.0
+)
 INPUT_COUNT = int_param("inputs", 2, "How many inputs to combine.", low=2, high=MAX_INPUTS)
 SAMPLE_DIM_HELP = "Dimension counted after the batch: 1 is the first, -1 the last."
 
@@ -152,7 +158,9 @@ def conv(name: str, help: str, builder: str) -> LayerSpec:
         kernel_param(3),
         stride_param(1),
         padding_param(1),
-        int_param("dilation", 1, "Spacing between kernel taps; >1 widens the view cheaply.", high=64),
+        int_param(
+            "dilation", 1, "Spacing between kernel taps; >1 widens the view cheaply.", high=64
+        ),
         int_param(
             "groups", 1, "Split channels into independent groups; must divide both channel counts."
         ),
@@ -170,7 +178,40 @@ def pool(name: str, help: str, builder: str) -> LayerSpec:
         kernel_param(2),
         pool_stride_param(),
         padding_param(0),
+        bool_param(
+            "ceil_mode",
+            False,
+            "Round the output size up: keep a last, partial window that starts inside the input.",
+        ),
         key=("kernel_size", "stride"),
+    )
+
+
+def conv_transpose(name: str, help: str, builder: str) -> LayerSpec:
+    return layer(
+        name,
+        "Convolution",
+        help,
+        builder,
+        int_param("out_channels", 16, "Number of channels the layer produces."),
+        kernel_param(2),
+        stride_param(2),
+        padding_param(0),
+        int_param(
+            "output_padding",
+            0,
+            "Extra rows/columns added to one side; below stride or dilation.",
+            low=0,
+            high=63,
+        ),
+        int_param(
+            "dilation", 1, "Spacing between kernel taps; >1 widens the view cheaply.", high=64
+        ),
+        int_param(
+            "groups", 1, "Split channels into independent groups; must divide both channel counts."
+        ),
+        bool_param("bias", True, "Learn an offset added to every output channel."),
+        key=("out_channels", "kernel_size", "stride"),
     )
 
 
@@ -182,7 +223,9 @@ def recurrent(name: str, help: str) -> LayerSpec:
         f"recurrent:build_{name.lower()}",
         int_param("hidden_size", 64, "Size of the memory carried from step to step."),
         int_param("num_layers", 1, "How many recurrent layers are stacked.", high=16),
-        bool_param("bidirectional", False, "Also read the sequence backwards; doubles the output size."),
+        bool_param(
+            "bidirectional", False, "Also read the sequence backwards; doubles the output size."
+        ),
         dropout_param(0.0, "Dropout between stacked layers (needs num_layers of 2 or more)."),
         choice_param(
             "output",
@@ -229,5 +272,3 @@ def reduction(name: str, help: str) -> LayerSpec:
         key=("dim",),
         rule=f"reshape:{name.lower()}_over",
     )
-
-

@@ -78,19 +78,39 @@ EXAMPLES: dict[str, list[Example]] = {
         ex((3, 32, 32), out=(16, 32, 32)),
         ex((4, 9, 9), out=(8, 5, 5), out_channels=8, dilation=2, groups=2, padding=0),
     ],
-    "studio.ConvTranspose2d": [ex((8, 7, 7), out=(16, 14, 14))],
+    "studio.ConvTranspose2d": [
+        ex((8, 7, 7), out=(16, 14, 14)),
+        ex((4, 5, 6), out=(6, 13, 15), out_channels=6, kernel_size=3, groups=2, dilation=2),
+        ex((4, 5, 5), out=(16, 10, 10), kernel_size=3, padding=1, output_padding=1, bias=False),
+    ],
     "studio.Upsample": [
         ex((2, 5, 5), out=(2, 10, 10)),
         ex((2, 5, 5), out=(2, 15, 15), scale_factor=3, mode="bilinear"),
         ex((2, 6), out=(2, 12)),
+        ex((2, 3, 4, 5), out=(2, 6, 8, 10)),
+        ex((2, 6), out=(2, 18), scale_factor=3, mode="linear", align_corners=True),
+        ex((2, 5, 4), out=(2, 10, 8), mode="bicubic"),
+        ex((2, 5, 4), out=(2, 10, 8), mode="bilinear", align_corners=True),
+        ex((2, 3, 4, 5), out=(2, 6, 8, 10), mode="trilinear"),
     ],
-    "studio.MaxPool1d": [ex((4, 10), out=(4, 5))],
+    "studio.MaxPool1d": [
+        ex((4, 10), out=(4, 5)),
+        ex((4, 11), out=(4, 6), ceil_mode=True),
+        ex((4, 11), out=(4, 5), kernel_size=3, stride=2, ceil_mode=True),
+        # The last window would start in the right padding: torch drops it.
+        ex((4, 5), out=(4, 3), stride=2, padding=1, ceil_mode=True),
+    ],
     "studio.MaxPool2d": [
         ex((4, 10, 10), out=(4, 5, 5)),
         ex((4, 10, 10), out=(4, 5, 5), kernel_size=3, stride=2, padding=1),
+        ex((4, 9, 10), out=(4, 5, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True),
+        ex((4, 7, 6), out=(4, 4, 3), ceil_mode=True),
     ],
-    "studio.AvgPool1d": [ex((4, 10), out=(4, 5))],
-    "studio.AvgPool2d": [ex((4, 10, 10), out=(4, 5, 5))],
+    "studio.AvgPool1d": [ex((4, 10), out=(4, 5)), ex((4, 9), out=(4, 5), ceil_mode=True)],
+    "studio.AvgPool2d": [
+        ex((4, 10, 10), out=(4, 5, 5)),
+        ex((4, 9, 7), out=(4, 5, 4), kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    ],
     "studio.AdaptiveAvgPool2d": [
         ex((4, 9, 7), out=(4, 1, 1)),
         ex((4, 9, 7), out=(4, 3, 2), output_size=(3, 2)),

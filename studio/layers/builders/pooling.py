@@ -13,7 +13,14 @@ from studio.layers.construct import construct
 from studio.layers.modules import GlobalAvgPool
 from studio.layers.rules import pooling as rules
 
-_PoolClass = type[nn.MaxPool1d] | type[nn.MaxPool2d] | type[nn.AvgPool1d] | type[nn.AvgPool2d]
+_PoolClass = (
+    type[nn.MaxPool1d]
+    | type[nn.MaxPool2d]
+    | type[nn.MaxPool3d]
+    | type[nn.AvgPool1d]
+    | type[nn.AvgPool2d]
+    | type[nn.AvgPool3d]
+)
 
 
 def build_max_pool1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
@@ -40,6 +47,18 @@ def build_avg_pool2d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -
     return _pool(nn.AvgPool2d, params)
 
 
+def build_max_pool3d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """MaxPool3d on volumes (N, C, D, H, W)."""
+    rules.max_pool3d(params, inputs)
+    return _pool(nn.MaxPool3d, params)
+
+
+def build_avg_pool3d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """AvgPool3d on volumes (N, C, D, H, W)."""
+    rules.avg_pool3d(params, inputs)
+    return _pool(nn.AvgPool3d, params)
+
+
 def _pool(cls: _PoolClass, params: Mapping[str, Any]) -> nn.Module:
     # Stride 0 means "same as the kernel", which torch spells stride=None (its default).
     return construct_concise(
@@ -47,6 +66,7 @@ def _pool(cls: _PoolClass, params: Mapping[str, Any]) -> nn.Module:
         kernel_size=params["kernel_size"],
         stride=params["stride"] or None,
         padding=params["padding"],
+        ceil_mode=bool(params.get("ceil_mode", False)),
     )
 
 
@@ -56,6 +76,30 @@ def build_adaptive_avg_pool2d(
     """AdaptiveAvgPool2d to a fixed (H, W), whatever size comes in."""
     rules.adaptive_avg_pool2d(params, inputs)
     return construct(nn.AdaptiveAvgPool2d, tuple(params["output_size"]))
+
+
+def build_adaptive_avg_pool1d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> nn.Module:
+    """AdaptiveAvgPool1d to a fixed length, whatever length comes in."""
+    rules.adaptive_avg_pool1d(params, inputs)
+    return construct(nn.AdaptiveAvgPool1d, params["output_size"])
+
+
+def build_adaptive_max_pool1d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> nn.Module:
+    """AdaptiveMaxPool1d to a fixed length, whatever length comes in."""
+    rules.adaptive_max_pool1d(params, inputs)
+    return construct(nn.AdaptiveMaxPool1d, params["output_size"])
+
+
+def build_adaptive_max_pool2d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> nn.Module:
+    """AdaptiveMaxPool2d to a fixed (H, W), whatever size comes in."""
+    rules.adaptive_max_pool2d(params, inputs)
+    return construct(nn.AdaptiveMaxPool2d, tuple(params["output_size"]))
 
 
 def build_global_avg_pool(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:

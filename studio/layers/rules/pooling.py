@@ -14,7 +14,7 @@ from studio.layers.rules.checks import (
     sliding_size,
 )
 
-_LAYOUTS = {1: "C, L", 2: "C, H, W"}
+_LAYOUTS = {1: "C, L", 2: "C, H, W", 3: "C, D, H, W"}
 
 
 def max_pool1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -33,6 +33,14 @@ def avg_pool2d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list
     return [_pool("AvgPool2d", 2, params, inputs)]
 
 
+def max_pool3d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    return [_pool("MaxPool3d", 3, params, inputs)]
+
+
+def avg_pool3d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    return [_pool("AvgPool3d", 3, params, inputs)]
+
+
 def _pool(
     layer: str, spatial_dims: int, params: Mapping[str, Any], inputs: Sequence[TensorShape]
 ) -> TensorShape:
@@ -48,7 +56,20 @@ def _pool(
     channels, *spatial = shape.dims
     check_window(layer, spatial, kernel, padding)
     stride = params["stride"] or kernel  # 0 means "same as the kernel"
-    return TensorShape((channels, *(sliding_size(s, kernel, stride, padding) for s in spatial)))
+    ceil_mode = params.get("ceil_mode", False)
+    sizes = (pooled_size(s, kernel, stride, padding, ceil_mode) for s in spatial)
+    return TensorShape((channels, *sizes))
+
+
+def pooled_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> int:
+    """torch's pooling output size: with ceil_mode a last, partial window counts, as long as it
+    starts inside the input or its left padding."""
+    if not ceil_mode:
+        return sliding_size(size, kernel, stride, padding)
+    out = -(-(size + 2 * padding - kernel) // stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
 
 
 def adaptive_avg_pool2d(
@@ -59,6 +80,36 @@ def adaptive_avg_pool2d(
     expect_float("AdaptiveAvgPool2d", shape)
     expect_layout("AdaptiveAvgPool2d", shape, "C, H, W")
     return [TensorShape((shape.dims[0], *params["output_size"]))]
+
+
+def adaptive_avg_pool1d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> list[TensorShape]:
+    return [_adaptive("AdaptiveAvgPool1d", 1, params, inputs)]
+
+
+def adaptive_max_pool1d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> list[TensorShape]:
+    return [_adaptive("AdaptiveMaxPool1d", 1, params, inputs)]
+
+
+def adaptive_max_pool2d(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> list[TensorShape]:
+    return [_adaptive("AdaptiveMaxPool2d", 2, params, inputs)]
+
+
+def _adaptive(
+    layer: str, spatial_dims: int, params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> TensorShape:
+    """(N, C, *spatial) → (N, C, *output_size), whatever the spatial sizes are."""
+    shape = only_input(layer, inputs)
+    expect_float(layer, shape)
+    expect_layout(layer, shape, _LAYOUTS[spatial_dims])
+    size = params["output_size"]
+    sizes = (size,) if isinstance(size, int) else tuple(size)
+    return TensorShape((shape.dims[0], *sizes))
 
 
 def global_avg_pool(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
