@@ -78,7 +78,6 @@ def test_kernel_that_fits_thanks_to_padding_is_accepted() -> None:
         ("Conv2d", (3, 8, 8), {"groups": 2}, "groups (2) must divide both"),
         ("MaxPool2d", (4, 8, 8), {"kernel_size": 3, "padding": 2}, "at most half its"),
         ("ConvTranspose2d", (4, 8, 8), {"output_padding": 2}, "smaller than its stride (2)"),
-        ("LSTM", (9, 5), {"dropout": 0.2}, "does nothing with num_layers 1"),
         ("PositionalEncoding", (600, 8), {}, "Raise max_len to at least 600."),
         ("Softmax", (10,), {"dim": 0}, "dim 0 would be the batch"),
         ("Mean", (10,), {"dim": 2}, "has 1 dimension after the batch"),
@@ -99,13 +98,18 @@ def test_refusals_name_the_problem(
 
 def test_add_lists_every_shape_it_receives() -> None:
     assert message("Add", (16,), (16,), (32,), inputs=3) == (
-        "Add expects inputs of exactly the same shape; it receives (N, 16), (N, 16) and (N, 32). "
-        "Insert Linear, Conv2d or Reshape on a branch so they match."
+        "Add cannot broadcast (N, 16), (N, 16) and (N, 32): lined up from the right, each size "
+        "must match or be 1. Insert Reshape, Unsqueeze or Linear on a branch so they match."
     )
 
 
-def test_add_refuses_broadcasting() -> None:
-    assert "(N, 4, 1) and (N, 4, 5)" in message("Add", (4, 1), (4, 5))
+def test_add_refuses_sizes_that_do_not_broadcast() -> None:
+    assert "(N, 4, 2) and (N, 4, 5)" in message("Add", (4, 2), (4, 5))
+
+
+def test_add_refuses_a_batch_lined_up_with_a_sample_dimension() -> None:
+    """torch would add (N, 5) to (N, 4, 5) only when N is 1 or 4: never what a drawing means."""
+    assert "line its batch up" in message("Add", (5,), (4, 5))
 
 
 def test_add_with_a_missing_input() -> None:
@@ -145,6 +149,10 @@ def test_odd_inputs_get_a_shape_error_or_a_working_module(
             continue
         module = load_builder(spec)(params, shapes)
         tensor = torch.zeros((2, *dims), dtype=torch.long if dtype == "long" else torch.float32)
-        out = module(*[tensor] * len(shapes))
-        kind = "float" if out.is_floating_point() else "long"
-        assert [TensorShape(tuple(out.shape[1:]), kind)] == predicted, spec.type_id
+        result = module(*[tensor] * len(shapes))
+        outs = result if isinstance(result, tuple) else (result,)  # Split and Chunk give several
+        found = [
+            TensorShape(tuple(out.shape[1:]), "float" if out.is_floating_point() else "long")
+            for out in outs
+        ]
+        assert found == predicted, spec.type_id

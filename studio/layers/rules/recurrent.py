@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from studio.core.shapes import ShapeError, TensorShape
+from studio.core.shapes import TensorShape, warn
 from studio.layers.rules.checks import expect_float, expect_layout, only_input
 
 
@@ -32,8 +32,8 @@ def _recurrent(layer: str, params: Mapping[str, Any], inputs: Sequence[TensorSha
         fix="Insert Reshape before it (or Permute for (N, F, L) from a Conv1d).",
     )
     if params["dropout"] > 0 and params["num_layers"] == 1:
-        # torch only warns and ignores it; say so instead of training with a dead setting.
-        raise ShapeError(
+        # torch only warns and ignores it; so do we, on the node, saying what to do.
+        warn(
             f"{layer}'s dropout acts between stacked layers, so it does nothing with num_layers "
             "1. Set num_layers to 2 or more, or dropout to 0 (add a Dropout layer after it "
             "instead)."
