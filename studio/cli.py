@@ -62,6 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     datasets.set_defaults(run=cmd_datasets)
 
+    layers = commands.add_parser(
+        "layers",
+        help="list the layer catalog (plugins included): ids, ports and parameters",
+        description="List every layer a graph can use, grouped by category, with its ports "
+        "and parameters (kind, default, range or choices); plugin layers name their plugin.",
+    )
+    layers.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document for scripts: {format, version, layers: [one object per layer]} "
+        "(schema in studio/layers/listing.py)",
+    )
+    layers.set_defaults(run=cmd_layers)
+
     new = commands.add_parser("new", help="create a project from a template")
     new.add_argument("--template", required=True, help="a name from `studio templates`")
     new.add_argument("out", type=Path, help="the new .strata file")
@@ -298,6 +312,21 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
     for *cells, licence in rows:
         print("  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=True)), licence]))
+    return EXIT_OK
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    """The catalog for a terminal or a script; reads specs only, so torch stays unloaded."""
+    import json
+
+    from studio.layers.listing import catalog_document, catalog_text
+    from studio.plugins import default_registry
+
+    registry = default_registry()
+    if args.json:
+        print(json.dumps(catalog_document(registry), indent=2, allow_nan=False))
+    else:
+        print(catalog_text(registry))
     return EXIT_OK
 
 
