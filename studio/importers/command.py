@@ -25,6 +25,7 @@ from typing import Any
 from studio.core.errors import StudioError
 from studio.core.project import SUFFIX
 from studio.core.registry import LayerRegistry
+from studio.importers.inputs import INPUT_HELP, InputArg, from_shapes, parse_input
 from studio.importers.mapping import ImportedModel, ImportFailure
 
 RUN_SUFFIX = "-imported"
@@ -63,6 +64,13 @@ def add_import_parser(commands: Any) -> None:
         "(default: the class's example_input_shape, or the ONNX model's inputs)",
     )
     parser.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        metavar="[NAME:][DTYPE:]SHAPE",
+        help=INPUT_HELP + " (Python models; use instead of --input-shape)",
+    )
+    parser.add_argument(
         "--dataset",
         metavar="NAME",
         help="a bundled dataset (`studio datasets`) the project trains and evaluates on; its "
@@ -82,10 +90,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise StudioError(f"{out} already exists; pass --force to overwrite it")
     kwargs = parse_init_args(args.init_args)
     shapes = [parse_shape(text) for text in args.input_shapes or ()]
+    inputs = [parse_input(text) for text in getattr(args, "inputs", None) or ()]
+    if inputs and shapes:
+        raise StudioError("give the inputs with --input or with --input-shape, not both")
     task: Any = dataset_task(args.dataset) if args.dataset else None
     try:
         imported = import_source(
-            args.source, default_registry(), kwargs=kwargs, input_shapes=shapes
+            args.source, default_registry(), kwargs=kwargs, input_shapes=shapes, inputs=inputs
         )
         if args.dataset:
             imported.project.data.dataset = args.dataset
@@ -104,6 +115,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"imported {imported.source}: {layers} layers, outputs match the source "
         f"(max abs diff {difference:.3g})"
     )
+    if imported.front_end:
+        print(f"read with {imported.front_end}")
     print(f"project → {out}")
     print(f"weights → {run_path}")
     return 0
@@ -151,23 +164,32 @@ def import_source(
     kwargs: dict[str, Any] | None = None,
     input_shapes: Sequence[Sequence[int]] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    inputs: Sequence[InputArg] | None = None,
 ) -> ImportedModel:
     """Map SOURCE (``file.py:ClassName`` or ``model.onnx``) to a project with its weights.
 
-    `cancelled` (the window's worker) stops an ONNX model's run in onnxruntime with
-    `ImportStopped`; Ctrl-C stops it with KeyboardInterrupt either way.
+    A Python class is read with torch.export, or with torch.fx where torch.export cannot run
+    it (`ImportedModel.front_end` says which). `inputs` (``--input``) describe dtypes and
+    tuple arguments; `input_shapes` only float tensors. `cancelled` (the window's worker)
+    stops an ONNX model's run in onnxruntime with `ImportStopped`; Ctrl-C stops it with
+    KeyboardInterrupt either way.
     """
     if source.lower().endswith(".onnx"):
         if kwargs:
             raise ImportFailure("--args applies to Python classes, not to ONNX models")
+        if inputs:
+            raise ImportFailure(
+                "--input applies to Python classes; give an ONNX model's shapes with --input-shape"
+            )
         from studio.importers.onnx_import import import_onnx_file
 
         return import_onnx_file(
             Path(source), registry, input_shapes=input_shapes, cancelled=cancelled
         )
-    from studio.importers.fx_import import import_module_file
+    from studio.importers.export_import import import_python_file
 
-    return import_module_file(source, registry, kwargs=kwargs, input_shapes=input_shapes)
+    described = list(inputs or ()) or (from_shapes(input_shapes) if input_shapes else None)
+    return import_python_file(source, registry, kwargs=kwargs, inputs=described)
 
 
 def compiled_model(imported: ImportedModel) -> Any:

@@ -39,6 +39,7 @@ class ImportedModel:
     example_inputs: tuple[Any, ...]
     expected: list[Any]
     source: str
+    front_end: str = ""  # how a Python module was read: "torch.export" or "torch.fx (...)"
 
 
 class ImportFailure(StudioError):

@@ -1,0 +1,1046 @@
+"""Import a PyTorch module through `torch.export` (the first front end of ``studio import``).
+
+Symbolic `torch.fx` tracing stops at ordinary Python in ``forward``: ``if x.is_cuda``,
+``assert t <= self.block_size``, ``b, t, c = x.size()`` fed to a ``view``, einops-style
+rearranges. ``torch.export.export(module, examples, strict=False)`` runs ``forward`` on the
+example inputs instead, so such Python is specialised away, and records for every ATen op the
+source line (``stack_trace``) and the module calls it sits in (``nn_module_stack``).
+
+The graph is then read in two ways:
+
+- The ops of one call of a layer module the catalog knows (any class with a rule in
+  `studio.importers.fx_import` or `studio.importers.module_layers`) collapse back into that call
+  and are mapped by the same rule the fx importer uses, with the module's own weights.
+- Every other op maps through `_ATEN_RULES` (view → Reshape, transpose → Permute, add → Add,
+  matmul → MatMul where the catalog has it, ...). A parameter used directly (a class token) becomes
+  a Parameter node where the catalog has that layer.
+
+An op with no mapping is reported with its own source line and module path. A module with
+weights that is called twice (a siamese tower), or one tensor used as the weight of two layers
+(tied embeddings), is refused: the catalog has no shared weights yet, and two copies would
+silently train apart. `torch.export` failures that are not about the model's values
+(`ExportUnavailable`) let the caller fall back to the fx importer.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from studio.core.registry import LayerRegistry
+from studio.importers import fx_import
+from studio.importers.fx_import import (
+    _adaptive_call,
+    _alias,
+    _cat,
+    _failing_line,
+    _flatten_call,
+    _flatten_output,
+    _FxMapper,
+    _gelu,
+    _live_nodes,
+    _pool_call,
+    _reshape_call,
+    _shape,
+    _torch_dim,
+    instantiate,
+    split_source,
+)
+from studio.importers.inputs import InputArg, TensorInput, flat, from_shapes
+from studio.importers.mapping import (
+    GraphDraft,
+    ImportedModel,
+    ImportFailure,
+    Unmappable,
+    UnmappedConstruct,
+    UnsupportedModelError,
+    Value,
+)
+from studio.importers.module_layers import module_rule
+
+FRONT_END = "torch.export"
+_MIN_BATCH = 2  # a batch of 1 cannot tell the batch dimension from a reshape's 1
+_DEFAULT_VOCABULARY = 2  # integer inputs that feed no Embedding: small, valid as indices
+
+
+class ExportUnavailable(Exception):
+    """torch.export cannot run the model; `construct` says where and why (fx may still work)."""
+
+    def __init__(self, construct: UnmappedConstruct) -> None:
+        super().__init__(construct.format())
+        self.construct = construct
+
+
+# --------------------------------------------------------------------------------- entry points
+
+
+def import_python_file(
+    source: str,
+    registry: LayerRegistry,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    inputs: Sequence[InputArg] | None = None,
+) -> ImportedModel:
+    """Load ``file.py:ClassName`` and import it: torch.export first, torch.fx where it cannot run.
+
+    Raises:
+        ImportFailure: the file, class or inputs are wrong.
+        UnsupportedModelError: some constructs have no catalog layer (all are listed).
+    """
+    path, class_name = split_source(source)
+    with fx_import._user_module(path) as loaded:
+        instance = instantiate(path, class_name, kwargs or {}, loaded)
+        try:
+            return import_module_export(
+                instance, registry, inputs=inputs, source=source, source_file=path
+            )
+        except ExportUnavailable as failure:
+            return _fall_back_to_fx(instance, registry, inputs, source, path, failure.construct)
+
+
+def _fall_back_to_fx(
+    instance: nn.Module,
+    registry: LayerRegistry,
+    inputs: Sequence[InputArg] | None,
+    source: str,
+    path: Path,
+    why: UnmappedConstruct,
+) -> ImportedModel:
+    """The fx importer, for a model torch.export could not run; its refusal lists both."""
+    if inputs and any(isinstance(a, tuple) or a.dtype is not None for a in inputs):
+        raise UnsupportedModelError(source, [why])
+    shapes = [a.shape for a in inputs if isinstance(a, TensorInput)] if inputs else None
+    try:
+        imported = fx_import.import_module(
+            instance, registry, input_shapes=shapes, source=source, source_file=path
+        )
+    except UnsupportedModelError as exc:
+        raise UnsupportedModelError(source, [why, *exc.constructs]) from None
+    except ImportFailure as exc:
+        raise ImportFailure(f"{exc} (torch.export could not run it either: {why.reason})") from None
+    imported.front_end = f"torch.fx (torch.export could not run the model: {why.reason})"
+    return imported
+
+
+def import_module_export(
+    module: nn.Module,
+    registry: LayerRegistry,
+    *,
+    inputs: Sequence[InputArg] | None = None,
+    source: str | None = None,
+    source_file: Path | None = None,
+) -> ImportedModel:
+    """Map an `nn.Module` instance (in eval mode) through torch.export; see the module docstring.
+
+    Raises:
+        ExportUnavailable: torch.export itself cannot run the model.
+        ImportFailure: the inputs are wrong, or the model does not run on them.
+        UnsupportedModelError: some constructs have no catalog layer (all are listed).
+    """
+    module.eval()
+    name = type(module).__name__
+    source = source or name
+    args = list(inputs) if inputs else from_shapes(fx_import._input_shapes(module, None))
+    _check_arity(module, args)
+    args = _with_token_inputs(module, args)
+    examples = _examples(module, args)
+    try:
+        with torch.no_grad():
+            expected = module(*examples)
+    except Exception as exc:
+        shown = ", ".join(_describe(a) for a in args)
+        raise ImportFailure(
+            f"{name} does not run on inputs {shown}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+    program = _export(module, examples, source, source_file)
+    specs = flat(args)
+    mapper = _ExportMapper(module, program, GraphDraft(registry), source_file, specs)
+    mapper.find_regions(program.graph)
+    constructs = mapper.shared_weights()
+    mapper.map_graph(program.graph)
+    constructs += mapper.constructs
+    if constructs:
+        raise UnsupportedModelError(source, constructs)
+    mapper.draft.check_shapes(source)
+    project = mapper.draft.to_project(name, description=f"Imported from {source}.")
+    flat_examples = tuple(
+        t.float() if t.dtype == torch.float64 else t
+        for t in _flatten_output(examples)
+        if isinstance(t, torch.Tensor)
+    )
+    return ImportedModel(
+        project,
+        mapper.draft.state_dict(),
+        flat_examples,
+        _flatten_output(expected),
+        source,
+        front_end=FRONT_END,
+    )
+
+
+# --------------------------------------------------------------------------------- inputs
+
+
+def _describe(arg: InputArg) -> str:
+    if isinstance(arg, tuple):
+        return "(" + " + ".join(t.describe() for t in arg) + ")"
+    return arg.describe()
+
+
+def _check_arity(module: nn.Module, args: Sequence[InputArg]) -> None:
+    import inspect
+
+    try:
+        parameters = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters):
+        return
+    required = [p for p in parameters if p.default is p.empty]
+    allowed = list(parameters)
+    if not len(required) <= len(args) <= len(allowed):
+        names = ", ".join(p.name for p in allowed)
+        raise ImportFailure(
+            f"{type(module).__name__}.forward({names}) takes {len(required)} to {len(allowed)} "
+            f"input(s) but {len(args)} were given; pass one --input per argument, in order"
+        )
+
+
+def _vocabulary(module: nn.Module) -> int:
+    sizes = [m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)]
+    return min(sizes) if sizes else _DEFAULT_VOCABULARY
+
+
+def _examples(module: nn.Module, args: Sequence[InputArg]) -> tuple[Any, ...]:
+    """Random example inputs; a plain tensor's batch is at least 2 (unless a tuple is given).
+
+    A tuple argument (an LSTM's ``(h, c)``) holds its batch in another dimension, so with tuples
+    every shape is used exactly as given.
+    """
+    generator = torch.Generator().manual_seed(0)
+    vocabulary = _vocabulary(module)
+    raise_batch = not any(isinstance(a, tuple) for a in args)
+
+    def example(spec: TensorInput) -> torch.Tensor:
+        shape = spec.shape
+        if raise_batch:
+            shape = (max(shape[0], _MIN_BATCH), *shape[1:])
+        dtype = getattr(torch, spec.dtype or "float32")
+        if dtype.is_floating_point:
+            return torch.randn(shape, generator=generator, dtype=dtype)
+        return torch.randint(0, vocabulary, shape, generator=generator, dtype=dtype)
+
+    return tuple(tuple(example(t) for t in a) if isinstance(a, tuple) else example(a) for a in args)
+
+
+class _FoundToken(Exception):
+    def __init__(self, tensor: torch.Tensor) -> None:
+        super().__init__()
+        self.tensor = tensor
+
+
+def _with_token_inputs(module: nn.Module, args: list[InputArg]) -> list[InputArg]:
+    """Inputs given without a dtype become int64 where they feed an Embedding (token ids).
+
+    The module runs on float examples with a hook on every Embedding; the first input seen
+    there is switched to int64 and the run repeats, until no Embedding reads a float input.
+    """
+    embeddings = [m for m in module.modules() if isinstance(m, nn.Embedding)]
+    if not embeddings:
+        return args
+
+    def stop(_module: nn.Module, hook_args: tuple[Any, ...]) -> None:
+        if hook_args and isinstance(hook_args[0], torch.Tensor):
+            raise _FoundToken(hook_args[0])
+
+    for _ in range(len(args)):
+        examples = _examples(module, args)
+        handles = [m.register_forward_pre_hook(stop) for m in embeddings]
+        try:
+            with torch.no_grad():
+                module(*examples)
+            return args
+        except _FoundToken as found:
+            index = next(
+                (
+                    i
+                    for i, (a, e) in enumerate(zip(args, examples, strict=True))
+                    if isinstance(a, TensorInput) and a.dtype is None and e is found.tensor
+                ),
+                None,
+            )
+            if index is None:
+                return args
+            arg = args[index]
+            assert isinstance(arg, TensorInput)
+            args[index] = TensorInput(arg.shape, "int64", arg.name)
+        except Exception:
+            return args  # the real run below reports it
+        finally:
+            for handle in handles:
+                handle.remove()
+    return args
+
+
+# --------------------------------------------------------------------------------- exporting
+
+
+@contextmanager
+def _quiet_torch() -> Iterator[None]:
+    """torch.export logs graph dumps and warnings while it works; none of it is for the user."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def _export(
+    module: nn.Module, examples: tuple[Any, ...], source: str, source_file: Path | None
+) -> Any:
+    name = type(module).__name__
+    try:
+        with _quiet_torch():
+            return torch.export.export(module, examples, strict=False)
+    except Exception as exc:
+        where, code = _failing_line(exc, source_file)
+        if _data_dependent(exc):
+            reason = (
+                f"`{code or 'this line'}` depends on tensor values; a graph of layers cannot "
+                "branch on values, so rewrite it without the condition or leave it out"
+            )
+            construct = UnmappedConstruct(
+                f"{name}.forward", "data-dependent control flow", where, reason
+            )
+            raise UnsupportedModelError(source, [construct]) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = f"{type(exc).__name__}: {first}"[:300]
+        raise ExportUnavailable(
+            UnmappedConstruct(f"{name}.forward", "torch.export", where, reason)
+        ) from None
+
+
+def _data_dependent(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 8:
+        text = f"{type(exc).__name__} {exc}".lower()
+        if "datadependent" in text or "data-dependent" in text or "data dependent" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+# --------------------------------------------------------------------------------- the mapper
+
+
+@dataclass
+class _Region:
+    """The ops of one call of a layer module, mapped together by the module's rule."""
+
+    key: str
+    path: str
+    module: nn.Module
+    nodes: list[fx.Node] = field(default_factory=list)
+    inputs: list[fx.Node] = field(default_factory=list)
+    outputs: list[fx.Node] = field(default_factory=list)
+
+
+def _is_layer_module(module: nn.Module) -> bool:
+    return type(module) in fx_import._MODULE_RULES or module_rule(type(module)) is not None
+
+
+def _stack(node: fx.Node) -> list[tuple[str, str]]:
+    """(call key, module path) of the module calls around `node`, outermost first."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return [(str(key), str(value[0])) for key, value in stack.items()]
+
+
+def _op_name(node: fx.Node) -> str:
+    """``aten.view.default`` → ``aten.view``."""
+    text = str(node.target)
+    return text.rsplit(".", 1)[0] if text.startswith("aten.") else text
+
+
+class _ExportMapper(_FxMapper):
+    """The fx importer's mapper over a torch.export graph (regions of module calls + ATen ops)."""
+
+    def __init__(
+        self,
+        root: nn.Module,
+        program: Any,
+        draft: GraphDraft,
+        source_file: Path | None,
+        specs: Sequence[TensorInput],
+    ) -> None:
+        super().__init__(root, draft, source_file)
+        from torch.export.graph_signature import InputKind
+
+        self.program = program
+        self.lifted: dict[str, str] = {}  # placeholder → "tower.fc.weight"
+        self.learned: set[str] = set()  # the lifted placeholders that are parameters
+        user_inputs: list[str] = []
+        for spec in program.graph_signature.input_specs:
+            name = getattr(spec.arg, "name", "")
+            if spec.kind == InputKind.USER_INPUT:
+                user_inputs.append(name)
+            elif spec.target is not None:
+                self.lifted[name] = str(spec.target)
+                if spec.kind == InputKind.PARAMETER:
+                    self.learned.add(name)
+        self.specs = dict(zip(user_inputs, specs, strict=False))
+        self.regions: dict[fx.Node, _Region] = {}
+        self.proxies: dict[fx.Node, fx.Node] = {}  # a rule's placeholder → the export node
+        self.parameters: dict[str, Value] = {}
+        self.multi: dict[fx.Node, list[Value]] = {}
+
+    # ------------------------------------------------------------ regions
+    def map_graph(self, graph: fx.Graph) -> None:
+        if not self.regions:
+            self.find_regions(graph)
+        for target in self.program.graph_signature.buffers_to_mutate.values():
+            self.constructs.append(
+                UnmappedConstruct(
+                    f"self.{target}",
+                    "buffer update",
+                    f"self.{target}",
+                    "forward changes this buffer on every call; the catalog's layers keep no "
+                    "state of their own",
+                )
+            )
+        super().map_graph(graph)
+
+    def find_regions(self, graph: fx.Graph) -> None:
+        live = _live_nodes(graph)
+        by_key: dict[str, _Region] = {}
+        for node in graph.nodes:
+            if node.op != "call_function" or node not in live:
+                continue
+            for key, path in _stack(node):
+                module = self.submodule(path)
+                if module is not None and path and _is_layer_module(module):
+                    region = by_key.setdefault(key, _Region(key, path, module))
+                    region.nodes.append(node)
+                    self.regions[node] = region
+                    break
+        for region in by_key.values():
+            inside = set(region.nodes)
+            for node in region.nodes:
+                for arg in node.all_input_nodes:
+                    outside = arg not in inside and arg.name not in self.lifted
+                    if outside and arg not in region.inputs:
+                        region.inputs.append(arg)
+                if any(user not in inside for user in node.users):
+                    region.outputs.append(node)
+
+    def submodule(self, path: str) -> nn.Module | None:
+        try:
+            return self.root.get_submodule(path)
+        except (AttributeError, TypeError):
+            return None
+
+    def map_node(self, node: fx.Node) -> Value | None:
+        if node.op == "placeholder":
+            if node.name in self.lifted:
+                return None  # a weight; whoever uses it as a tensor maps it
+            return self.input_value(node)
+        region = self.regions.get(node)
+        if region is not None:
+            if node is region.nodes[0]:
+                self.map_region(region)
+            return self.tensors.get(node)
+        if node.op != "call_function":
+            return None
+        rule = _ATEN_RULES.get(_op_name(node))
+        if rule is None:
+            if not isinstance(node.meta.get("val"), torch.Tensor):
+                return None  # sizes and other plain values
+            raise Unmappable(f"the catalog has no layer for {_op_name(node)}")
+        return rule(self, node)
+
+    def input_value(self, node: fx.Node) -> Value:
+        spec = self.specs.get(node.name)
+        dims = _shape(node)[1:]
+        if not 1 <= len(dims) <= 4:
+            raise Unmappable(
+                f"inputs need 1 to 4 dimensions after the batch; this one has {len(dims)}"
+            )
+        dtype = node.meta["tensor_meta"].dtype
+        kind = "float" if dtype.is_floating_point else "long"
+        return self.draft.add_input(spec.name if spec and spec.name else node.name, dims, kind)
+
+    def map_region(self, region: _Region) -> None:
+        if any(arg in self.failed for arg in region.inputs):
+            self.failed.update(region.outputs)
+            return
+        call = self.module_call(region)
+        try:
+            value = fx_import._FxMapper.map_node(self, call)
+            self.assign_outputs(region, call, value)
+        except Unmappable as exc:
+            self.constructs.append(
+                UnmappedConstruct(
+                    f"self.{region.path}", self.kind(call), self.where(call), str(exc)
+                )
+            )
+            for output in region.outputs:
+                stand_in = self.stand_in(output)
+                if stand_in is None:
+                    self.failed.add(output)
+                else:
+                    self.tensors[output] = stand_in
+
+    def module_call(self, region: _Region) -> fx.Node:
+        """A ``call_module`` node as the fx tracer would have made it, for the fx rules."""
+        graph = fx.Graph()
+        args: list[fx.Node] = []
+        for i, source in enumerate(region.inputs):
+            placeholder = graph.placeholder(f"arg{i}")
+            placeholder.meta["tensor_meta"] = source.meta.get("tensor_meta")
+            self.proxies[placeholder] = source
+            args.append(placeholder)
+        if isinstance(region.module, nn.MultiheadAttention) and len(args) == 1:
+            args = args * 3  # self-attention: query, key and value are the same tensor
+        call = graph.call_module(region.path, tuple(args))
+        call.meta["stack_trace"] = region.nodes[0].meta.get("stack_trace")
+        return call
+
+    def assign_outputs(self, region: _Region, call: fx.Node, value: Value | None) -> None:
+        outputs = region.outputs
+        if value is None and call in self.tuples:
+            # RNN/LSTM/GRU/MultiheadAttention: the catalog's layer gives the first result only.
+            value = (self.tuples[call], "out")
+            first = _first_result_shape(region.module, _shape(call.args[0]))
+            others = [o for o in outputs if _shape(o) != first]
+            if others:
+                kind = type(region.module).__name__
+                raise Unmappable(
+                    f"uses the {kind}'s second result (hidden state or attention weights); the "
+                    "catalog's layer returns only the first (use out[:, -1] for the last step)"
+                )
+        elif value is None:
+            raise Unmappable("returns nothing the catalog's layer produces")
+        elif len(outputs) > 1:
+            raise Unmappable(
+                f"{len(outputs)} of its results are used; the catalog's layer has one output"
+            )
+        for output in outputs:
+            self.tensors[output] = value
+
+    # ------------------------------------------------------------ shared weights
+    def shared_weights(self) -> list[UnmappedConstruct]:
+        """Modules with weights called twice, and tensors that are two layers' weights."""
+        calls: dict[str, dict[str, fx.Node]] = {}
+        for node in self.program.graph.nodes:
+            for key, path in _stack(node):
+                if path:
+                    calls.setdefault(path, {}).setdefault(key, node)
+        shared = [
+            path
+            for path, keys in calls.items()
+            if len(keys) > 1 and _has_state(self.submodule(path)) and not _can_tie(self.draft)
+        ]
+        outermost = [p for p in shared if not any(p.startswith(q + ".") for q in shared)]
+        constructs = []
+        for path in outermost:
+            keys = calls[path]
+            second = list(keys.values())[1]
+            module = self.submodule(path)
+            constructs.append(
+                UnmappedConstruct(
+                    f"self.{path}",
+                    type(module).__name__,
+                    self.call_site(second),
+                    f"self.{path} is called {len(keys)} times; the graph has no shared weights "
+                    "yet, so importing it would make untied copies that train apart. Call it "
+                    "once (e.g. on the inputs stacked along the batch) or import it alone",
+                )
+            )
+        constructs += self.tied_weights(outermost)
+        return constructs
+
+    def tied_weights(self, shared_modules: Sequence[str]) -> list[UnmappedConstruct]:
+        constructs = []
+        for node in self.program.graph.nodes:
+            target = self.lifted.get(node.name) if node.op == "placeholder" else None
+            if target is None:
+                continue
+            owners: dict[str, fx.Node] = {}
+            for user in node.users:
+                region = self.regions.get(user)
+                if region is not None:
+                    owner = f"self.{region.path}"
+                elif _op_name(user) in _COPIES_WEIGHTS:
+                    owner = f"`{self.call_site(user)}`"
+                else:
+                    owner = f"self.{target}"  # one Parameter node, read wherever it is used
+                owners.setdefault(owner, user)
+            in_shared = any(target.startswith(p + ".") for p in shared_modules)
+            if len(owners) > 1 and not in_shared:
+                users = " and ".join(owners)
+                constructs.append(
+                    UnmappedConstruct(
+                        f"self.{target}",
+                        "tied weights",
+                        self.call_site(next(iter(owners.values()))),
+                        f"self.{target} is used by {users}; the graph has no shared weights "
+                        "yet, so importing it would make untied copies that train apart",
+                    )
+                )
+        return constructs
+
+    def call_site(self, node: fx.Node) -> str:
+        """The outermost line of the user's code `node` was traced from."""
+        for filename, lineno, _function, code in fx_import._FRAME.findall(
+            node.meta.get("stack_trace") or ""
+        ):
+            path = Path(filename)
+            ours = (
+                path.resolve() == self.source_file
+                if self.source_file is not None
+                else "torch" not in path.parts and "site-packages" not in path.parts
+            )
+            if ours:
+                return f"{path.name}:{lineno} `{code.strip()}`"
+        return node.name
+
+    # ------------------------------------------------------------ helpers for rules
+    def tensor(self, arg: object) -> Value:
+        if isinstance(arg, fx.Node):
+            arg = self.proxies.get(arg, arg)
+            if arg.op == "placeholder" and arg.name in self.lifted:
+                return self.parameter(arg)
+        return super().tensor(arg)
+
+    def weight(self, arg: object, what: str) -> Any:
+        """The tensor behind a parameter or buffer argument (None stays None)."""
+        if arg is None:
+            return None
+        if isinstance(arg, fx.Node) and arg.name in self.lifted:
+            return self.lifted_tensor(self.lifted[arg.name])
+        raise Unmappable(f"its {what} is computed in forward; the catalog's layer holds its own")
+
+    def lifted_tensor(self, target: str) -> torch.Tensor:
+        program = self.program
+        value = program.state_dict.get(target)
+        if value is None:
+            value = program.constants.get(target)
+        if not isinstance(value, torch.Tensor):
+            raise Unmappable(f"self.{target} is not a tensor")
+        return value.detach().clone()
+
+    def parameter(self, node: fx.Node) -> Value:
+        """A parameter (a class token) or buffer (a fixed table) used directly, as one node.
+
+        A parameter becomes a Parameter node, a buffer a Constant node holding its values.
+        Both store (1, *shape), the 1 broadcasting over the batch: a leading 1 of the torch
+        tensor is that 1; any other tensor gains it (the same values under broadcasting).
+        """
+        target = self.lifted[node.name]
+        if target in self.parameters:
+            return self.parameters[target]
+        learned = node.name in self.learned
+        type_id = "studio.Parameter" if learned else "studio.Constant"
+        if type_id not in self.draft.registry:
+            raise Unmappable(
+                f"uses self.{target} directly as a tensor; the catalog has no "
+                f"{type_id.removeprefix('studio.')} layer yet"
+            )
+        tensor = self.lifted_tensor(target)
+        if not tensor.dtype.is_floating_point:
+            raise Unmappable(f"uses self.{target}, a {tensor.dtype} tensor, in arithmetic")
+        if tensor.dim() >= 2 and tensor.shape[0] == 1:
+            shape = tuple(tensor.shape[1:])
+        else:
+            shape, tensor = tuple(tensor.shape), tensor.unsqueeze(0)
+        if learned:
+            params: dict[str, object] = {"shape": shape}
+            weights = {"weight": tensor.float()}
+        else:
+            params = {"shape": shape, "kind": "values"}
+            weights = {"value": tensor.float()}
+        value = self.draft.add_layer(
+            type_id, target, params, [], where=f"self.{target}", weights=weights
+        )
+        self.parameters[target] = value
+        return value
+
+    def new_layer(
+        self,
+        node: fx.Node,
+        type_id: str,
+        params: Mapping[str, object],
+        inputs: Sequence[object] | None = None,
+        what: str = "",
+    ) -> Value:
+        """A layer the catalog is gaining (MatMul, Slice, ...): refused where it is missing."""
+        if type_id not in self.draft.registry:
+            title = type_id.removeprefix("studio.")
+            what = what or _op_name(node)
+            raise Unmappable(f"{what} needs a {title} layer; the catalog has none")
+        return self.layer(node, type_id, params, inputs)
+
+    def kind(self, node: fx.Node) -> str:
+        if node.op == "call_function" and str(node.target).startswith("aten."):
+            return f"op {_op_name(node)}"
+        return super().kind(node)
+
+    def where(self, node: fx.Node) -> str:
+        place = super().where(node)
+        if node.op != "call_function":
+            return place
+        paths = [path for _key, path in _stack(node) if path]
+        if not paths:
+            return place
+        module = f"self.{paths[-1]}"
+        return module if place == node.name else f"{module}, {place}"
+
+
+def _can_tie(draft: GraphDraft) -> bool:
+    """Whether the graph ties a layer to another's weights (a module called twice).
+
+    Where it does, each later call of a layer module is tied to the first call's layer (by
+    the fx mapper's `layer`); only tensors used by ops outside layer modules stay refused.
+    """
+    return hasattr(draft.graph, "set_shares") and hasattr(_FxMapper, "first_call_layer")
+
+
+def _has_state(module: nn.Module | None) -> bool:
+    if module is None:
+        return False
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+
+def _first_result_shape(module: nn.Module, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+    if isinstance(module, nn.MultiheadAttention):
+        return in_shape
+    hidden = int(getattr(module, "hidden_size", 0)) * (
+        2 if getattr(module, "bidirectional", 0) else 1
+    )
+    return (*in_shape[:-1], hidden)
+
+
+# --------------------------------------------------------------------------------- ATen rules
+
+Rule = Callable[[_ExportMapper, fx.Node], Value | None]
+
+
+def _is_tensor(value: object) -> bool:
+    return isinstance(value, fx.Node) and isinstance(value.meta.get("val"), torch.Tensor)
+
+
+def _activation(type_id: str, **args: tuple[int, object]) -> Rule:
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        params = {name: fx_import._arg(node, i, name, d) for name, (i, d) in args.items()}
+        return m.layer(node, type_id, params)
+
+    return rule
+
+
+def _softmax(type_id: str) -> Rule:
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        dim = _torch_dim(node.args[1], len(_shape(node.args[0])))
+        return m.layer(node, type_id, {"dim": dim})
+
+    return rule
+
+
+Constant = Callable[[float], tuple[str, str, float]]
+
+
+def _binary(tensor_type: str, symbol: str, constant: Constant) -> Rule:
+    """``a ∘ b`` of two tensors, or of a tensor and a number (a Scale or Shift layer)."""
+
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        a, b = node.args[0], node.args[1]
+        if node.kwargs.get("alpha", 1) != 1:
+            raise Unmappable("alpha other than 1 has no catalog setting")
+        if _is_tensor(a) and _is_tensor(b):
+            if tensor_type in ("studio.Add", "studio.Multiply"):
+                return m.layer(node, tensor_type, {}, [a, b])
+            return m.new_layer(node, tensor_type, {}, [a, b], f"`a {symbol} b`")
+        tensor, number = (a, b) if _is_tensor(a) else (b, a)
+        if not isinstance(number, int | float) or isinstance(number, bool):
+            raise Unmappable(f"{symbol} with {number!r}; the catalog combines tensors")
+        if symbol in ("-", "/") and tensor is b:
+            raise Unmappable(f"a number {symbol} a tensor has no catalog layer")
+        type_id, param, value = constant(float(number))
+        if type_id == "":
+            return m.tensor(tensor)  # x * 1, x + 0: nothing to do
+        return m.new_layer(node, type_id, {param: value}, [tensor], f"{symbol} {number}")
+
+    return rule
+
+
+def _scale(factor: float) -> tuple[str, str, float]:
+    return ("", "", 1.0) if factor == 1 else ("studio.Scale", "factor", factor)
+
+
+def _shift(offset: float) -> tuple[str, str, float]:
+    return ("", "", 0.0) if offset == 0 else ("studio.Shift", "offset", offset)
+
+
+def _linear(m: _ExportMapper, node: fx.Node) -> Value:
+    weight = m.weight(node.args[1], "weight")
+    bias = m.weight(fx_import._arg(node, 2, "bias"), "bias")
+    params = {"out_features": int(weight.shape[0]), "bias": bias is not None}
+    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+    return m.layer(node, "studio.Linear", params, weights=weights)
+
+
+def _layer_norm(m: _ExportMapper, node: fx.Node) -> Value:
+    normalized: list[Any] = list(node.args[1])  # type: ignore[arg-type]
+    if len(normalized) != 1:
+        raise Unmappable("layer_norm over several dimensions; the catalog's normalizes the last")
+    size = int(normalized[0])
+    weight = m.weight(fx_import._arg(node, 2, "weight"), "weight")
+    bias = m.weight(fx_import._arg(node, 3, "bias"), "bias")
+    weights = {
+        "weight": weight if weight is not None else torch.ones(size),
+        "bias": bias if bias is not None else torch.zeros(size),
+    }
+    eps = float(fx_import._arg(node, 4, "eps", 1e-5))
+    return m.layer(node, "studio.LayerNorm", {"eps": eps}, weights=weights)
+
+
+def _embedding(m: _ExportMapper, node: fx.Node) -> Value:
+    weight = m.weight(node.args[0], "weight")
+    if fx_import._arg(node, 2, "padding_idx", -1) not in (-1, None):
+        raise Unmappable("padding_idx in F.embedding has no catalog setting")
+    params = {"num_embeddings": int(weight.shape[0]), "embedding_dim": int(weight.shape[1])}
+    return m.layer(node, "studio.Embedding", params, [node.args[1]], weights={"weight": weight})
+
+
+def _conv(m: _ExportMapper, node: fx.Node) -> Value:
+    weight = m.weight(node.args[1], "weight")
+    bias = m.weight(fx_import._arg(node, 2, "bias"), "bias")
+    rank = weight.dim() - 2
+    if rank not in (1, 2):
+        raise Unmappable(f"a {rank}-d convolution has no catalog layer here")
+    padding = fx_import._arg(node, 4, "padding", 0)
+    if isinstance(padding, str):
+        raise Unmappable(f"padding={padding!r} in a functional convolution; give numbers")
+    params = {
+        "out_channels": int(weight.shape[0]),
+        "kernel_size": fx_import._single(list(weight.shape[2:]), "kernel_size"),
+        "stride": fx_import._single(fx_import._arg(node, 3, "stride", 1), "stride"),
+        "padding": fx_import._single(padding, "padding"),
+        "dilation": fx_import._single(fx_import._arg(node, 5, "dilation", 1), "dilation"),
+        "groups": int(fx_import._arg(node, 6, "groups", 1)),
+        "bias": bias is not None,
+    }
+    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+    type_id = "studio.Conv2d" if rank == 2 else "studio.Conv1d"
+    return m.layer(node, type_id, params, weights=weights)
+
+
+def _dropout(m: _ExportMapper, node: fx.Node) -> Value:
+    return m.layer(node, "studio.Dropout", {"p": float(fx_import._arg(node, 1, "p", 0.5))})
+
+
+def _cast(m: _ExportMapper, node: fx.Node) -> Value:
+    """``.float()``, ``.contiguous()``, ``.to(...)``: the same values for the catalog."""
+    source = node.args[0]
+    before = _dtype(source)
+    after = _dtype(node)
+    same_kind = before == after or (before.is_floating_point and after == torch.float32)
+    if not same_kind:
+        raise Unmappable(f"converts {before} to {after}; the catalog computes in float32")
+    return m.tensor(source)
+
+
+def _dtype(node: object) -> torch.dtype:
+    value = node.meta.get("val") if isinstance(node, fx.Node) else None
+    if not isinstance(value, torch.Tensor):
+        raise Unmappable(f"{node} is not a tensor")
+    return value.dtype
+
+
+def _select(m: _ExportMapper, node: fx.Node) -> Value:
+    source, dim, index = node.args[0], int(node.args[1]), int(node.args[2])  # type: ignore[arg-type]
+    shape = _shape(source)
+    rank = len(shape)
+    if dim % rank == 0:
+        raise Unmappable("indexes the batch dimension; the catalog's layers keep it")
+    if rank == 3 and dim % rank == 1 and index % shape[1] == shape[1] - 1:
+        return m.layer(node, "studio.SelectLast", {})
+    return m.new_layer(node, "studio.Select", {"dim": dim, "index": index}, [source], "x[..., i]")
+
+
+def _slice(m: _ExportMapper, node: fx.Node) -> Value:
+    source = node.args[0]
+    shape = _shape(source)
+    dim = int(fx_import._arg(node, 1, "dim", 0)) % len(shape)
+    start = fx_import._arg(node, 2, "start")
+    end = fx_import._arg(node, 3, "end")
+    step = int(fx_import._arg(node, 4, "step", 1))
+    if _shape(node) == shape:
+        return m.tensor(source)  # x[:, :] and slices past the end
+    if dim == 0:
+        raise Unmappable("slices the batch dimension; the catalog's layers keep it")
+    params = {"dim": dim, "start": int(start or 0), "end": min(int(end), shape[dim]), "step": step}
+    return m.new_layer(node, "studio.Slice", params, [source], "x[a:b]")
+
+
+def _expand(m: _ExportMapper, node: fx.Node) -> Value:
+    if _shape(node) == _shape(node.args[0]):
+        return m.tensor(node.args[0])
+    sizes = tuple(int(d) for d in _shape(node)[1:])
+    return m.new_layer(node, "studio.Expand", {"sizes": sizes}, [node.args[0]], "expand")
+
+
+def _split(m: _ExportMapper, node: fx.Node) -> None:
+    """split/chunk: one Split node with a port per piece, read by the getitem nodes after it."""
+    source = node.args[0]
+    dim = _torch_dim(fx_import._arg(node, 2, "dim", 0), len(_shape(source)))
+    pieces = node.meta.get("val")
+    if not isinstance(pieces, list | tuple) or not pieces:
+        raise Unmappable("splits into pieces of unknown size")
+    sizes = tuple(int(piece.shape[dim]) for piece in pieces)
+    value = m.new_layer(node, "studio.Split", {"sizes": sizes, "dim": dim}, [source], "split")
+    m.multi[node] = [(value[0], f"out{i + 1}") for i in range(len(sizes))]
+    return None
+
+
+def _getitem(m: _ExportMapper, node: fx.Node) -> Value | None:
+    source, index = node.args[0], node.args[1]
+    if isinstance(source, fx.Node) and source in m.multi and isinstance(index, int):
+        return m.multi[source][index]
+    if _is_tensor(node):
+        raise Unmappable(f"takes result {index} of {getattr(source, 'name', source)}")
+    return None
+
+
+def _two_tensors(type_id: str, what: str) -> Rule:
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        return m.new_layer(node, type_id, {}, list(node.args[:2]), what)
+
+    return rule
+
+
+def _unary(type_id: str, what: str) -> Rule:
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        return m.new_layer(node, type_id, {}, [node.args[0]], what)
+
+    return rule
+
+
+def _pow(m: _ExportMapper, node: fx.Node) -> Value:
+    exponent = node.args[1]
+    if not isinstance(exponent, int | float):
+        raise Unmappable("a tensor exponent has no catalog layer")
+    return m.new_layer(node, "studio.Pow", {"exponent": float(exponent)}, [node.args[0]], "x ** n")
+
+
+def _reduction(type_id: str) -> Rule:
+    """mean/sum over one dimension, all spatial ones, or several (where the layer has dims)."""
+    single = fx_import._reduction_rule(type_id)
+
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        try:
+            value = single(m, node)
+            assert value is not None
+            return value
+        except Unmappable:
+            dims = fx_import._arg(node, 1, "dim")
+            names = {p.name for p in m.draft.registry.get(type_id).params}
+            rank = len(_shape(node.args[0]))
+            if "dims" not in names or not isinstance(dims, list | tuple) or not dims:
+                raise
+            if any(int(d) % rank == 0 for d in dims):
+                raise Unmappable(f"dim={list(dims)} reduces over the batch") from None
+            keepdim = bool(fx_import._arg(node, 2, "keepdim", False))
+            params = {"dim": int(dims[0]), "dims": tuple(int(d) for d in dims), "keepdim": keepdim}
+            return m.layer(node, type_id, params)
+
+    return rule
+
+
+def _attention(m: _ExportMapper, node: fx.Node) -> Value:
+    raise Unmappable(
+        "F.scaled_dot_product_attention has no catalog layer; an nn.MultiheadAttention "
+        "(batch_first=True) imports"
+    )
+
+
+# Ops that copy a parameter into a layer of their own (F.linear(x, self.w) → Linear).
+_COPIES_WEIGHTS = {"aten.linear", "aten.layer_norm", "aten.embedding", "aten.conv1d", "aten.conv2d"}
+
+_ATEN_RULES: dict[str, Rule] = {
+    "aten.relu": _activation("studio.ReLU"),
+    "aten.relu_": _activation("studio.ReLU"),
+    "aten.gelu": _gelu,
+    "aten.silu": _activation("studio.SiLU"),
+    "aten.sigmoid": _activation("studio.Sigmoid"),
+    "aten.tanh": _activation("studio.Tanh"),
+    "aten.elu": _activation("studio.ELU", alpha=(1, 1.0)),
+    "aten.leaky_relu": _activation("studio.LeakyReLU", negative_slope=(1, 0.01)),
+    "aten.softmax": _softmax("studio.Softmax"),
+    "aten._softmax": _softmax("studio.Softmax"),
+    "aten.log_softmax": _softmax("studio.LogSoftmax"),
+    "aten._log_softmax": _softmax("studio.LogSoftmax"),
+    "aten.dropout": _dropout,
+    "aten.view": _reshape_call,
+    "aten.reshape": _reshape_call,
+    "aten._unsafe_view": _reshape_call,
+    "aten.unflatten": _reshape_call,
+    "aten.squeeze": _reshape_call,
+    "aten.unsqueeze": _reshape_call,
+    "aten.flatten": _flatten_call,
+    "aten.permute": fx_import._permute,
+    "aten.transpose": fx_import._transpose,
+    "aten.contiguous": _alias,
+    "aten.clone": _alias,
+    "aten.alias": _alias,
+    "aten.detach": _alias,
+    "aten.lift_fresh_copy": _alias,
+    "aten.to": _cast,
+    "aten._to_copy": _cast,
+    "aten.type_as": _cast,
+    "aten.expand": _expand,
+    "aten.add": _binary("studio.Add", "+", _shift),
+    "aten.sub": _binary("studio.Subtract", "-", lambda c: _shift(-c)),
+    "aten.mul": _binary("studio.Multiply", "*", _scale),
+    "aten.div": _binary("studio.Divide", "/", lambda c: _scale(1 / c)),
+    "aten.cat": _cat,
+    "aten.concat": _cat,
+    "aten.mean": _reduction("studio.Mean"),
+    "aten.sum": _reduction("studio.Sum"),
+    "aten.linear": _linear,
+    "aten.layer_norm": _layer_norm,
+    "aten.embedding": _embedding,
+    "aten.conv1d": _conv,
+    "aten.conv2d": _conv,
+    "aten.max_pool1d": _pool_call("MaxPool1d"),
+    "aten.max_pool2d": _pool_call("MaxPool2d"),
+    "aten.avg_pool1d": _pool_call("AvgPool1d"),
+    "aten.avg_pool2d": _pool_call("AvgPool2d"),
+    "aten.adaptive_avg_pool2d": _adaptive_call,
+    "aten.select": _select,
+    "aten.slice": _slice,
+    "aten.split": _split,
+    "aten.split_with_sizes": _split,
+    "aten.chunk": _split,
+    "aten.matmul": _two_tensors("studio.MatMul", "`a @ b`"),
+    "aten.bmm": _two_tensors("studio.MatMul", "`a @ b`"),
+    "aten.exp": _unary("studio.Exp", "exp"),
+    "aten.log": _unary("studio.Log", "log"),
+    "aten.sqrt": _unary("studio.Sqrt", "sqrt"),
+    "aten.abs": _unary("studio.Abs", "abs"),
+    "aten.pow": _pow,
+    "aten.scaled_dot_product_attention": _attention,
+    str(operator.getitem): _getitem,
+}
