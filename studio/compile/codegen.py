@@ -29,6 +29,7 @@ from studio.compile.compiler import (
     build_modules,
     class_name_for,
     live_nodes,
+    module_owner,
 )
 from studio.compile.inference import ShapeInference, infer_shapes
 from studio.core.errors import StudioError
@@ -160,7 +161,7 @@ def _forward(graph: Graph, names: dict[str, str]) -> tuple[list[str], list[str]]
             if p.name in incoming
         )
         var = names[node_id]
-        lines.append(f"{var} = self.{var}({call_args})")
+        lines.append(f"{var} = self.{names[module_owner(graph, node_id)]}({call_args})")
         ports = spec.output_ports(node.params)
         if len(ports) == 1:
             values[(node_id, ports[0].name)] = var

@@ -20,6 +20,7 @@ from torch import fx, nn
 from studio.compile.inference import Problem, ShapeInference, infer_shapes
 from studio.core.errors import StudioError
 from studio.core.graph import Graph
+from studio.core.shapes import TensorShape
 from studio.layers import load_builder
 
 # Names an nn.Module (or GraphModule) already uses: a node called "forward" or "training"
@@ -137,15 +138,47 @@ def build_modules(
             terabytes prints as fast as a small one. Real CPU weights otherwise.
     """
     modules: dict[str, nn.Module] = {}
+    layers = [n for n in live_nodes(graph) if graph.spec(n).role == "layer"]
     with torch.device("meta") if meta else nullcontext():
-        for node_id in live_nodes(graph):
-            spec = graph.spec(node_id)
-            if spec.role != "layer":
+        for node_id in layers:
+            if graph.node(node_id).shares is None:
+                modules[node_id] = _build(graph, node_id, inference.input_shapes(node_id))
+        for node_id in layers:
+            owner = graph.node(node_id).shares
+            if owner is None:
                 continue
-            builder = load_builder(spec)
-            params = graph.node(node_id).params
-            modules[node_id] = builder(params, inference.input_shapes(node_id))
+            inputs = inference.input_shapes(node_id)
+            if owner not in modules:  # the other layer feeds no Output: built for this one
+                modules[owner] = _build(graph, owner, inputs)
+            _check_tie(graph, node_id, owner, modules[owner], inputs)
     return modules
+
+
+def module_owner(graph: Graph, node_id: str) -> str:
+    """The node whose module `node_id` calls: itself, or the node whose weights it uses."""
+    return graph.node(node_id).shares or node_id
+
+
+def _build(graph: Graph, node_id: str, inputs: list[TensorShape]) -> nn.Module:
+    return load_builder(graph.spec(node_id))(graph.node(node_id).params, inputs)
+
+
+def _check_tie(
+    graph: Graph, node_id: str, owner: str, module: nn.Module, inputs: list[TensorShape]
+) -> None:
+    """Refuse a tie whose inputs would need weights of other sizes than the shared ones."""
+    with torch.device("meta"):
+        own = _build(graph, node_id, inputs)
+    sizes = {key: tuple(value.shape) for key, value in own.state_dict().items()}
+    shared = {key: tuple(value.shape) for key, value in module.state_dict().items()}
+    if sizes != shared:
+        key = next((k for k in sizes if sizes[k] != shared.get(k)), next(iter(shared), "?"))
+        message = (
+            f"it uses the weights of {graph.node(owner).name}, but its input would need "
+            f"{key} of size {sizes.get(key)} where the shared one is {shared.get(key)}; give "
+            "both the same input shape or untie it"
+        )
+        raise CompileError(graph, [Problem(message, node_id)])
 
 
 def compile_graph(
@@ -181,8 +214,10 @@ def compile_graph(
             for p in spec.input_ports(node.params)
             if p.name in incoming
         )
-        attr = names[node_id]
-        root.add_module(attr, modules[node_id])
+        owner = module_owner(graph, node_id)
+        attr = names[owner]
+        if attr not in root._modules:
+            root.add_module(attr, modules[owner])
         # fx names the node after its target itself, unique among its own names.
         call = fx_graph.call_module(attr, args)
         ports = spec.output_ports(node.params)

@@ -79,6 +79,7 @@ class ShapeInference:
             graph.param_changed.connect(self._on_param_changed)
             graph.edge_added.connect(self._on_edge)
             graph.edge_removed.connect(self._on_edge)
+            graph.shares_changed.connect(self._on_shares_changed)
 
     def close(self) -> None:
         """Stop listening to the graph (the view that owned this inference closed)."""
@@ -88,17 +89,24 @@ class ShapeInference:
             self.graph.param_changed.disconnect(self._on_param_changed)
             self.graph.edge_added.disconnect(self._on_edge)
             self.graph.edge_removed.disconnect(self._on_edge)
+            self.graph.shares_changed.disconnect(self._on_shares_changed)
             self._listening = False
 
     # ----------------------------------------------------------------- events
     def _on_node_added(self, node: Node) -> None:
         self._dirty.add(node.id)
+        self._dirty.update(self.graph.sharers(node.id))
 
     def _on_node_removed(self, node: Node) -> None:
         self.results.pop(node.id, None)
         self._dirty.discard(node.id)
+        self._dirty.update(self.graph.sharers(node.id))
 
     def _on_param_changed(self, node_id: str, name: str, value: object) -> None:
+        self._dirty.add(node_id)
+        self._dirty.update(self.graph.sharers(node_id))
+
+    def _on_shares_changed(self, node_id: str, owner: object) -> None:
         self._dirty.add(node_id)
 
     def _on_edge(self, edge: Edge) -> None:
@@ -168,11 +176,42 @@ class ShapeInference:
         if present and not any(shape.batched for shape in present):
             # Only per-model tensors (parameters, constants) come in: so does the result.
             shapes = [replace(shape, batched=False) for shape in shapes]
+        tie = self._tie_problem(node)
+        if tie is not None:
+            return NodeShapes(inputs, {}, Problem(tie, node_id))
         ports = spec.output_ports(node.params)
         warnings = [Problem(text, node_id, severity="warning") for text in noted]
         return NodeShapes(
             inputs, {p.name: s for p, s in zip(ports, shapes, strict=True)}, None, warnings
         )
+
+    def _tie_problem(self, node: Node) -> str | None:
+        """Why `node` cannot use the weights it is tied to, or None (no tie, or it holds).
+
+        The tie holds when the other node exists, is of the same type, keeps its own weights
+        and has the same settings; whether both inputs build weights of the same sizes is
+        checked by the compiler, which builds both.
+        """
+        if node.shares is None:
+            return None
+        if node.shares not in self.graph:
+            return (
+                "it uses the weights of a layer that is no longer in the graph; untie it in the "
+                "inspector or undo the removal"
+            )
+        owner = self.graph.node(node.shares)
+        if owner.type_id != node.type_id:
+            return f"it uses the weights of {owner.name}, which is not a {node.type_id} layer"
+        if owner.shares is not None:
+            return f"it uses the weights of {owner.name}, which uses another layer's weights"
+        differing = [name for name, value in node.params.items() if owner.params[name] != value]
+        if differing:
+            name = differing[0]
+            return (
+                f"it uses the weights of {owner.name}, so its settings must be the same; "
+                f"{name} is {node.params[name]!r} here and {owner.params[name]!r} there"
+            )
+        return None
 
     # ----------------------------------------------------------------- problems
     def problems(self) -> list[Problem]:

@@ -106,7 +106,8 @@ def summarize(
     if errors:
         raise CompileError(graph, errors)
     rows: list[LayerRow] = []
-    for node_id in live_nodes(graph):
+    live = live_nodes(graph)
+    for node_id in live:
         node = graph.node(node_id)
         spec = graph.spec(node_id)
         if spec.role == "output":
@@ -120,6 +121,8 @@ def summarize(
                 inference.input_shapes(node_id),
                 batch_size if flops else 0,
             )
+            if node.shares in live:
+                params = 0  # the weights are the other layer's, counted there
         rows.append(
             LayerRow(
                 node_id=node_id,
@@ -146,7 +149,8 @@ def _measure(
             return sum(p.numel() for p in module.parameters()), 0
         tensors = [
             torch.empty(
-                (batch_size, *s.dims), dtype=torch.long if s.dtype == "long" else torch.float32
+                (batch_size if s.batched else 1, *s.dims),
+                dtype=torch.long if s.dtype == "long" else torch.float32,
             )
             for s in inputs
         ]
@@ -158,4 +162,4 @@ def _measure(
 def _activation_bytes(shape: TensorShape | None, batch_size: int) -> int:
     if shape is None:
         return 0
-    return shape.numel() * batch_size * _BYTES[shape.dtype]
+    return shape.numel() * (batch_size if shape.batched else 1) * _BYTES[shape.dtype]

@@ -149,6 +149,7 @@ class RemoveNodeCommand(Command):
             "name": node.name,
             "params": dict(node.params),
             "position": node.position,
+            "shares": node.shares,
         }
         self._index = self.graph.index_of(self.node_id)
         self.graph.remove_node(self.node_id)
@@ -162,6 +163,7 @@ class RemoveNodeCommand(Command):
             position=snap["position"],
             node_id=self.node_id,
             index=self._index,
+            shares=snap["shares"],
         )
         for child in reversed(self._disconnects or []):
             child.undo()
@@ -181,6 +183,26 @@ class SetParamCommand(Command):
 
     def undo(self) -> None:
         self.graph.set_param(self.node_id, self.name, self.old)
+
+
+class SetSharesCommand(Command):
+    """Make a node use another's weights (tie them), or its own again (`owner` None)."""
+
+    def __init__(self, graph: Graph, node_id: str, owner: str | None) -> None:
+        self.graph = graph
+        self.node_id = node_id
+        self.owner = owner
+        self.old = graph.node(node_id).shares
+        name = graph.node(node_id).name
+        self.text = (
+            f"Untie {name}" if owner is None else f"Tie {name} to {graph.node(owner).name}"
+        )
+
+    def do(self) -> None:
+        self.graph.set_shares(self.node_id, self.owner)
+
+    def undo(self) -> None:
+        self.graph.set_shares(self.node_id, self.old)
 
 
 class RenameNodeCommand(Command):

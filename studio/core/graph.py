@@ -45,22 +45,32 @@ def new_id() -> str:
 
 @dataclass
 class Node:
-    """One layer on the canvas. `params` always holds every param of the spec."""
+    """One layer on the canvas. `params` always holds every param of the spec.
+
+    `shares` is the id of another node of the same layer type whose module, and so whose
+    weights, this node uses (a siamese tower's second branch, tied embeddings): the compiled
+    model calls that one module twice. Shape inference reports a tie that cannot hold (the
+    other node is gone, of another type, or set up differently).
+    """
 
     id: str
     type_id: str
     name: str
     params: dict[str, ParamValue]
     position: Position = (0.0, 0.0)
+    shares: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "id": self.id,
             "type": self.type_id,
             "name": self.name,
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
             "position": [self.position[0], self.position[1]],
         }
+        if self.shares is not None:
+            document["shares"] = self.shares
+        return document
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,7 @@ class Graph:
     node_moved = Signal(str, object)  # node id, Position
     node_renamed = Signal(str, str)  # node id, new name
     param_changed = Signal(str, str, object)  # node id, param name, value
+    shares_changed = Signal(str, object)  # node id, id of the node whose weights it uses, or None
     edge_added = Signal(object)  # Edge
     edge_removed = Signal(object)  # Edge
 
@@ -303,8 +314,13 @@ class Graph:
         position: Position = (0.0, 0.0),
         node_id: str | None = None,
         index: int | None = None,
+        shares: str | None = None,
     ) -> Node:
-        """Add a layer; params are validated and completed with defaults."""
+        """Add a layer; params are validated and completed with defaults.
+
+        `shares` may name a node not added yet (a document is read in order): whether the tie
+        holds is for shape inference to say, as it says for every other setting.
+        """
         spec = self.registry.get(type_id)
         try:
             full_params = spec.validate_params(params or {})
@@ -318,7 +334,9 @@ class Graph:
         elif name in self._names:
             raise GraphEditError(f"the name {name!r} is already used by another node")
         _check_name(name)
-        node = Node(node_id, type_id, name, full_params, check_position(position))
+        if shares == node_id:
+            raise GraphEditError(f"{name}: a layer cannot share weights with itself")
+        node = Node(node_id, type_id, name, full_params, check_position(position), shares)
         self._nodes[node_id] = _NodeState(node, spec)
         self._nx.add_node(node_id)
         if index is None or not 0 <= index <= len(self._order):
@@ -372,6 +390,40 @@ class Graph:
             node.params[name] = normalised
             self.param_changed.emit(node_id, name, normalised)
         return old
+
+    def set_shares(self, node_id: str, owner: str | None) -> str | None:
+        """Make `node_id` use `owner`'s weights (None: its own); returns the previous owner.
+
+        Refused unless `owner` is another node of the same layer type that keeps its own
+        weights, so ties never chain.
+        """
+        node = self._state(node_id).node
+        if owner is not None:
+            other = self._state(owner).node
+            if owner == node_id:
+                raise GraphEditError(f"{node.name}: a layer cannot share weights with itself")
+            if other.type_id != node.type_id:
+                raise GraphEditError(
+                    f"{node.name} can share weights only with a layer of its own type; "
+                    f"{other.name} is a {self.spec(owner).title}"
+                )
+            if other.shares is not None:
+                raise GraphEditError(
+                    f"{other.name} itself uses the weights of another layer; share with that one"
+                )
+            if self.sharers(node_id):
+                raise GraphEditError(
+                    f"other layers use {node.name}'s weights; it cannot use another's in turn"
+                )
+        old = node.shares
+        if old != owner:
+            node.shares = owner
+            self.shares_changed.emit(node_id, owner)
+        return old
+
+    def sharers(self, node_id: str) -> list[str]:
+        """The nodes that use `node_id`'s weights, in document order."""
+        return [n for n in self._order if self._nodes[n].node.shares == node_id]
 
     def rename_node(self, node_id: str, name: str) -> str:
         """Rename a node; names are unique because they name the compiled submodules."""

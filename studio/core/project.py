@@ -77,6 +77,7 @@ class NodeModel(_Strict):
     name: Identifier
     params: dict[str, Any] = Field(default_factory=dict)
     position: tuple[Coordinate, Coordinate] = (0.0, 0.0)
+    shares: ItemId | None = None
 
 
 class EdgeModel(_Strict):
@@ -311,6 +312,7 @@ def build_graph(model: GraphModel, registry: LayerRegistry, where: str) -> Graph
                 params=node.params,
                 position=node.position,
                 node_id=node.id,
+                shares=node.shares,
             )
         except GraphEditError as exc:
             raise ProjectError(f"{here}: {exc}") from None

@@ -124,17 +124,29 @@ class GraphDraft:
         *,
         where: str,
         weights: Mapping[str, Any] | None = None,
+        shares: str | None = None,
     ) -> Value:
-        """A layer fed by `inputs` in port order; raises `Unmappable` if the catalog refuses."""
+        """A layer fed by `inputs` in port order; raises `Unmappable` if the catalog refuses.
+
+        `shares` is the node whose module this call uses again (a module called twice): the
+        new node is tied to it and holds no weights of its own.
+        """
         spec = self.registry.get(type_id)
         full = dict(params)
         if spec.variadic_inputs is not None:
             full[spec.variadic_inputs] = len(inputs)
-        node_id = self._add(type_id, name, full, where, weights)
+        node_id = self._add(type_id, name, full, where, None if shares else weights)
+        if shares is not None:
+            try:
+                self.graph.set_shares(node_id, shares)
+            except GraphEditError as exc:
+                raise Unmappable(str(exc)) from None
         ports = [p.name for p in spec.input_ports(self.graph.node(node_id).params)]
-        if len(ports) != len(inputs):
+        # Optional ports come last (MultiheadAttention's memory): fewer inputs leave them open.
+        required = sum(not p.optional for p in spec.input_ports(self.graph.node(node_id).params))
+        if not required <= len(inputs) <= len(ports):
             raise Unmappable(f"{spec.title} takes {len(ports)} inputs, not {len(inputs)}")
-        for port, (src, src_port) in zip(ports, inputs, strict=True):
+        for port, (src, src_port) in zip(ports[: len(inputs)], inputs, strict=True):
             self.graph.connect(src, src_port, node_id, port)
         return (node_id, spec.output_ports(self.graph.node(node_id).params)[0].name)
 

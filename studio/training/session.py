@@ -15,8 +15,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from studio.compile.compiler import attribute_name, compile_graph
+from studio.compile.compiler import attribute_names, compile_graph, module_owner
 from studio.core.errors import StudioError
+from studio.core.graph import Graph
 from studio.core.project import Project
 from studio.training.callbacks import (
     Callback,
@@ -461,7 +462,7 @@ def build_mode(
             autocast=autocast_dtype(device, settings.precision),
         )
     model = compile_graph(project.main_graph)
-    freeze(model, settings.frozen)
+    freeze(model, project.main_graph, settings.frozen)
     loss = loss_name_for(settings.task, settings.loss)
     metrics = settings.metrics or default_metrics(settings.task)
     return SupervisedMode(
@@ -475,10 +476,16 @@ def build_mode(
     )
 
 
-def freeze(model: nn.Module, node_names: list[str]) -> None:
-    """Fix the weights of the named nodes (transfer learning)."""
+def freeze(model: nn.Module, graph: Graph, node_names: list[str]) -> None:
+    """Fix the weights of the named nodes (transfer learning).
+
+    A node that uses another's weights freezes those: they are the same tensors.
+    """
+    attributes = attribute_names(graph)
     for name in node_names:
-        submodule = getattr(model, attribute_name(name), None)
+        node = graph.node_by_name(name)
+        owner = None if node is None else attributes.get(module_owner(graph, node.id))
+        submodule = None if owner is None else getattr(model, owner, None)
         if not isinstance(submodule, nn.Module):
             raise TrainingError(f"training.frozen: no layer named {name!r} in the model")
         for parameter in submodule.parameters():

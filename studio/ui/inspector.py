@@ -17,14 +17,16 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.core.commands import Command, RenameNodeCommand
+from studio.core.commands import Command, RenameNodeCommand, SetSharesCommand
 from studio.core.errors import GraphEditError
 from studio.core.graph import Graph
 from studio.core.specs import LayerSpec, ParamValue
@@ -69,6 +71,8 @@ class InspectorPanel(QWidget):
         self._last_refusal: str | None = None
         self._report: ShapeReport | None = None
         self._last_field = QLabel()
+        # The WEIGHTS section's button, while the shown layer uses another layer's weights.
+        self.untie_button: QPushButton | None = None
 
         self.heading = QLabel()
         self.heading.setTextFormat(Qt.TextFormat.RichText)
@@ -253,6 +257,8 @@ class InspectorPanel(QWidget):
         self.name_edit.setReadOnly(self._push is None)
         self._show_name_error(None)
         self.type_label.setText(spec.type_id)
+        if node.shares is not None:
+            self._show_tie(graph, node.shares)
         if spec.params:
             self._section(self.form, "PARAMETERS")
         for param in spec.params:
@@ -266,6 +272,35 @@ class InspectorPanel(QWidget):
             editor.finished.connect(lambda name=name: self._on_finished(name))
             self.fields[name] = field
             self.form.addRow(self._label(name, tooltip_for(param)), field)
+
+    def _show_tie(self, graph: Graph, owner: str) -> None:
+        """Which layer's weights this one uses, and a button to give it its own again."""
+        self._section(self.form, "WEIGHTS")
+        name = graph.node(owner).name if owner in graph else "a removed layer"
+        untie = QPushButton("Untie")
+        untie.setToolTip("Give this layer weights of its own (a copy no longer shared)")
+        untie.setEnabled(self._push is not None)
+        untie.clicked.connect(self._untie)
+        self.untie_button = untie
+        label = self._label(
+            "shared with",
+            "This layer uses another layer's weights: training "
+            "changes both at once, and the model stores them once.",
+        )
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel(name))
+        layout.addStretch(1)
+        layout.addWidget(untie)
+        self.form.addRow(label, row)
+
+    def _untie(self) -> None:
+        if self.graph is None or self.node_id is None:
+            return
+        refusal = self._run(SetSharesCommand(self.graph, self.node_id, None))
+        if refusal is not None:
+            self.note_refusal(refusal)
 
     def _sync(self) -> None:
         """Show the model's values (they normally arrive one by one through graph events)."""
@@ -316,6 +351,7 @@ class InspectorPanel(QWidget):
         self.fields.clear()
         self.node_id = None
         self._spec = None
+        self.untie_button = None
         _clear_form(self.form)
         _clear_form(self.shapes_form)
         self.shapes_host.hide()
@@ -329,10 +365,12 @@ class InspectorPanel(QWidget):
         if self.graph is not None:
             self.graph.param_changed.disconnect(self._on_param_changed)
             self.graph.node_renamed.disconnect(self._on_node_renamed)
+            self.graph.shares_changed.disconnect(self._on_shares_changed)
         self.graph = graph
         if graph is not None:
             graph.param_changed.connect(self._on_param_changed)
             graph.node_renamed.connect(self._on_node_renamed)
+            graph.shares_changed.connect(self._on_shares_changed)
 
     def _label(self, text: str, tooltip: str) -> QLabel:
         label = QLabel(text)
@@ -450,6 +488,11 @@ class InspectorPanel(QWidget):
         if not self._committing:  # an undo, a redo or another view: a new burst
             self._burst += 1
             field.show_error(None)
+
+    def _on_shares_changed(self, node_id: str, owner: object) -> None:
+        if node_id == self.node_id:
+            self.node_id = None  # rebuild the form: the WEIGHTS section comes or goes
+            self.show_node(self.graph, node_id, self._report)
 
     def _on_node_renamed(self, node_id: str, name: str) -> None:
         if node_id != self.node_id or self._spec is None:

@@ -407,3 +407,26 @@ def test_the_form_follows_a_theme_switch(qtbot, main_window: MainWindow) -> None
         assert inspector.field_text("out_features") == "32"
     finally:
         theme.set_theme("dark")
+
+
+def test_a_tied_layer_shows_whose_weights_it_uses_and_unties_undoably(
+    qtbot, main_window: MainWindow, registry: LayerRegistry
+) -> None:
+    graph = Graph(registry)
+    x = graph.add_node("studio.Input", name="x", params={"shape": [4]})
+    tower = graph.add_node("studio.Linear", name="tower", position=(200.0, 0.0))
+    again = graph.add_node("studio.Linear", name="again", position=(200.0, 120.0))
+    graph.connect(x.id, "out", tower.id, "in")
+    graph.connect(x.id, "out", again.id, "in")
+    graph.set_shares(again.id, tower.id)
+    main_window.set_project(Project("tied", registry, graphs={"model": graph}))
+    select(main_window, graph, "again")
+    button = main_window.inspector.untie_button
+    assert button is not None
+    qtbot.waitUntil(lambda: button.isVisibleTo(main_window.inspector))
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert graph.node(again.id).shares is None
+    assert main_window.inspector.untie_button is None
+    main_window.undo_action.trigger()
+    assert graph.node(again.id).shares == tower.id
+    assert main_window.inspector.untie_button is not None

@@ -1,0 +1,78 @@
+"""A node may use another node's weights (a siamese tower, tied embeddings): the tie is part of
+the document, checked before it changes anything, undoable, and saved with the project."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.core.commands import RemoveNodeCommand, SetSharesCommand, UndoStack
+from studio.core.errors import GraphEditError
+from studio.core.graph import Graph
+from studio.core.project import Project
+from studio.core.registry import LayerRegistry
+
+
+def test_a_tie_is_set_undone_and_announced(sample: tuple[Graph, dict[str, str]]) -> None:
+    graph, ids = sample
+    seen: list[tuple[str, object]] = []
+    graph.shares_changed.connect(lambda node_id, owner: seen.append((node_id, owner)))
+    stack = UndoStack()
+    stack.push(SetSharesCommand(graph, ids["head"], ids["stem"]))
+    assert graph.node(ids["head"]).shares == ids["stem"]
+    assert graph.sharers(ids["stem"]) == [ids["head"]]
+    stack.undo()
+    assert graph.node(ids["head"]).shares is None
+    stack.redo()
+    assert seen == [(ids["head"], ids["stem"]), (ids["head"], None), (ids["head"], ids["stem"])]
+
+
+@pytest.mark.parametrize(
+    ("node", "owner", "message"),
+    [
+        ("head", "head", "itself"),
+        ("head", "merge", "its own type"),
+        ("merge", "image", "its own type"),
+    ],
+)
+def test_a_tie_that_cannot_hold_is_refused_and_changes_nothing(
+    sample: tuple[Graph, dict[str, str]], node: str, owner: str, message: str
+) -> None:
+    graph, ids = sample
+    with pytest.raises(GraphEditError, match=message):
+        graph.set_shares(ids[node], ids[owner])
+    assert graph.node(ids[node]).shares is None
+
+
+def test_ties_never_chain(sample: tuple[Graph, dict[str, str]]) -> None:
+    graph, ids = sample
+    third = graph.add_node("test.Conv", name="third").id
+    graph.set_shares(ids["head"], ids["stem"])
+    with pytest.raises(GraphEditError, match="share with that one"):
+        graph.set_shares(third, ids["head"])
+    with pytest.raises(GraphEditError, match="cannot use another's"):
+        graph.set_shares(ids["stem"], third)
+
+
+def test_removing_a_tied_node_and_undoing_keeps_the_tie(
+    sample: tuple[Graph, dict[str, str]],
+) -> None:
+    graph, ids = sample
+    graph.set_shares(ids["head"], ids["stem"])
+    stack = UndoStack()
+    stack.push(RemoveNodeCommand(graph, ids["head"]))
+    stack.undo()
+    assert graph.node(ids["head"]).shares == ids["stem"]
+
+
+def test_the_tie_is_saved_and_read_back(
+    sample: tuple[Graph, dict[str, str]], registry: LayerRegistry, tmp_path
+) -> None:
+    graph, ids = sample
+    graph.set_shares(ids["head"], ids["stem"])
+    project = Project("tied", registry, graphs={"model": graph})
+    path = tmp_path / "tied.strata"
+    project.save(path)
+    again = Project.load(path, registry)
+    assert again.main_graph.node(ids["head"]).shares == ids["stem"]
+    assert again.main_graph.node(ids["stem"]).shares is None
+    assert "shares" not in again.main_graph.node(ids["stem"]).to_dict()

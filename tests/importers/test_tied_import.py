@@ -1,0 +1,46 @@
+"""A module called twice imports as one set of weights: the later call's layers are tied to
+the first call's, the project holds the weights once, and the outputs reproduce the source."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from studio.importers.command import check_outputs, compiled_model
+from studio.importers.fx_import import import_module
+from studio.plugins import default_registry
+
+
+class Siamese(nn.Module):
+    example_input_shape = ((2, 1, 12, 12), (2, 1, 12, 12))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tower = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head(self.tower(left) * self.tower(right)))
+
+
+def test_a_tower_called_twice_is_one_set_of_weights() -> None:
+    imported = import_module(Siamese(), default_registry())
+    assert check_outputs(imported) < 1e-6
+    graph = imported.project.main_graph
+    ties = {n.name: graph.node(n.shares).name for n in graph.nodes if n.shares}
+    assert ties == {
+        "tower_4": "tower_0",
+        "tower_5": "tower_1",
+        "tower_6": "tower_2",
+        "tower_7": "tower_3",
+    }
+    assert sorted(imported.state_dict) == [
+        "head.bias",
+        "head.weight",
+        "tower_0.bias",
+        "tower_0.weight",
+    ]
+    model = compiled_model(imported)
+    assert sum(p.numel() for p in model.parameters()) == 4 * 9 + 4 + 4 + 1
