@@ -195,6 +195,8 @@ class _OnnxMapper:
         self.flattened_spatial: set[str] = set()
         self.failed: set[str] = set()
         self.constructs: list[UnmappedConstruct] = []
+        # (layer type, the initializers a layer read) → its draft node, for ties.
+        self.weight_readers: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def map_graph(self, graph: Any, inputs: Sequence[Any]) -> None:
         activations = {i.name for i in inputs}
@@ -362,9 +364,26 @@ class _OnnxMapper:
             )
             for k, v in (weights or {}).items()
         }
-        return self.draft.add_layer(
-            type_id, layer_name(node), params, sources, where=_where(node), weights=tensors
+        # A layer whose weights are the very initializers an earlier one of its type read is
+        # the same module called again (a siamese tower): tie it instead of copying them.
+        key = (type_id, tuple(i for i in node.input if i in self.initializers))
+        first = self.weight_readers.get(key) if key[1] and tensors else None
+        if first is not None:
+            settings = self.draft.params_of(first)
+            if any(settings.get(name) != value for name, value in params.items()):
+                first = None  # the same numbers used another way: a copy, not a tie
+        value = self.draft.add_layer(
+            type_id,
+            layer_name(node),
+            params,
+            sources,
+            where=_where(node),
+            weights=tensors,
+            shares=first,
         )
+        if key[1] and tensors and key not in self.weight_readers:
+            self.weight_readers[key] = value[0]
+        return value
 
 
 def _spread_activations(nodes: Sequence[Any], activations: set[str]) -> None:

@@ -44,3 +44,20 @@ def test_a_tower_called_twice_is_one_set_of_weights() -> None:
     ]
     model = compiled_model(imported)
     assert sum(p.numel() for p in model.parameters()) == 4 * 9 + 4 + 4 + 1
+
+
+def test_an_onnx_layer_reading_the_same_initializers_again_is_tied(tmp_path) -> None:
+    from studio.importers.onnx_import import import_onnx_file
+
+    path = tmp_path / "siamese.onnx"
+    model = Siamese().eval()
+    inputs = tuple(torch.randn(shape) for shape in Siamese.example_input_shape)
+    torch.onnx.export(model, inputs, str(path), dynamo=False)
+    imported = import_onnx_file(path, default_registry())
+    assert check_outputs(imported) < 1e-5
+    graph = imported.project.main_graph
+    convs = [n for n in graph.nodes if n.type_id == "studio.Conv2d"]
+    assert len(convs) == 2
+    assert convs[1].shares == convs[0].id
+    conv_weights = [k for k in imported.state_dict if k.endswith("weight") and "head" not in k]
+    assert len(conv_weights) == 1
