@@ -296,7 +296,10 @@ class NodeItem(QGraphicsItem):
         spec = self._graph.spec(self.node_id)
         text_width = CARD_WIDTH - 2 * PAD_X
         self._title = _elided("title", node.name, text_width)
-        self._subtitle = _elided("subtitle", spec.title, text_width)
+        owner = self._graph.node(node.shares).name if node.shares in self._graph else None
+        # A tied layer says whose weights it uses: "Conv2d = tower_0".
+        subtitle = spec.title if owner is None else f"{spec.title} = {owner}"
+        self._subtitle = _elided("subtitle", subtitle, text_width)
         self._fit_param_text()
         params: list[tuple[str, str]] = []
         for name in spec.key_params:
@@ -336,6 +339,8 @@ class NodeItem(QGraphicsItem):
         self._outputs = _port_positions(outputs, self._rect.right())
         self.badge.setPos(self._rect.right() - 4, self._rect.top() + 4)
         tip = f"<b>{node.name}</b> — {spec.title}<br>{html.escape(spec.help)}"
+        if owner is not None:
+            tip += f"<br>Uses the weights of <b>{html.escape(owner)}</b> (tied)."
         if self._heat_text:
             tip += f"<br><b>{html.escape(self._heat_text)}</b>"
         self.setToolTip(tip)
@@ -900,6 +905,7 @@ class GraphScene(QGraphicsScene):
         graph.node_moved.connect(self._on_node_moved)
         graph.node_renamed.connect(self._on_node_changed)
         graph.param_changed.connect(self._on_param_changed)
+        graph.shares_changed.connect(self._on_node_changed)
         graph.edge_added.connect(self._on_edge_added)
         graph.edge_removed.connect(self._on_edge_removed)
         theme.notifier().theme_changed.connect(self._on_theme_changed)
@@ -930,6 +936,7 @@ class GraphScene(QGraphicsScene):
         graph.node_moved.disconnect(self._on_node_moved)
         graph.node_renamed.disconnect(self._on_node_changed)
         graph.param_changed.disconnect(self._on_param_changed)
+        graph.shares_changed.disconnect(self._on_node_changed)
         graph.edge_added.disconnect(self._on_edge_added)
         graph.edge_removed.disconnect(self._on_edge_removed)
         theme.notifier().theme_changed.disconnect(self._on_theme_changed)

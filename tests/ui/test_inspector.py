@@ -424,9 +424,14 @@ def test_a_tied_layer_shows_whose_weights_it_uses_and_unties_undoably(
     button = main_window.inspector.untie_button
     assert button is not None
     qtbot.waitUntil(lambda: button.isVisibleTo(main_window.inspector))
+    assert main_window.current is not None
+    card = main_window.current.scene.nodes[again.id]
+    assert card.subtitle == "Linear = tower"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert graph.node(again.id).shares is None
     assert main_window.inspector.untie_button is None
+    assert card.subtitle == "Linear"
     main_window.undo_action.trigger()
     assert graph.node(again.id).shares == tower.id
     assert main_window.inspector.untie_button is not None
+    assert card.subtitle == "Linear = tower"
