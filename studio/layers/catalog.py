@@ -204,8 +204,9 @@ _CORE: tuple[LayerSpec, ...] = (
         int_param(
             "num_heads", 4, "Parallel attention heads; must divide the embedding size E.", high=256
         ),
-        bool_param("causal", False, "Let step i attend only steps 0..i (next-step prediction)."),
         dropout_param(0.0, "Dropout on the attention weights during training."),
+        bool_param("causal", False, "Let step i attend only steps 0..i (next-step prediction)."),
+        key=("num_heads",),
         inputs=(
             PortSpec("in", "The query sequence (N, L, E)."),
             PortSpec(
@@ -221,7 +222,6 @@ _CORE: tuple[LayerSpec, ...] = (
                 optional=True,
             ),
         ),
-        key=("num_heads",),
     ),
     layer(
         "TransformerEncoderLayer",
@@ -238,8 +238,8 @@ _CORE: tuple[LayerSpec, ...] = (
         choice_param(
             "activation", "relu", ("relu", "gelu"), "Activation inside the feed-forward network."
         ),
-        bool_param("causal", False, "Let step i attend only steps 0..i (next-step prediction)."),
         bool_param("norm_first", False, "Normalize before attention (often trains more stably)."),
+        bool_param("causal", False, "Let step i attend only steps 0..i (next-step prediction)."),
         key=("nhead", "dim_feedforward"),
     ),
     layer(

@@ -220,10 +220,16 @@ class Recurrent(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention on (N, L, E) that returns only the attended sequence.
+    """Multi-head attention on (N, L, E) that returns only the attended sequence.
 
     ``nn.MultiheadAttention`` takes query, key and value and returns a pair; on the canvas it is
     one input and one output, and skipping the weights lets PyTorch use its fused kernel.
+
+    Optional inputs follow the query. With `cross`, keys and values come from `memory`
+    (N, S, E) instead of the query itself; with `masked`, a padding mask (N, S) of 0/1 values
+    (1 = a padding step no query may attend to) comes last. The compiler passes only connected
+    inputs, in port order, so without `cross` the mask is the second argument. `causal` lets
+    query step i attend key steps 0..i only, for models that predict the next step.
     """
 
     def __init__(
@@ -237,6 +243,9 @@ class SelfAttention(nn.Module):
     ) -> None:
         super().__init__()
         self.attn = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout, batch_first=True)
+        self.causal = causal
+        self.cross = cross
+        self.masked = masked
 
     def forward(
         self,
@@ -268,6 +277,9 @@ class SelfAttention(nn.Module):
         )
         return out
 
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}, cross={self.cross}, masked={self.masked}"
+
 
 class PositionalEncoding(nn.Module):
     """Adds a position vector to every step of (N, L, E), for sequences up to `max_len`.
@@ -275,28 +287,16 @@ class PositionalEncoding(nn.Module):
     "sinusoidal" uses the fixed sine/cosine table of "Attention Is All You Need", stored as a
     non-persistent buffer since it is recomputed on construction; "learned" trains one vector
     per position, initialised small so it does not drown the embeddings at first.
-
-    Optional inputs follow the query. With `cross`, keys and values come from `memory`
-    (N, S, E) instead of the query itself; with `masked`, a padding mask (N, S) of 0/1 values
-    (1 = a padding step no query may attend to) comes last. The compiler passes only connected
-    inputs, in port order, so without `cross` the mask is the second argument. `causal` lets
-    query step i attend key steps 0..i only, for models that predict the next step.
     """
 
     table: torch.Tensor
 
     def __init__(self, embed_dim: int, max_len: int = 512, kind: str = "sinusoidal") -> None:
-        self.causal = causal
-        self.cross = cross
-        self.masked = masked
         super().__init__()
         self.kind = kind
         if kind == "learned":
             self.table = nn.Parameter(torch.randn(max_len, embed_dim) * 0.02)
         else:
-    def extra_repr(self) -> str:
-        return f"causal={self.causal}, cross={self.cross}, masked={self.masked}"
-
             position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
             half = torch.arange(0, embed_dim, 2, dtype=torch.float32)
             angle = position * torch.exp(half * (-math.log(10000.0) / embed_dim))

@@ -145,6 +145,8 @@ EXAMPLES: dict[str, list[Example]] = {
     "studio.TransformerEncoderLayer": [
         ex((10, 32), out=(10, 32)),
         ex((10, 32), out=(10, 32), activation="gelu", norm_first=True),
+        ex((6, 8), out=(6, 8), nhead=2, dim_feedforward=16, causal=True),
+        ex((6, 8), out=(6, 8), nhead=2, dim_feedforward=16, causal=True, norm_first=True),
     ],
     "studio.PositionalEncoding": [
         ex((10, 32), out=(10, 32)),
@@ -165,8 +167,6 @@ EXAMPLES: dict[str, list[Example]] = {
     ],
     "studio.Add": [
         ex((8, 4), (8, 4), out=(8, 4)),
-        ex((6, 8), out=(6, 8), nhead=2, dim_feedforward=16, causal=True),
-        ex((6, 8), out=(6, 8), nhead=2, dim_feedforward=16, causal=True, norm_first=True),
         ex((8,), (8,), (8,), out=(8,), inputs=3),
         ex((8,), (8,), out=(8,), dtype="long", out_dtype="long"),
     ],
