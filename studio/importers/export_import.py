@@ -24,11 +24,12 @@ silently train apart. `torch.export` failures that are not about the model's val
 
 from __future__ import annotations
 
+import io
 import logging
 import operator
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,11 +298,11 @@ def _with_token_inputs(module: nn.Module, args: list[InputArg]) -> list[InputArg
 
 @contextmanager
 def _quiet_torch() -> Iterator[None]:
-    """torch.export logs graph dumps and warnings while it works; none of it is for the user."""
+    """torch.export logs, warns and prints graph dumps while it works; none is for the user."""
     previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -327,7 +328,9 @@ def _export(
             )
             raise UnsupportedModelError(source, [construct]) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        reason = f"{type(exc).__name__}: {first}"[:300]
+        reason = f"{type(exc).__name__}: {first}"
+        if len(reason) > 160:  # torch's advice that follows is about torch, not the model
+            reason = reason[:160].rsplit(" ", 1)[0] + " ..."
         raise ExportUnavailable(
             UnmappedConstruct(f"{name}.forward", "torch.export", where, reason)
         ) from None

@@ -1,0 +1,192 @@
+"""Source models for the torch.export front end, written as people write them.
+
+Each is a small configuration of a published design (a GPT-2 block as in nanoGPT, a ViT patch
+embedding, an LSTM tagger), with the ordinary Python that stops symbolic fx tracing: size
+unpacking, asserts, device checks, bool and None defaults, einops-style rearranges done with
+view and permute, tuple inputs. Loaded from this file, so source lines can be checked.
+"""
+
+# Written as users write models: sizes unpacked and not all used.
+# ruff: noqa: RUF059
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class CausalSelfAttention(nn.Module):
+    """GPT-2 attention: one projection to q, k, v, heads by view/transpose, scaled dot product."""
+
+    def __init__(self, n_embd: int = 16, n_head: int = 2, block_size: int = 8, causal=False):
+        super().__init__()
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.n_head = n_head
+        self.n_embd = n_embd
+        self.causal = causal
+        mask = torch.tril(torch.ones(block_size, block_size))
+        self.register_buffer("mask", mask.view(1, 1, block_size, block_size))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        if self.causal:
+            att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.c_proj(y)
+
+
+class GPTBlock(nn.Module):
+    """Pre-norm transformer block with a size check, a device check and unused defaults."""
+
+    def __init__(self, n_embd: int = 16, block_size: int = 8, causal: bool = False):
+        super().__init__()
+        self.block_size = block_size
+        self.ln_1 = nn.LayerNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd, 2, block_size, causal)
+        self.ln_2 = nn.LayerNorm(n_embd)
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(0.1)
+        )
+
+    def forward(self, x, attention_mask=None, use_cache: bool = False):
+        b, t, c = x.size()
+        assert t <= self.block_size, f"cannot forward a sequence of length {t}"
+        if x.is_cuda:
+            x = x.contiguous()
+        if attention_mask is not None:
+            x = x * attention_mask
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+class TinyGPT(nn.Module):
+    """Token and position embeddings, one block, a head on the last position (int64 input)."""
+
+    def __init__(self, vocab: int = 11, n_embd: int = 16, block_size: int = 8):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, n_embd)
+        self.wpe = nn.Parameter(torch.randn(1, block_size, n_embd) * 0.02)
+        self.block = GPTBlock(n_embd, block_size)
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.head = nn.Linear(n_embd, vocab)
+
+    def forward(self, tokens):
+        _, t = tokens.size()
+        x = self.wte(tokens) + self.wpe[:, :t]
+        x = self.ln_f(self.block(x))
+        return self.head(x[:, -1])
+
+
+class PatchEmbedding(nn.Module):
+    """ViT patches as einops writes 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)'; a cls token."""
+
+    def __init__(self, channels: int = 3, patch: int = 4, dim: int = 24):
+        super().__init__()
+        self.patch = patch
+        self.proj = nn.Linear(patch * patch * channels, dim)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+
+    def forward(self, img):
+        b, c, height, width = img.shape
+        p = self.patch
+        h, w = height // p, width // p
+        x = img.view(b, c, h, p, w, p).permute(0, 2, 4, 3, 5, 1).reshape(b, h * w, p * p * c)
+        x = self.proj(x)
+        cls = self.cls_token.expand(b, -1, -1)
+        return torch.cat([cls, x], dim=1).mean(dim=1)
+
+
+class PairFusion(nn.Module):
+    """Takes one tuple argument (image features, metadata), as a two-branch model does."""
+
+    def __init__(self):
+        super().__init__()
+        self.image = nn.Linear(8, 4)
+        self.meta = nn.Linear(3, 4)
+
+    def forward(self, pair):
+        image, meta = pair
+        return torch.relu(self.image(image)) + self.meta(meta)
+
+
+class StatefulTagger(nn.Module):
+    """An LSTM continuing from a given state (h, c): the catalog's LSTM starts at zero."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 6, batch_first=True)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x, state):
+        y, _ = self.lstm(x, state)
+        return self.out(y)
+
+
+class DoubleInput(nn.Module):
+    """Takes float64 values and computes in float32."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x.float()))
+
+
+class ValueBranch(nn.Module):
+    """Branches on the values of a tensor: no graph of layers can."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.fc(x)
+        return x
+
+
+class Siamese(nn.Module):
+    """One tower applied to two inputs: one set of weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.tower = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 4))
+
+    def forward(self, a, b):
+        return self.tower(a) - self.tower(b)
+
+
+class DebugPointer(nn.Module):
+    """Reads a data pointer (debug code): torch.export cannot, symbolic fx records it unused."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x.data_ptr()
+        return self.fc(x)
+
+
+class TiedHead(nn.Module):
+    """The output layer reuses the embedding matrix (GPT-2's weight tying)."""
+
+    def __init__(self, vocab: int = 9, dim: int = 6):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+
+    def forward(self, tokens):
+        x = self.wte(tokens)
+        return F.linear(x, self.wte.weight)
