@@ -140,7 +140,8 @@ class LayerSpec:
     the builder's real output). `variadic_inputs` names an int param that sets how many
     inputs a merge layer has (ports ``in1`` .. ``inN``); `variadic_outputs` likewise sets how
     many outputs a layer has (ports ``out1`` .. ``outN``, e.g. Split and Chunk), whose module
-    then returns a tuple of that length.
+    then returns a tuple of that length; an int_tuple param counts by its length (Split's
+    sizes).
     """
 
     type_id: str
@@ -201,6 +202,8 @@ class LayerSpec:
         if self.variadic_outputs is None:
             return self.outputs
         count = params.get(self.variadic_outputs, self.param(self.variadic_outputs).default)
+        if isinstance(count, tuple):  # Split's sizes: one port per piece
+            count = len(count)
         if not isinstance(count, int):
             return self.outputs
         return tuple(PortSpec(f"out{i}") for i in range(1, count + 1))

@@ -303,8 +303,8 @@ _CORE: tuple[LayerSpec, ...] = (
         builder="io:build_identity",
     ),
     # Merge
-    merge("Add", "Adds inputs of the same shape element by element; for residual connections."),
-    merge("Multiply", "Multiplies inputs of the same shape element by element; for gating."),
+    merge("Add", "Adds inputs element by element, broadcast as torch does; for residual links."),
+    merge("Multiply", "Multiplies inputs element by element, broadcast as torch does; for gating."),
     merge(
         "Concat",
         "Joins inputs along one dimension; the other dimensions must match.",
@@ -347,8 +347,8 @@ _CORE: tuple[LayerSpec, ...] = (
         "Keeps the last step of a sequence: (N, L, F) becomes (N, F).",
         "reshape:build_select_last",
     ),
-    reduction("Mean", "Averages over one dimension."),
-    reduction("Sum", "Adds up over one dimension."),
+    reduction("Mean", "Averages over one dimension or several."),
+    reduction("Sum", "Adds up over one dimension or several."),
 )
 
 CATALOG: tuple[LayerSpec, ...] = (

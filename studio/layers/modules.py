@@ -17,7 +17,7 @@ from torch import nn
 
 
 class Add(nn.Module):
-    """Element-wise sum of two to eight tensors of the same shape (residual connections)."""
+    """Element-wise sum of two to eight tensors, broadcast as torch does (residual connections)."""
 
     def forward(
         self,
@@ -38,7 +38,7 @@ class Add(nn.Module):
 
 
 class Multiply(nn.Module):
-    """Element-wise product of two to eight tensors of the same shape (gating)."""
+    """Element-wise product of two to eight tensors, broadcast as torch does (gating)."""
 
     def forward(
         self,
@@ -59,11 +59,19 @@ class Multiply(nn.Module):
 
 
 class Concat(nn.Module):
-    """Concatenates two to eight tensors along `dim` (a torch dim; 0 would be the batch)."""
+    """Concatenates two to eight tensors along `dim` (a torch dim; 0 would be the batch).
 
-    def __init__(self, dim: int = 1) -> None:
+    `expand` lists the per-model inputs (a class token with a leading 1), repeated over the
+    batch of input `batch_from` first, as ``torch.cat`` needs equal sizes but along `dim`.
+    """
+
+    expand: list[int]
+
+    def __init__(self, dim: int = 1, expand: tuple[int, ...] = (), batch_from: int = 0) -> None:
         super().__init__()
         self.dim = dim
+        self.expand = list(expand)
+        self.batch_from = batch_from
 
     def forward(
         self,
@@ -80,6 +88,9 @@ class Concat(nn.Module):
         for x in [x3, x4, x5, x6, x7, x8]:
             if x is not None:
                 tensors.append(x)
+        batch = tensors[self.batch_from].shape[0]
+        for i in self.expand:
+            tensors[i] = tensors[i].expand([batch] + [-1] * (tensors[i].dim() - 1))
         return torch.cat(tensors, dim=self.dim)
 
     def extra_repr(self) -> str:
@@ -137,33 +148,39 @@ class SelectLast(nn.Module):
 
 
 class Mean(nn.Module):
-    """Averages over one dimension (a torch dim; 0 would be the batch)."""
+    """Averages over one dimension or several (torch dims; 0 would be the batch)."""
 
-    def __init__(self, dim: int = 1, keepdim: bool = False) -> None:
+    dim: list[int]
+
+    def __init__(self, dim: int | tuple[int, ...] = 1, keepdim: bool = False) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = [dim] if isinstance(dim, int) else list(dim)
         self.keepdim = keepdim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=self.dim, keepdim=self.keepdim)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, keepdim={self.keepdim}"
+        shown = self.dim[0] if len(self.dim) == 1 else tuple(self.dim)
+        return f"dim={shown}, keepdim={self.keepdim}"
 
 
 class Sum(nn.Module):
-    """Adds up over one dimension (a torch dim; 0 would be the batch)."""
+    """Adds up over one dimension or several (torch dims; 0 would be the batch)."""
 
-    def __init__(self, dim: int = 1, keepdim: bool = False) -> None:
+    dim: list[int]
+
+    def __init__(self, dim: int | tuple[int, ...] = 1, keepdim: bool = False) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = [dim] if isinstance(dim, int) else list(dim)
         self.keepdim = keepdim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.sum(dim=self.dim, keepdim=self.keepdim)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, keepdim={self.keepdim}"
+        shown = self.dim[0] if len(self.dim) == 1 else tuple(self.dim)
+        return f"dim={shown}, keepdim={self.keepdim}"
 
 
 class Recurrent(nn.Module):

@@ -269,6 +269,15 @@ def reduction(name: str, help: str) -> LayerSpec:
         f"reshape:build_{name.lower()}",
         dim_param(1, SAMPLE_DIM_HELP),
         bool_param("keepdim", False, "Keep the reduced dimension with size 1."),
+        ParamSpec(
+            "dims",
+            "int_tuple",
+            None,
+            "Several dimensions reduced together, e.g. 2, 3; when set, it replaces dim.",
+            minimum=-MAX_DIM,
+            maximum=MAX_DIM,
+            nullable=True,
+        ),
         key=("dim",),
         rule=f"reshape:{name.lower()}_over",
     )

@@ -22,6 +22,8 @@ CASES = [
     for type_id, examples in EXAMPLES.items()
     for index, example in enumerate(examples)
 ]
+# Defined on part of the number line only: random inputs give NaN or inf, as in torch.
+PARTIAL_FUNCTIONS = {"studio.Log", "studio.Sqrt", "studio.Divide"}
 LAYER_CASES = [case for case in CASES if SPECS[case.values[0]].role == "layer"]
 
 
@@ -44,7 +46,7 @@ def _shapes(result: torch.Tensor | tuple[torch.Tensor, ...], example: Example) -
     for tensor in outputs:
         assert tensor.shape[0] == batch
         dtype = "float" if tensor.is_floating_point() else "long"
-        found.append(TensorShape(tuple(tensor.shape[1:]), dtype))
+        found.append(TensorShape(tuple(tensor.shape[1:]), dtype, example.out_batched))
     return found
 
 
@@ -75,7 +77,8 @@ def test_builds_and_runs_on_cpu(type_id: str, example: Example) -> None:
     result = module(*_batch(example, "cpu"))
     assert _shapes(result, example) == example.outputs()
     for out in result if isinstance(result, tuple) else (result,):
-        assert not out.is_floating_point() or bool(out.isfinite().all())
+        partial = type_id in PARTIAL_FUNCTIONS
+        assert partial or not out.is_floating_point() or bool(out.isfinite().all())
 
 
 @pytest.mark.parametrize(("type_id", "example"), CASES)

@@ -10,6 +10,7 @@ from torch import nn
 from studio.core.shapes import TensorShape
 from studio.layers.construct import construct
 from studio.layers.modules import Mean, Permute, Reshape, SelectLast, Sum
+from studio.layers.modules_ops import Max, Min
 from studio.layers.rules import reshape as rules
 
 
@@ -38,12 +39,30 @@ def build_select_last(params: Mapping[str, Any], inputs: Sequence[TensorShape]) 
 
 
 def build_mean(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
-    """Mean over the user's dim (1 = first after the batch)."""
+    """Mean over the user's dim or dims (1 = first after the batch)."""
     rules.mean_over(params, inputs)
-    return construct(Mean, dim=params["dim"], keepdim=params["keepdim"])
+    return construct(Mean, dim=_dims(params), keepdim=params["keepdim"])
 
 
 def build_sum(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
-    """Sum over the user's dim (1 = first after the batch)."""
+    """Sum over the user's dim or dims (1 = first after the batch)."""
     rules.sum_over(params, inputs)
-    return construct(Sum, dim=params["dim"], keepdim=params["keepdim"])
+    return construct(Sum, dim=_dims(params), keepdim=params["keepdim"])
+
+
+def build_max(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """Largest value over the user's dim or dims (values only, no indices)."""
+    rules.max_over(params, inputs)
+    return construct(Max, dim=_dims(params), keepdim=params["keepdim"])
+
+
+def build_min(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """Smallest value over the user's dim or dims (values only, no indices)."""
+    rules.min_over(params, inputs)
+    return construct(Min, dim=_dims(params), keepdim=params["keepdim"])
+
+
+def _dims(params: Mapping[str, Any]) -> int | tuple[int, ...]:
+    """`dims` when set (several at once), otherwise the single `dim` old projects saved."""
+    dims = params.get("dims")
+    return params["dim"] if not dims else tuple(dims)

@@ -12,8 +12,8 @@ from studio.layers.rules.checks import (
     expect_float,
     expect_layout,
     only_input,
-    sample_dim,
 )
+from studio.layers.rules.ops import reduced
 
 
 def flatten(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -74,10 +74,18 @@ def sum_over(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[T
     return [_reduced("Sum", shape, params)]
 
 
+def max_over(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    shape = only_input("Max", inputs)
+    return [_reduced("Max", shape, params)]
+
+
+def min_over(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    shape = only_input("Min", inputs)
+    return [_reduced("Min", shape, params)]
+
+
 def _reduced(layer: str, shape: TensorShape, params: Mapping[str, Any]) -> TensorShape:
-    index = sample_dim(layer, shape, params["dim"]) - 1
-    kept = (1,) if params["keepdim"] else ()
-    return TensorShape((*shape.dims[:index], *kept, *shape.dims[index + 1 :]), shape.dtype)
+    return reduced(layer, shape, params)
 
 
 def _plain(values: tuple[int, ...]) -> str:
