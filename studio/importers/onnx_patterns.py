@@ -10,8 +10,13 @@ of x by a function of x alone); the catalog layer's parameters and weights are r
 constants; and the layer is then run on the value onnxruntime recorded for the pattern's input.
 Only a layer that reproduces the recorded output (to `_TOLERANCE`) claims the nodes, so a
 misread structure can never import a wrong model. A structure that matches while the numbers do
-not (a masked or cross attention, another scale) is reported as one construct saying so, in
-place of the dozens its operators would give.
+not (a mask other than the causal one, another scale) is reported as one construct saying so,
+in place of the dozens its operators would give.
+
+Attention may add a constant mask to its scores: torch's causal mask (-inf above the diagonal)
+becomes the layer's `causal` setting, and the verdict above still decides. Keys and values
+projected from another tensor than the query (cross-attention) become the layer's `memory`
+input.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class Pattern:
     params: Mapping[str, object]
     weights: Mapping[str, np.ndarray]
     problem: str | None = None
+    memory: str | None = None  # the second input of a cross-attention
 
 
 def find_patterns(
@@ -161,10 +167,17 @@ class _Index:
         weights: Mapping[str, np.ndarray],
         source: str,
         result: str,
+        memory: str | None = None,
     ) -> float:
         """How far the catalog layer built from `params` and `weights` lands from `result`."""
         return layer_difference(
-            self.registry, type_id, params, weights, self.values[source], self.values[result]
+            self.registry,
+            type_id,
+            params,
+            weights,
+            self.values[source],
+            self.values[result],
+            None if memory is None else self.values[memory],
         )
 
 
@@ -175,9 +188,11 @@ def layer_difference(
     weights: Mapping[str, np.ndarray],
     source: np.ndarray,
     result: np.ndarray,
+    memory: np.ndarray | None = None,
 ) -> float:
     """The largest difference, relative to `result`'s size (at least 1), between `result` and
-    the catalog layer run on `source`; infinite when the layer cannot be built or run."""
+    the catalog layer run on `source` (and `memory`, its second input, if given); infinite
+    when the layer cannot be built or run."""
     import torch
 
     from studio.layers import load_builder
@@ -185,18 +200,20 @@ def layer_difference(
     spec = registry.get(type_id)
     x = np.asarray(source, dtype=np.float32)
     want = np.asarray(result, dtype=np.float64)
-    if x.ndim < 2 or want.shape[:1] != x.shape[:1]:
+    arrays = [x] if memory is None else [x, np.asarray(memory, dtype=np.float32)]
+    if any(a.ndim < 2 or a.shape[:1] != want.shape[:1] for a in arrays):
         return float("inf")
     try:
         module = load_builder(spec)(
-            spec.validate_params(params), [TensorShape(tuple(int(d) for d in x.shape[1:]))]
+            spec.validate_params(params),
+            [TensorShape(tuple(int(d) for d in a.shape[1:])) for a in arrays],
         )
         module.load_state_dict(
             {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()},
             strict=True,
         )
         with torch.no_grad():
-            got = module.eval()(torch.from_numpy(x)).double().numpy()
+            got = module.eval()(*(torch.from_numpy(a) for a in arrays)).double().numpy()
     except Exception:
         return float("inf")
     if got.shape != want.shape:
@@ -228,9 +245,9 @@ def _attentions(index: _Index) -> Iterator[Pattern]:
 
 
 def _attention(index: _Index, softmax: int) -> Pattern | None:
-    """Self-attention around one Softmax: softmax(q kᵀ · scale) v, with its projections."""
+    """Attention around one Softmax: softmax(q kᵀ · scale + mask) v, with its projections."""
     node = index.nodes[softmax]
-    scores = _through_scaling(index, node.input[0], masks=True)
+    scores, masks = _through_scaling_and_masks(index, node.input[0])
     qk = index.made_by(scores)
     readers = index.readers(node.output[0])
     if qk is None or qk.op_type != "MatMul" or len(readers) != 1:
@@ -250,26 +267,21 @@ def _attention(index: _Index, softmax: int) -> Pattern | None:
         return None
     out_projection, result_candidates = out
     name = layer_name(node, "attention")
-    inputs = {query.source, key.source, value.source}
-    if len(inputs) != 1:
+    if key.source != value.source:
         return _refused(
             index,
             node,
-            index.between(inputs, result_candidates[0]),
+            index.between({query.source, key.source, value.source}, result_candidates[0]),
             result_candidates[0],
             name,
-            "multi-head attention whose query and key/value come from different tensors "
-            "(cross-attention); the catalog's MultiheadAttention attends a sequence to itself",
+            "multi-head attention whose keys and values come from different tensors; the "
+            "catalog's MultiheadAttention takes them from one memory",
         )
-    if query.node == key.node == value.node:
-        embed = query.weight.shape[1]
-        if query.weight.shape[0] != 3 * embed:
-            return None
-        in_weight, in_bias = query.weight, query.bias
-    else:
-        in_weight = np.concatenate([query.weight, key.weight, value.weight])
-        in_bias = np.concatenate([query.bias, key.bias, value.bias])
-        embed = query.weight.shape[1]
+    in_projection = _in_projection(query, key, value)
+    if in_projection is None:
+        return None
+    in_weight, in_bias = in_projection
+    embed = query.weight.shape[1]
     score_shape = index.shape(qk.output[0])
     weights = {
         "attn.in_proj_weight": in_weight,
@@ -277,6 +289,9 @@ def _attention(index: _Index, softmax: int) -> Pattern | None:
         "attn.out_proj.weight": out_projection.weight,
         "attn.out_proj.bias": out_projection.bias,
     }
+    causal = len(masks) == 1 and _is_causal_mask(masks[0])
+    cross = key.source != query.source
+    memories: list[str | None] = list(_sources_behind(index, key.source)) if cross else [None]
     worst = float("inf")
     for source in _sources_behind(index, query.source):
         batch = index.shape(source)[0]
@@ -286,32 +301,97 @@ def _attention(index: _Index, softmax: int) -> Pattern | None:
             heads = score_shape[0] // batch
         else:
             continue
-        params = {"num_heads": heads, "dropout": 0.0}
+        params = {"num_heads": heads, "dropout": 0.0, "causal": causal}
         for result in result_candidates:
             if index.shape(result) != index.shape(source) or index.shape(source)[-1] != embed:
                 continue
-            nodes = index.between(source, result)
-            if nodes is None:
-                continue
-            difference = index.reproduces(
-                "studio.MultiheadAttention", params, weights, source, result
-            )
-            if difference <= _TOLERANCE:
-                return Pattern(
-                    nodes, source, result, node, name, "studio.MultiheadAttention", params, weights
+            for memory in memories:
+                nodes = index.between({source} if memory is None else {source, memory}, result)
+                if nodes is None:
+                    continue
+                difference = index.reproduces(
+                    "studio.MultiheadAttention", params, weights, source, result, memory
                 )
-            worst = min(worst, difference)
+                if difference <= _TOLERANCE:
+                    return Pattern(
+                        nodes,
+                        source,
+                        result,
+                        node,
+                        name,
+                        "studio.MultiheadAttention",
+                        params,
+                        weights,
+                        memory=memory,
+                    )
+                worst = min(worst, difference)
     if worst == float("inf"):
         return None
     return _refused(
         index,
         node,
-        index.between(query.source, result_candidates[0]),
+        index.between({query.source, key.source}, result_candidates[0]),
         result_candidates[0],
         name,
         "multi-head attention that the catalog's MultiheadAttention does not reproduce "
-        f"(differs by {worst:.2g}: a mask, another scale or another split into heads)",
+        f"(differs by {worst:.2g}: a mask other than the causal one, another scale or another "
+        "split into heads)",
     )
+
+
+def _in_projection(
+    query: _Projection, key: _Projection, value: _Projection
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """torch's packed (3E, E) input projection: one map for all three, one for the keys and
+    values of a memory (2E, E) after the query's, or three maps."""
+    embed = query.weight.shape[1]
+    if query.node == key.node == value.node:
+        if query.weight.shape[0] != 3 * embed:
+            return None
+        return query.weight, query.bias
+    if key.node == value.node:
+        if key.weight.shape[0] != 2 * embed or query.weight.shape[0] != embed:
+            return None
+        return (
+            np.concatenate([query.weight, key.weight]),
+            np.concatenate([query.bias, key.bias]),
+        )
+    return (
+        np.concatenate([query.weight, key.weight, value.weight]),
+        np.concatenate([query.bias, key.bias, value.bias]),
+    )
+
+
+def _through_scaling_and_masks(index: _Index, name: str) -> tuple[str, list[np.ndarray]]:
+    """Back through the constant scaling of attention scores (`_through_scaling`) and the
+    constant masks added to them, which are returned for the verdict to judge."""
+    masks: list[np.ndarray] = []
+    for _ in range(_WALK_LIMIT):
+        scaled = _through_scaling(index, name)
+        node = index.made_by(scaled)
+        if node is None or node.op_type != "Add":
+            return scaled, masks
+        left, right = node.input[0], node.input[1]
+        if index.constant(right) is not None and index.is_activation(left):
+            masks.append(np.asarray(index.constant(right)))
+            name = left
+        elif index.constant(left) is not None and index.is_activation(right):
+            masks.append(np.asarray(index.constant(left)))
+            name = right
+        else:
+            return scaled, masks
+    return name, masks
+
+
+def _is_causal_mask(mask: np.ndarray) -> bool:
+    """-inf (or a huge negative number) strictly above the diagonal, 0 elsewhere, the same for
+    every batch and head it may be repeated over."""
+    if mask.ndim < 2 or mask.shape[-1] < 2:
+        return False
+    rows, cols = mask.shape[-2:]
+    above = np.triu(np.ones((rows, cols), dtype=bool), k=1)
+    values = np.asarray(mask, dtype=np.float64).reshape(-1, rows, cols)
+    return bool(np.all(values[:, above] <= -1e9) and np.all(values[:, ~above] == 0))
 
 
 def _refused(
@@ -455,11 +535,18 @@ def _sources_behind(index: _Index, name: str) -> list[str]:
 
 # -------------------------------------------------------------------- composite activations
 
-_SPELLED_ACTIVATIONS = ("studio.GELU", "studio.SiLU")
+# Catalog activations (type id, params) that exporters spell out as x · g(x).
+_SPELLED_ACTIVATIONS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("studio.GELU", {}),
+    ("studio.SiLU", {}),
+    ("studio.Mish", {}),
+    ("studio.GELU", {"approximate": "tanh"}),
+)
 
 
 def _activations(index: _Index) -> Iterator[Pattern]:
-    """x · g(x), with g made of elementwise operators on x alone: GELU or SiLU spelled out."""
+    """x · g(x), with g made of elementwise operators on x alone: GELU, SiLU or Mish spelled
+    out."""
     for node in index.nodes:
         if node.op_type != "Mul":
             continue
@@ -490,10 +577,10 @@ def _claim_activation(index: _Index, product: Any, source: str) -> Pattern | Non
         nodes = index.between(source, result)
         if nodes is None:
             continue
-        for type_id in _SPELLED_ACTIVATIONS:
-            if index.reproduces(type_id, {}, {}, source, result) <= _TOLERANCE:
+        for type_id, params in _SPELLED_ACTIVATIONS:
+            if index.reproduces(type_id, params, {}, source, result) <= _TOLERANCE:
                 name = layer_name(product, type_id.removeprefix("studio.").lower())
-                return Pattern(nodes, source, result, product, name, type_id, {}, {})
+                return Pattern(nodes, source, result, product, name, type_id, params, {})
     return None
 
 

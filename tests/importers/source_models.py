@@ -136,14 +136,14 @@ class Branchy(nn.Module):
 
 
 class Unmapped(nn.Module):
-    """Two constructs without a catalog layer: a PReLU and a constant scale."""
+    """Two constructs without a catalog layer: a Hardshrink and a constant scale."""
 
     example_input_shape = (2, 4)
 
     def __init__(self) -> None:
         super().__init__()
         self.fc = nn.Linear(4, 4)
-        self.act = nn.PReLU()
+        self.act = nn.Hardshrink()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.fc(x)) * 2.0
