@@ -33,6 +33,11 @@ from torch.fx.proxy import TraceError
 
 from studio.core.registry import LayerRegistry
 from studio.importers.module_layers import module_rule
+from studio.importers.module_layers_attention import (
+    causal_mask,
+    decoder_layer_params,
+    mask_only_nodes,
+)
 from studio.importers.mapping import (
     GraphDraft,
     ImportedModel,
@@ -291,7 +296,7 @@ class _FxMapper:
 
     # ------------------------------------------------------------ walking
     def map_graph(self, graph: fx.Graph) -> None:
-        live = _live_nodes(graph)
+        live = _live_nodes(graph) - mask_only_nodes(graph, self.root)
         outputs = 0
         for node in graph.nodes:
             if node not in live:
@@ -648,23 +653,38 @@ def _recurrent(m: _FxMapper, node: fx.Node, module: nn.RNN | nn.LSTM | nn.GRU) -
 
 
 def _multihead_attention(m: _FxMapper, node: fx.Node, module: nn.MultiheadAttention) -> None:
-    query = _arg(node, 0, "query")
-    if not (_arg(node, 1, "key") is query and _arg(node, 2, "value") is query):
-        raise Unmappable("only self-attention (query, key and value the same) is in the catalog")
-    extra = {k: v for k, v in node.kwargs.items() if k not in ("query", "key", "value")}
-    if len(node.args) > 3 or any(
-        v is not None for k, v in extra.items() if k not in ("need_weights", "average_attn_weights")
-    ):
-        raise Unmappable("masks have no catalog setting")
+    """Self- or cross-attention (key and value one tensor), causal when its mask is torch's."""
+    query, key = _arg(node, 0, "query"), _arg(node, 1, "key")
+    if _arg(node, 2, "value") is not key:
+        raise Unmappable("key and value are different tensors; the catalog's takes one memory")
+    if _arg(node, 3, "key_padding_mask") is not None:
+        raise Unmappable(
+            "a key_padding_mask is passed; connect the catalog's padding_mask input (0/1 "
+            "integers, 1 = padding) by hand instead"
+        )
     if not module.batch_first or not module._qkv_same_embed_dim:
         raise Unmappable("needs batch_first=True and equal key/value sizes")
     if module.in_proj_bias is None or module.bias_k is not None or module.add_zero_attn:
         raise Unmappable("bias=False, add_bias_kv and add_zero_attn have no catalog setting")
-    params = {"num_heads": module.num_heads, "dropout": float(module.dropout)}
+    lengths = (_shape(query)[1], _shape(key)[1])
+    causal = causal_mask(m.root, _arg(node, 5, "attn_mask"), lengths)
+    params = {"num_heads": module.num_heads, "dropout": float(module.dropout), "causal": causal}
     weights = {f"attn.{k}": v for k, v in module.state_dict().items()}
-    value = m.layer(node, "studio.MultiheadAttention", params, [query], weights=weights)
+    inputs = [query] if key is query else [query, key]
+    value = m.layer(node, "studio.MultiheadAttention", params, inputs, weights=weights)
     m.tuples[node] = value[0]
     return None
+
+
+def _causal_call(
+    m: _FxMapper, node: fx.Node, mask: str, padding: tuple[str, ...], index: int = 1
+) -> bool:
+    """Whether a transformer block's call passes torch's causal mask as `mask` (argument
+    `index`), refusing any padding mask: the catalog's blocks hold only the causal one."""
+    if any(_arg(node, index + 1 + i, name) is not None for i, name in enumerate(padding)):
+        raise Unmappable("a key padding mask is passed; the catalog's blocks take none")
+    length = _shape(node.args[0])[1]
+    return causal_mask(m.root, _arg(node, index, mask), (length, length))
 
 
 def _encoder_layer_params(layer: nn.TransformerEncoderLayer) -> dict[str, object]:
@@ -689,23 +709,37 @@ def _encoder_layer_params(layer: nn.TransformerEncoderLayer) -> dict[str, object
 def _transformer_encoder_layer(
     m: _FxMapper, node: fx.Node, module: nn.TransformerEncoderLayer
 ) -> Value:
-    _only_input(node)
     params = _encoder_layer_params(module)
+    params["causal"] = _causal_call(m, node, "src_mask", ("src_key_padding_mask",))
     return m.layer(
         node, "studio.TransformerEncoderLayer", params, weights=dict(module.state_dict())
     )
 
 
+def _transformer_decoder_layer(
+    m: _FxMapper, node: fx.Node, module: nn.TransformerDecoderLayer
+) -> Value:
+    """(tgt, memory), causal when tgt_mask is torch's causal mask; no other mask maps."""
+    if _arg(node, 3, "memory_mask") is not None:
+        raise Unmappable("a memory_mask is passed; the catalog's block attends to all memory")
+    padding = ("memory_mask", "tgt_key_padding_mask", "memory_key_padding_mask")
+    causal = _causal_call(m, node, "tgt_mask", padding, index=2)
+    params = decoder_layer_params(module, causal)
+    sources = [_arg(node, 0, "tgt"), _arg(node, 1, "memory")]
+    weights = dict(module.state_dict())
+    return m.layer(node, "studio.TransformerDecoderLayer", params, sources, weights=weights)
+
+
 def _transformer_encoder(m: _FxMapper, node: fx.Node, module: nn.TransformerEncoder) -> Value:
     """A stack of N encoder layers becomes N TransformerEncoderLayer nodes (and its norm)."""
-    _only_input(node)
+    causal = _causal_call(m, node, "mask", ("src_key_padding_mask",))
     value = m.tensor(node.args[0])
     layers = list(module.layers)
     for i, layer in enumerate(layers):
         value = m.draft.add_layer(
             "studio.TransformerEncoderLayer",
             f"{node.name}_{i}",
-            _encoder_layer_params(layer),
+            {**_encoder_layer_params(layer), "causal": causal},
             [value],
             where=m.where(node),
             weights=dict(layer.state_dict()),
@@ -805,6 +839,7 @@ _MODULE_RULES: dict[type, ModuleRule] = {
     nn.GRU: _recurrent,
     nn.MultiheadAttention: _multihead_attention,
     nn.TransformerEncoderLayer: _transformer_encoder_layer,
+    nn.TransformerDecoderLayer: _transformer_decoder_layer,
     nn.TransformerEncoder: _transformer_encoder,
     nn.Dropout: _simple("studio.Dropout", p="p"),
     nn.Dropout2d: _simple("studio.Dropout2d", p="p"),
