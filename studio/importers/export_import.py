@@ -167,6 +167,7 @@ def import_module_export(
     specs = flat(args)
     mapper = _ExportMapper(module, program, GraphDraft(registry), source_file, specs)
     mapper.find_regions(program.graph)
+    mapper.fold_constants(program.graph)
     constructs = mapper.shared_weights()
     mapper.map_graph(program.graph)
     constructs += mapper.constructs
@@ -409,11 +410,15 @@ class _ExportMapper(_FxMapper):
         self.proxies: dict[fx.Node, fx.Node] = {}  # a rule's placeholder → the export node
         self.parameters: dict[str, Value] = {}
         self.multi: dict[fx.Node, list[Value]] = {}
+        # Values computed from buffers and constants alone (a causal mask, positions 0..T-1).
+        self.constants: dict[fx.Node, Any] = {}
+        self.constant_nodes: dict[fx.Node, Value] = {}
 
     # ------------------------------------------------------------ regions
     def map_graph(self, graph: fx.Graph) -> None:
         if not self.regions:
             self.find_regions(graph)
+            self.fold_constants(graph)
         for target in self.program.graph_signature.buffers_to_mutate.values():
             self.constructs.append(
                 UnmappedConstruct(
@@ -425,6 +430,31 @@ class _ExportMapper(_FxMapper):
                 )
             )
         super().map_graph(graph)
+
+    def fold_constants(self, graph: fx.Graph) -> None:
+        """Compute every op whose inputs are all buffers, constants or other such ops.
+
+        Such a value is the same for every input (a mask cut to the sequence length, the
+        positions 0..T-1); it becomes a Constant node where a layer reads it, and nothing
+        where only other constants do. Learned parameters are never folded.
+        """
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                if node.name in self.lifted and node.name not in self.learned:
+                    self.constants[node] = self.lifted_tensor(self.lifted[node.name])
+                continue
+            if node.op != "call_function" or node in self.regions:
+                continue
+            if not all(arg in self.constants for arg in node.all_input_nodes):
+                continue
+            target: Any = node.target
+            try:
+                with torch.no_grad():
+                    args = fx.node.map_arg(node.args, lambda n: self.constants[n])
+                    kwargs = fx.node.map_arg(node.kwargs, lambda n: self.constants[n])
+                    self.constants[node] = target(*args, **kwargs)
+            except Exception:
+                continue  # left to the rules, which say what it is
 
     def find_regions(self, graph: fx.Graph) -> None:
         live = _live_nodes(graph)
@@ -465,14 +495,17 @@ class _ExportMapper(_FxMapper):
             if node is region.nodes[0]:
                 self.map_region(region)
             return self.tensors.get(node)
-        if node.op != "call_function":
-            return None
+        if node.op != "call_function" or node in self.constants:
+            return None  # a constant becomes a node only where a layer reads it
         rule = _ATEN_RULES.get(_op_name(node))
         if rule is None:
             if not isinstance(node.meta.get("val"), torch.Tensor):
                 return None  # sizes and other plain values
             raise Unmappable(f"the catalog has no layer for {_op_name(node)}")
-        return rule(self, node)
+        try:
+            return rule(self, node)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+            raise Unmappable(f"is called with arguments the importer cannot read ({exc})") from None
 
     def input_value(self, node: fx.Node) -> Value:
         spec = self.specs.get(node.name)
@@ -490,8 +523,12 @@ class _ExportMapper(_FxMapper):
             self.failed.update(region.outputs)
             return
         call = self.module_call(region)
+        value: Value | None
         try:
-            value = fx_import._FxMapper.map_node(self, call)
+            if region.inputs and all(arg in self.constants for arg in region.inputs):
+                value = self.constant_call(region, call)
+            else:
+                value = fx_import._FxMapper.map_node(self, call)
             self.assign_outputs(region, call, value)
         except Unmappable as exc:
             self.constructs.append(
@@ -505,6 +542,28 @@ class _ExportMapper(_FxMapper):
                     self.failed.add(output)
                 else:
                     self.tensors[output] = stand_in
+
+    def constant_call(self, region: _Region, call: fx.Node) -> Value:
+        """A layer module called on a constant: an Embedding of positions 0..T-1 (GPT-2's
+        ``self.wpe(torch.arange(t))``) is the rows it reads, still learned: a Parameter."""
+        module = region.module
+        if not isinstance(module, nn.Embedding) or len(region.inputs) != 1:
+            raise Unmappable("is called on a constant; only an Embedding of positions can be")
+        if "studio.Parameter" not in self.draft.registry:
+            raise Unmappable("an Embedding of positions needs a Parameter layer")
+        if module.max_norm is not None:
+            raise Unmappable("max_norm renormalizes the vectors; the catalog's layer does not")
+        indices = self.constants[region.inputs[0]]
+        rows = module.weight.detach()[indices].clone()
+        shape, stored = _per_model(rows)
+        return self.draft.add_layer(
+            "studio.Parameter",
+            call.name,
+            {"shape": shape},
+            [],
+            where=self.where(call),
+            weights={"weight": stored},
+        )
 
     def module_call(self, region: _Region) -> fx.Node:
         """A ``call_module`` node as the fx tracer would have made it, for the fx rules."""
@@ -626,7 +685,37 @@ class _ExportMapper(_FxMapper):
             arg = self.proxies.get(arg, arg)
             if arg.op == "placeholder" and arg.name in self.lifted:
                 return self.parameter(arg)
+            if arg in self.constants:
+                return self.constant(arg)
         return super().tensor(arg)
+
+    def constant(self, node: fx.Node) -> Value:
+        """A folded value (see `fold_constants`) as one Constant node holding its numbers."""
+        if node in self.constant_nodes:
+            return self.constant_nodes[node]
+        value = self.constants[node]
+        if not isinstance(value, torch.Tensor) or not value.dtype.is_floating_point:
+            what = type(value).__name__ if not isinstance(value, torch.Tensor) else value.dtype
+            raise Unmappable(
+                f"uses {node.name}, a constant {what} computed in forward, as a layer input; "
+                "the catalog's Constant holds float numbers"
+            )
+        made = self.fixed_tensor(node.name, value, self.where(node))
+        self.constant_nodes[node] = made
+        return made
+
+    def fixed_tensor(self, name: str, tensor: torch.Tensor, where: str) -> Value:
+        if "studio.Constant" not in self.draft.registry:
+            raise Unmappable(f"uses {name}, a constant tensor; the catalog has no Constant layer")
+        shape, stored = _per_model(tensor)
+        return self.draft.add_layer(
+            "studio.Constant",
+            name,
+            {"shape": shape, "kind": "values"},
+            [],
+            where=where,
+            weights={"value": stored.float()},
+        )
 
     def weight(self, arg: object, what: str) -> Any:
         """The tensor behind a parameter or buffer argument (None stays None)."""
@@ -665,10 +754,7 @@ class _ExportMapper(_FxMapper):
         tensor = self.lifted_tensor(target)
         if not tensor.dtype.is_floating_point:
             raise Unmappable(f"uses self.{target}, a {tensor.dtype} tensor, in arithmetic")
-        if tensor.dim() >= 2 and tensor.shape[0] == 1:
-            shape = tuple(tensor.shape[1:])
-        else:
-            shape, tensor = tuple(tensor.shape), tensor.unsqueeze(0)
+        shape, tensor = _per_model(tensor)
         if learned:
             params: dict[str, object] = {"shape": shape}
             weights = {"weight": tensor.float()}
@@ -710,6 +796,17 @@ class _ExportMapper(_FxMapper):
             return place
         module = f"self.{paths[-1]}"
         return module if place == node.name else f"{module}, {place}"
+
+
+def _per_model(tensor: torch.Tensor) -> tuple[tuple[int, ...], torch.Tensor]:
+    """(shape, stored) for a Parameter or Constant node, which stores (1, *shape).
+
+    A leading 1 of the torch tensor is that 1; any other tensor gains it, which gives the
+    same values wherever torch broadcasts it against a batch.
+    """
+    if tensor.dim() >= 2 and tensor.shape[0] == 1:
+        return tuple(tensor.shape[1:]), tensor
+    return tuple(tensor.shape), tensor.unsqueeze(0)
 
 
 def _can_tie(draft: GraphDraft) -> bool:
@@ -972,6 +1069,20 @@ def _reduction(type_id: str) -> Rule:
     return rule
 
 
+def _masked_fill(m: _ExportMapper, node: fx.Node) -> Value:
+    """``x.masked_fill(mask, -inf)`` with a fixed mask (a causal one) is x + (0 or -inf)."""
+    source, mask, fill = node.args[0], node.args[1], node.args[2]
+    if not isinstance(mask, fx.Node) or mask not in m.constants:
+        raise Unmappable("masked_fill with a mask computed from the inputs has no catalog layer")
+    if not (isinstance(fill, float) and fill == float("-inf")):
+        raise Unmappable(f"masked_fill with {fill!r}; only -inf (a causal mask) maps, to an Add")
+    additive = torch.zeros(mask.meta["val"].shape).masked_fill(m.constants[mask], fill)
+    offset = m.fixed_tensor(f"{node.name}_mask", additive, m.where(node))
+    return m.draft.add_layer(
+        "studio.Add", node.name, {}, [m.tensor(source), offset], where=m.where(node)
+    )
+
+
 def _attention(m: _ExportMapper, node: fx.Node) -> Value:
     raise Unmappable(
         "F.scaled_dot_product_attention has no catalog layer; an nn.MultiheadAttention "
@@ -1045,5 +1156,6 @@ _ATEN_RULES: dict[str, Rule] = {
     "aten.abs": _unary("studio.Abs", "abs"),
     "aten.pow": _pow,
     "aten.scaled_dot_product_attention": _attention,
+    "aten.masked_fill": _masked_fill,
     str(operator.getitem): _getitem,
 }

@@ -21,8 +21,11 @@ from torch import nn
 class CausalSelfAttention(nn.Module):
     """GPT-2 attention: one projection to q, k, v, heads by view/transpose, scaled dot product."""
 
-    def __init__(self, n_embd: int = 16, n_head: int = 2, block_size: int = 8, causal=False):
+    def __init__(
+        self, n_embd: int = 16, n_head: int = 2, block_size: int = 8, causal=False, fill=None
+    ):
         super().__init__()
+        self.fill = float("-inf") if fill is None else fill
         self.c_attn = nn.Linear(n_embd, 3 * n_embd)
         self.c_proj = nn.Linear(n_embd, n_embd)
         self.n_head = n_head
@@ -39,7 +42,7 @@ class CausalSelfAttention(nn.Module):
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
         if self.causal:
-            att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float("-inf"))
+            att = att.masked_fill(self.mask[:, :, :T, :T] == 0, self.fill)
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
         return self.c_proj(y)
@@ -48,11 +51,11 @@ class CausalSelfAttention(nn.Module):
 class GPTBlock(nn.Module):
     """Pre-norm transformer block with a size check, a device check and unused defaults."""
 
-    def __init__(self, n_embd: int = 16, block_size: int = 8, causal: bool = False):
+    def __init__(self, n_embd: int = 16, block_size: int = 8, causal: bool = False, fill=None):
         super().__init__()
         self.block_size = block_size
         self.ln_1 = nn.LayerNorm(n_embd)
-        self.attn = CausalSelfAttention(n_embd, 2, block_size, causal)
+        self.attn = CausalSelfAttention(n_embd, 2, block_size, causal, fill)
         self.ln_2 = nn.LayerNorm(n_embd)
         self.mlp = nn.Sequential(
             nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(0.1)
@@ -71,20 +74,36 @@ class GPTBlock(nn.Module):
 
 
 class TinyGPT(nn.Module):
-    """Token and position embeddings, one block, a head on the last position (int64 input)."""
+    """GPT-2 in small: token embedding, positions by an Embedding of arange, a causal block."""
 
     def __init__(self, vocab: int = 11, n_embd: int = 16, block_size: int = 8):
         super().__init__()
         self.wte = nn.Embedding(vocab, n_embd)
-        self.wpe = nn.Parameter(torch.randn(1, block_size, n_embd) * 0.02)
-        self.block = GPTBlock(n_embd, block_size)
+        self.wpe = nn.Embedding(block_size, n_embd)
+        self.block = GPTBlock(n_embd, block_size, causal=True)
         self.ln_f = nn.LayerNorm(n_embd)
-        self.head = nn.Linear(n_embd, vocab)
+        self.head = nn.Linear(n_embd, vocab, bias=False)
+
+    def forward(self, tokens):
+        _, t = tokens.size()
+        pos = torch.arange(0, t, dtype=torch.long, device=tokens.device)
+        x = self.wte(tokens) + self.wpe(pos)
+        x = self.ln_f(self.block(x))
+        return self.head(x)
+
+
+class LearnedPositions(nn.Module):
+    """A position table as a parameter, cut to the sequence; a head on the last position."""
+
+    def __init__(self, vocab: int = 11, dim: int = 8, block_size: int = 8):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Parameter(torch.randn(1, block_size, dim) * 0.02)
+        self.head = nn.Linear(dim, 3)
 
     def forward(self, tokens):
         _, t = tokens.size()
         x = self.wte(tokens) + self.wpe[:, :t]
-        x = self.ln_f(self.block(x))
         return self.head(x[:, -1])
 
 

@@ -80,17 +80,26 @@ def test_gpt_block_with_size_checks_and_defaults_imports(registry: LayerRegistry
     _assert_reproduces(imported)
 
 
-def test_token_ids_are_int64_inputs(registry: LayerRegistry) -> None:
-    _needs(registry, "MatMul", "Split", "Scale", "Parameter")
+def test_gpt_with_causal_mask_and_position_embedding_imports(registry: LayerRegistry) -> None:
+    _needs(registry, "MatMul", "Split", "Scale", "Parameter", "Constant")
     # Given as a plain shape, the input feeds an Embedding: it is drawn as int64 token ids.
     imported = _import(registry, "TinyGPT", [TensorInput((2, 8))])
     (node,) = [n for n in imported.project.main_graph.nodes if n.type_id == "studio.Input"]
     assert node.params["dtype"] == "long"
     assert imported.example_inputs[0].dtype == torch.int64
-    assert "Parameter" in _types(imported) and "SelectLast" in _types(imported)
+    types = _types(imported)
+    # wpe(arange(t)) is the table's first t rows, still learned; the causal mask a Constant.
+    assert types.count("Parameter") == 1 and types.count("Constant") == 1
+    assert "Embedding" in types
     _assert_reproduces(imported)
-    named = _import(registry, "TinyGPT", [parse_input("tokens:long:2,8")])
-    assert next(n.name for n in named.project.main_graph.nodes) == "tokens"
+
+
+def test_token_ids_described_by_name_and_dtype(registry: LayerRegistry) -> None:
+    _needs(registry, "Parameter", "Slice")
+    imported = _import(registry, "LearnedPositions", [parse_input("tokens:long:2,8")])
+    assert next(n.name for n in imported.project.main_graph.nodes) == "tokens"
+    assert {"Parameter", "SelectLast"} <= set(_types(imported))
+    _assert_reproduces(imported)
 
 
 def test_einops_style_rearrange_and_class_token(registry: LayerRegistry) -> None:
@@ -127,9 +136,10 @@ def test_lstm_state_tuple_is_described_and_its_refusal_names_the_line(
 
 def test_unmapped_op_is_named_with_its_source_line(registry: LayerRegistry) -> None:
     with pytest.raises(UnsupportedModelError) as caught:
-        _import(registry, "GPTBlock", [TensorInput((2, 8, 16))], causal=True)
+        _import(registry, "GPTBlock", [TensorInput((2, 8, 16))], causal=True, fill=-1e9)
     message = str(caught.value)
-    assert "aten.masked_fill" in message
+    assert len(caught.value.constructs) == 1
+    assert "aten.masked_fill" in message and "-1000000000.0" in message
     assert _line("att = att.masked_fill(") in message
     assert "self.attn" in message  # the module path
     # Never only its consumers: the softmax after it is not blamed.
