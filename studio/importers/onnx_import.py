@@ -35,6 +35,7 @@ from studio.importers.mapping import (
     Value,
     node_name,
 )
+from studio.importers.onnx_branches import inline_constant_ifs
 from studio.importers.onnx_checks import (
     check_before_running,
     check_weights,
@@ -118,6 +119,7 @@ def import_onnx_model(
     cancelled: Callable[[], bool] | None = None,
 ) -> ImportedModel:
     """Map an `onnx.ModelProto`; `input_shapes` (batch included) override the graph's."""
+    model = inline_constant_ifs(model)
     graph = model.graph
     weight_names = {init.name for init in graph.initializer}
     inputs = [i for i in graph.input if i.name not in weight_names]
@@ -137,9 +139,14 @@ def import_onnx_model(
     project = mapper.draft.to_project(name, description=f"Imported from {source}.")
     import torch
 
-    examples = tuple(torch.from_numpy(feeds[i.name]) for i in inputs)
+    # float64 inputs import as float Inputs: the project is checked on them rounded to float32.
+    examples = tuple(_float32(torch.from_numpy(feeds[i.name])) for i in inputs)
     expected = [torch.from_numpy(np.asarray(values[o.name])) for o in graph.output]
     return ImportedModel(project, mapper.draft.state_dict(), examples, expected, source)
+
+
+def _float32(tensor: Any) -> Any:
+    return tensor.float() if tensor.dtype.is_floating_point else tensor
 
 
 def _to_array(tensor: Any, source: str) -> np.ndarray:
@@ -606,6 +613,14 @@ def _dropout(m: _OnnxMapper, node: Any) -> Value:
     ratio = m.constant(node, 1, "ratio")
     p = float(ratio) if ratio is not None else float(attributes(node).get("ratio", 0.5))
     return m.layer(node, "studio.Dropout", {"p": p})
+def _cast(m: _OnnxMapper, node: Any) -> Value:
+    """A cast between float types (a float64 input made float32) keeps the values."""
+    values = (m.values.get(node.input[0]), m.values.get(node.output[0]))
+    if not all(v is not None and np.issubdtype(np.asarray(v).dtype, np.floating) for v in values):
+        raise Unmappable("casts to or from integers; the catalog's layers compute in float")
+    return m.tensor(node.input[0])
+
+
 
 
 def _pool(kind: str) -> OnnxRule:
@@ -1027,6 +1042,7 @@ _RULES: dict[str, OnnxRule] = {
     "GlobalAveragePool": _global_average_pool,
     "BatchNormalization": _batch_norm,
     "Flatten": _reshape,
+    "Cast": _cast,
     "Reshape": _reshape,
     "Squeeze": _reshape,
     "Unsqueeze": _reshape,

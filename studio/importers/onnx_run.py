@@ -69,6 +69,8 @@ def _example(shape: tuple[int, ...], elem_type: int) -> np.ndarray:
     if elem_type in (TensorProto.INT64, TensorProto.INT32):
         dtype = np.int64 if elem_type == TensorProto.INT64 else np.int32
         return np.zeros(shape, dtype=dtype)
+    if elem_type == TensorProto.DOUBLE:  # the checks count 8 bytes per value for it
+        return generator.standard_normal(shape, dtype=np.float64)
     # Drawn in float32 itself: a float64 draw first would double what the checks allowed.
     return generator.standard_normal(shape, dtype=np.float32)
 
