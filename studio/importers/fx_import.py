@@ -32,6 +32,7 @@ from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 from torch.fx.proxy import TraceError
 
 from studio.core.registry import LayerRegistry
+from studio.importers import module_layers_spatial as spatial
 from studio.importers.module_layers import module_rule
 from studio.importers.module_layers_attention import (
     causal_mask,
@@ -548,26 +549,6 @@ def _conv(m: _FxMapper, node: fx.Node, module: nn.Conv1d | nn.Conv2d) -> Value:
     return m.layer(node, type_id, params, weights=dict(module.state_dict()))
 
 
-def _conv_transpose2d(m: _FxMapper, node: fx.Node, module: nn.ConvTranspose2d) -> Value:
-    _only_input(node)
-    if module.groups != 1 or _single(module.dilation, "dilation") != 1:
-        raise Unmappable("groups and dilation must be 1 for the catalog's ConvTranspose2d")
-    if module.padding_mode != "zeros":
-        raise Unmappable(f"padding_mode={module.padding_mode!r}; the catalog pads with zeros")
-    weights = dict(module.state_dict())
-    if module.bias is None:
-        # The catalog's layer always has a bias; zeros reproduce a layer without one.
-        weights["bias"] = torch.zeros(module.out_channels)
-    params = {
-        "out_channels": module.out_channels,
-        "kernel_size": _single(module.kernel_size, "kernel_size"),
-        "stride": _single(module.stride, "stride"),
-        "padding": _single(module.padding, "padding"),
-        "output_padding": _single(module.output_padding, "output_padding"),
-    }
-    return m.layer(node, "studio.ConvTranspose2d", params, weights=weights)
-
-
 def _linear(m: _FxMapper, node: fx.Node, module: nn.Linear) -> Value:
     _only_input(node)
     params = {"out_features": module.out_features, "bias": module.bias is not None}
@@ -827,7 +808,6 @@ def _upsample_module(m: _FxMapper, node: fx.Node, module: nn.Upsample) -> Value:
 _MODULE_RULES: dict[type, ModuleRule] = {
     nn.Conv1d: _conv,
     nn.Conv2d: _conv,
-    nn.ConvTranspose2d: _conv_transpose2d,
     nn.Linear: _linear,
     nn.BatchNorm1d: _batch_norm,
     nn.BatchNorm2d: _batch_norm,
@@ -903,16 +883,16 @@ def _pool(
     count_include_pad: bool = True,
     divisor_override: object = None,
 ) -> Value:
-    if _single(dilation, "dilation") != 1 or ceil_mode or return_indices:
-        raise Unmappable("dilation, ceil_mode and return_indices have no catalog setting")
-    pad = _single(padding, "padding")
-    if divisor_override is not None or (not count_include_pad and pad):
-        raise Unmappable("count_include_pad=False and divisor_override have no catalog setting")
-    params = {
-        "kernel_size": _single(kernel, "kernel_size"),
-        "stride": 0 if stride is None or stride == [] else _single(stride, "stride"),
-        "padding": pad,
-    }
+    params = spatial.pool_params(
+        kernel,
+        stride,
+        padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        return_indices=return_indices,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )
     return m.layer(node, f"studio.{kind}", params)
 
 
@@ -931,14 +911,7 @@ def _upsample(
     mode: object,
     align_corners: object,
 ) -> Value:
-    if size is not None or scale_factor is None:
-        raise Unmappable("upsampling to a fixed size; the catalog's Upsample takes a scale factor")
-    scales = list(scale_factor) if isinstance(scale_factor, tuple | list) else [scale_factor]
-    if not all(float(s) == float(scales[0]) and float(s).is_integer() for s in scales):  # type: ignore[arg-type]
-        raise Unmappable(f"scale_factor={scale_factor}: the catalog needs one whole number")
-    if mode not in ("nearest", "bilinear") or align_corners:
-        raise Unmappable(f"mode={mode!r}, align_corners={align_corners}: no catalog setting")
-    params = {"scale_factor": int(float(scales[0])), "mode": mode}  # type: ignore[arg-type]
+    params = spatial.upsample_params(size, scale_factor, mode, align_corners)
     return m.layer(node, "studio.Upsample", params)
 
 
@@ -1132,6 +1105,16 @@ def _interpolate(m: _FxMapper, node: fx.Node) -> Value:
     )
 
 
+def _spatial_call(convert: Callable[..., Any]) -> Rule:
+    """A functional form read by `studio.importers.module_layers_spatial` (``F.pad``, ...)."""
+
+    def rule(m: _FxMapper, node: fx.Node) -> Value:
+        layer = convert(node.args[1:], node.kwargs, _shape(node.args[0]))
+        return m.layer(node, layer.type_id, layer.params)
+
+    return rule
+
+
 def _dropout_call(type_id: str) -> Rule:
     def rule(m: _FxMapper, node: fx.Node) -> Value:
         return m.layer(node, type_id, {"p": float(_arg(node, 1, "p", 0.5))})
@@ -1203,6 +1186,16 @@ _FUNCTION_RULES: dict[object, Rule] = {
     F.interpolate: _interpolate,
     F.dropout: _dropout_call("studio.Dropout"),
     F.dropout2d: _dropout_call("studio.Dropout2d"),
+    F.max_pool3d: _pool_call("MaxPool3d"),
+    F.avg_pool3d: _pool_call("AvgPool3d"),
+    F.adaptive_avg_pool1d: _spatial_call(spatial.adaptive_call("AdaptiveAvgPool1d")),
+    F.adaptive_max_pool1d: _spatial_call(spatial.adaptive_call("AdaptiveMaxPool1d")),
+    F.adaptive_max_pool2d: _spatial_call(spatial.adaptive_call("AdaptiveMaxPool2d")),
+    F.pad: _spatial_call(spatial.pad_call),
+    F.pixel_shuffle: _spatial_call(spatial.pixel_shuffle_call),
+    F.pixel_unshuffle: _spatial_call(spatial.pixel_unshuffle_call),
+    F.channel_shuffle: _spatial_call(spatial.channel_shuffle_call),
+    torch.channel_shuffle: _spatial_call(spatial.channel_shuffle_call),
     F.dropout1d: _dropout_call("studio.Dropout1d"),
 }
 

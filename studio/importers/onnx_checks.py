@@ -225,12 +225,93 @@ def _inferred(model: Any, inputs: Sequence[Any], shapes: Sequence[Sequence[int]]
             graph.input.append(
                 helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims))
             )
+    _fold_small_constants(slim)
     try:
         return onnx.shape_inference.infer_shapes(
             slim, check_type=False, strict_mode=False, data_prop=True
         )
     except Exception:  # shapes stay unknown: what needs them is refused by the walk
         return slim
+
+
+# Operators that, given small constant inputs, make small constants: torch's legacy exporter
+# computes a Pad's pads with a chain of them, which shape inference cannot follow.
+_FOLDABLE = frozenset(
+    {"Constant", "ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast"}
+    | {"Squeeze", "Unsqueeze", "Gather"}
+)
+_FOLD_LIMIT = 4096
+
+
+def _fold_small_constants(slim: Any) -> None:
+    """Replace the slim graph's chains of `_FOLDABLE` operators on small constants by the
+    constants they make, so shape inference sees the values that decide later sizes.
+
+    Nothing large is made: a ConstantOfShape is folded only when its shape is small, and the
+    other operators make at most what they read.
+    """
+    from onnx import numpy_helper
+
+    graph = slim.graph
+    known = {t.name: array for t in graph.initializer if (array := _array(t)) is not None}
+    kept = []
+    for node in graph.node:
+        values = _folded(slim, node, known)
+        if values is None:
+            kept.append(node)
+            continue
+        for name, value in zip(node.output, values, strict=True):
+            known[name] = value
+            graph.initializer.append(numpy_helper.from_array(value, name))
+    del graph.node[:]
+    graph.node.extend(kept)
+
+
+def _array(tensor: Any) -> Any:
+    """The initializer's values, or None for a damaged one (the run reports it)."""
+    from onnx import numpy_helper
+
+    try:
+        return numpy_helper.to_array(tensor)
+    except Exception:
+        return None
+
+
+def _folded(slim: Any, node: Any, known: Mapping[str, Any]) -> list[Any] | None:
+    """The node's outputs when it is a `_FOLDABLE` operator on small constants, else None."""
+    import numpy as np
+    from onnx import helper
+
+    inputs = [name for name in node.input if name]
+    if node.op_type not in _FOLDABLE or not all(name in known for name in inputs):
+        return None
+    if (
+        node.op_type == "ConstantOfShape"
+        and _elements(np.ravel(known[inputs[0]]).tolist()) > _FOLD_LIMIT
+    ):
+        return None
+    try:
+        from onnx.reference import ReferenceEvaluator
+
+        model = helper.make_model(
+            helper.make_graph(
+                [node],
+                "fold",
+                [
+                    helper.make_tensor_value_info(
+                        name, helper.np_dtype_to_tensor_dtype(known[name].dtype), None
+                    )
+                    for name in inputs
+                ],
+                [helper.make_empty_tensor_value_info(name) for name in node.output],
+            ),
+            opset_imports=list(slim.opset_import),
+        )
+        outputs = ReferenceEvaluator(model).run(None, {name: known[name] for name in inputs})
+    except Exception:  # not folded: the walk judges the node as before
+        return None
+    arrays = [np.asarray(value) for value in outputs]
+    return arrays if all(a.size <= _FOLD_LIMIT for a in arrays) else None
 
 
 def _value_types(graph: Any) -> dict[str, Any]:
