@@ -119,12 +119,14 @@ def import_onnx_model(
     cancelled: Callable[[], bool] | None = None,
 ) -> ImportedModel:
     """Map an `onnx.ModelProto`; `input_shapes` (batch included) override the graph's."""
-    model = inline_constant_ifs(model)
     graph = model.graph
     weight_names = {init.name for init in graph.initializer}
     inputs = [i for i in graph.input if i.name not in weight_names]
     shapes = example_shapes(inputs, input_shapes)
     check_before_running(model, inputs, shapes, source)
+    # After the checks, which name a refused node inside its branch.
+    model = inline_constant_ifs(model)
+    graph = model.graph
     initializers = {init.name: _to_array(init, source) for init in graph.initializer}
     feeds = example_feeds(inputs, shapes)
     values = record_values(model, feeds, source, cancelled)
