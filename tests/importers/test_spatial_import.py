@@ -16,10 +16,11 @@ from torch import nn
 from studio.compile.inference import infer_shapes
 from studio.core.graph import Graph
 from studio.core.registry import LayerRegistry
-from studio.importers.command import compiled_model
+from studio.importers.command import check_outputs, compiled_model
 from studio.importers.fx_import import import_module
 from studio.importers.mapping import ImportedModel, UnsupportedModelError
 from studio.importers.onnx_import import import_onnx_file, import_onnx_model
+from studio.plugins import default_registry
 
 from .onnx_models import export_onnx
 
@@ -202,17 +203,54 @@ def test_onnx_settings_without_a_layer_are_named(registry: LayerRegistry, tmp_pa
     assert "PixelShuffle is mode CRD" in caught.value.constructs[0].reason
 
 
-def test_dcr_depth_to_space_of_one_channel_is_a_pixel_shuffle(registry: LayerRegistry) -> None:
-    node = helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2, mode="DCR", name="d2s")
+@pytest.mark.parametrize(
+    ("op", "attrs", "shape", "out", "expected"),
+    [
+        ("GlobalMaxPool", {}, [1, 3, 5, 4], [1, 3, 1, 1], "AdaptiveMaxPool2d"),
+        ("GlobalMaxPool", {}, [1, 3, 5], [1, 3, 1], "AdaptiveMaxPool1d"),
+        ("GlobalAveragePool", {}, [1, 3, 5], [1, 3, 1], "AdaptiveAvgPool1d"),
+        ("SpaceToDepth", {"blocksize": 2}, [1, 1, 4, 6], [1, 4, 2, 3], "PixelUnshuffle"),
+        (
+            "DepthToSpace",
+            {"blocksize": 2, "mode": "DCR"},
+            [1, 4, 3, 3],
+            [1, 1, 6, 6],
+            "PixelShuffle",
+        ),
+    ],
+    ids=["GlobalMaxPool-2d", "GlobalMaxPool-1d", "GlobalAveragePool-1d", "SpaceToDepth", "DCR"],
+)
+def test_onnx_operators_of_other_exporters(
+    op: str, attrs: dict[str, Any], shape: list[int], out: list[int], expected: str,
+    registry: LayerRegistry,
+) -> None:  # fmt: skip
+    """Forms torch does not write but other tools do; the mapping reproduces onnxruntime's values
+    (the import itself compares them)."""
+    node = helper.make_node(op, ["x"], ["y"], name="op", **attrs)
     graph = helper.make_graph(
         [node],
         "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 6, 6])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    imported = import_onnx_model(model, registry, source="d2s.onnx")
-    assert _layers(imported) == ["PixelShuffle"]
+    imported = import_onnx_model(model, registry, source=f"{op}.onnx")
+    assert _layers(imported) == [expected]
+    assert check_outputs(imported) <= 1e-5
+
+
+def test_space_to_depth_of_several_channels_is_refused(registry: LayerRegistry) -> None:
+    node = helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2, name="s2d")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 2, 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    with pytest.raises(UnsupportedModelError) as caught:
+        import_onnx_model(model, registry, source="s2d.onnx")
+    assert "agree only for one input channel" in caught.value.constructs[0].reason
 
 
 def test_fx_settings_without_a_layer_are_named(registry: LayerRegistry) -> None:
@@ -228,7 +266,7 @@ def test_fx_settings_without_a_layer_are_named(registry: LayerRegistry) -> None:
 
 
 def _problem(type_id: str, params: dict[str, Any], shape: list[int]) -> str:
-    graph = Graph(registry_for_graph())
+    graph = Graph(default_registry())
     source = graph.add_node("studio.Input", params={"shape": shape})
     node = graph.add_node(type_id, params=params)
     end = graph.add_node("studio.Output")
@@ -236,12 +274,6 @@ def _problem(type_id: str, params: dict[str, Any], shape: list[int]) -> str:
     graph.connect(node.id, "out", end.id, "in")
     (problem,) = [p for p in infer_shapes(graph).problems() if p.node_id == node.id]
     return problem.message
-
-
-def registry_for_graph() -> LayerRegistry:
-    from studio.plugins import default_registry
-
-    return default_registry()
 
 
 def test_bad_params_are_a_sentence_on_the_node() -> None:
