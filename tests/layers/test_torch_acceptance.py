@@ -1,7 +1,8 @@
 """Shape rules accept what torch accepts: each layer's rule, against its real torch module.
 
-For every core and elementwise-family layer and every input rank (1 to 4 dims after the
-batch, float), the rule refuses exactly when the torch module raises, and it warns exactly when
+For every core and elementwise-family layer, every input rank (1 to 4 dims after the batch)
+and both dtypes (with the defaults, and with each example's params where this family keeps the
+rule), the rule refuses exactly when the torch module raises, and it warns exactly when
 torch warns. Every size is 4, so the module built for one rank (channels, features: all 4) is
 the same module torch would be handed at every other rank; a rank the rule refuses is tried
 on the module the builder recorded for a rank it accepts.
@@ -18,14 +19,17 @@ import pytest
 import torch
 from torch import nn
 
-from studio.core.shapes import ShapeError, TensorShape, collect_warnings
+from studio.core.shapes import DType, ShapeError, TensorShape, collect_warnings
 from studio.core.specs import LayerSpec
 from studio.layers import catalog, catalog_elementwise, load_builder, load_shape_rule
 from studio.layers.construct import constructor_of
 
+from .layer_examples import EXAMPLES
+
 SIZE = 4
 BATCH = 3
 RANKS = (1, 2, 3, 4)
+DTYPES: tuple[DType, ...] = ("float", "long")
 LAYERS = {
     spec.type_id: spec
     for spec in (*catalog._CORE, *catalog_elementwise.SPECS)
@@ -43,67 +47,103 @@ BATCH_MIXING = {
 
 # Rules that still refuse what torch runs, in files another part of issue 16 is rewriting; each
 # entry fails (strict) once its rule accepts, and is then removed.
-PENDING = {
-    ("studio.Linear", 3): "rules/dense.py: Linear takes (N, *, F) of any rank",
-    ("studio.Linear", 4): "rules/dense.py: Linear takes (N, *, F) of any rank",
-    ("studio.MaxPool1d", 1): "rules/pooling.py: (N, L) is pooled per sample",
-    ("studio.AvgPool1d", 1): "rules/pooling.py: (N, L) is pooled per sample",
-    ("studio.MaxPool2d", 2): "rules/pooling.py: (N, H, W) is pooled per sample",
-    ("studio.AvgPool2d", 2): "rules/pooling.py: (N, H, W) is pooled per sample",
-    ("studio.AdaptiveAvgPool2d", 2): "rules/pooling.py: (N, H, W) is pooled per sample",
-    ("studio.AdaptiveAvgPool2d", 4): "rules/pooling.py: any (N, ..., H, W)",
-    ("studio.PositionalEncoding", 3): "rules/attention.py: the module runs on (N, L, ..., E)",
-    ("studio.PositionalEncoding", 4): "rules/attention.py: the module runs on (N, L, ..., E)",
-    ("studio.SelectLast", 1): "rules/reshape.py: x[:, -1] runs on (N, F)",
-    ("studio.SelectLast", 3): "rules/reshape.py: x[:, -1] runs on any rank",
-    ("studio.SelectLast", 4): "rules/reshape.py: x[:, -1] runs on any rank",
+_ANY_RANK_LINEAR = "rules/dense.py: Linear takes (N, *, F) of any rank"
+_PER_SAMPLE = "rules/pooling.py: torch pools (N, L) or (N, H, W) per sample, as one unbatched input"
+_LONG_POOL = "rules/pooling.py: torch pools integers too"
+_TABLE_ANY = "rules/attention.py: the table is added to (N, L, ..., E) and to integers alike"
+_LAST_ANY = "rules/reshape.py: x[:, -1] runs on any rank"
+PENDING: dict[tuple[str, int, str], str] = {
+    ("studio.Linear", 3, "float"): _ANY_RANK_LINEAR,
+    ("studio.Linear", 4, "float"): _ANY_RANK_LINEAR,
+    ("studio.MaxPool1d", 1, "float"): _PER_SAMPLE,
+    ("studio.AvgPool1d", 1, "float"): _PER_SAMPLE,
+    ("studio.MaxPool2d", 2, "float"): _PER_SAMPLE,
+    ("studio.AvgPool2d", 2, "float"): _PER_SAMPLE,
+    ("studio.AdaptiveAvgPool2d", 2, "float"): _PER_SAMPLE,
+    ("studio.AdaptiveAvgPool2d", 4, "float"): "rules/pooling.py: any (N, ..., H, W)",
+    ("studio.MaxPool2d", 2, "long"): _LONG_POOL,
+    ("studio.MaxPool2d", 3, "long"): _LONG_POOL,
+    ("studio.AvgPool1d", 1, "long"): _LONG_POOL,
+    ("studio.AvgPool1d", 2, "long"): _LONG_POOL,
+    ("studio.AvgPool2d", 2, "long"): _LONG_POOL,
+    ("studio.AvgPool2d", 3, "long"): _LONG_POOL,
+    ("studio.PositionalEncoding", 3, "float"): _TABLE_ANY,
+    ("studio.PositionalEncoding", 4, "float"): _TABLE_ANY,
+    ("studio.PositionalEncoding", 2, "long"): _TABLE_ANY,
+    ("studio.PositionalEncoding", 3, "long"): _TABLE_ANY,
+    ("studio.PositionalEncoding", 4, "long"): _TABLE_ANY,
+    **{("studio.SelectLast", rank, dtype): _LAST_ANY for rank in (1, 3, 4) for dtype in DTYPES},
 }
 
 
+_OWN_RULES = ("activation", "normalization", "regularization", "recurrent", "io")
+
+
+def _param_sets(spec: LayerSpec) -> list[dict[str, Any]]:
+    """The defaults, and for the layers whose rules this family keeps, each example's params."""
+    sets: list[dict[str, Any]] = [{}]
+    rule_module = (spec.shape_rule or "").rsplit(":", 1)[0].rsplit(".", 1)[-1]
+    if rule_module in _OWN_RULES:
+        sets += [example.params for example in EXAMPLES[spec.type_id] if example.params]
+    return sets
+
+
 @functools.cache
-def _template(type_id: str) -> nn.Module:
-    """The module the builder makes for the lowest rank its rule accepts."""
+def _template(type_id: str, which: int) -> nn.Module:
+    """The module the builder makes for the first rank (and dtype) its rule accepts."""
     spec = LAYERS[type_id]
-    for rank in RANKS:
-        try:
-            return load_builder(spec)(_params(spec), _shapes(spec, rank))
-        except ShapeError:
-            continue
+    for dtype in DTYPES:
+        for rank in RANKS:
+            try:
+                return load_builder(spec)(_params(spec, which), _shapes(spec, rank, dtype))
+            except ShapeError:
+                continue
     raise AssertionError(f"{type_id} accepts no rank from 1 to 4")
 
 
-def _params(spec: LayerSpec) -> dict[str, Any]:
-    return spec.validate_params({})
+def _params(spec: LayerSpec, which: int) -> dict[str, Any]:
+    return spec.validate_params(_param_sets(spec)[which])
 
 
-def _shapes(spec: LayerSpec, rank: int) -> list[TensorShape]:
-    params = _params(spec)
+def _shapes(
+    spec: LayerSpec, rank: int, dtype: DType = "float", which: int = 0
+) -> list[TensorShape]:
+    params = _params(spec, which)
     count = params[spec.variadic_inputs] if spec.variadic_inputs else len(spec.inputs)
-    return [TensorShape((SIZE,) * rank)] * count
+    return [TensorShape((SIZE,) * rank, dtype)] * count
 
 
-def _rule(spec: LayerSpec, rank: int) -> tuple[list[TensorShape] | None, list[str]]:
+def _rule(
+    spec: LayerSpec, which: int, shapes: list[TensorShape]
+) -> tuple[list[TensorShape] | None, list[str]]:
     """The rule's output shapes (None when it refuses) and its warnings."""
     rule = load_shape_rule(spec)
     assert rule is not None
     with collect_warnings() as notes:
         try:
-            return rule(_params(spec), _shapes(spec, rank)), notes
+            return rule(_params(spec, which), shapes), notes
         except ShapeError:
             return None, notes
 
 
-def _torch(spec: LayerSpec, rank: int, accepted: bool) -> tuple[Any, list[str]]:
+def _torch(
+    spec: LayerSpec, which: int, shapes: list[TensorShape], accepted: bool
+) -> tuple[Any, list[str]]:
     """The module's output (None when it or the builder raises) and torch's warnings."""
     torch.manual_seed(0)
-    inputs = [torch.randn(BATCH, *shape.dims) for shape in _shapes(spec, rank)]
+    inputs = [
+        torch.randint(0, 5, (BATCH, *shape.dims))
+        if shape.dtype == "long"
+        else torch.randn(BATCH, *shape.dims)
+        for shape in shapes
+    ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if accepted:
-                module = load_builder(spec)(_params(spec), _shapes(spec, rank))
+                module = load_builder(spec)(_params(spec, which), shapes)
             else:
-                recorded = constructor_of(_template(spec.type_id))
+                recorded = constructor_of(_template(spec.type_id, which))
                 assert recorded is not None
                 module = recorded.cls(*recorded.args, **recorded.kwargs)
             result = module.train()(*inputs)
@@ -112,32 +152,42 @@ def _torch(spec: LayerSpec, rank: int, accepted: bool) -> tuple[Any, list[str]]:
     return result, [str(w.message) for w in caught]
 
 
-def _dims(result: Any) -> list[tuple[int, ...]]:
+def _found(result: Any) -> list[TensorShape]:
     outputs: Sequence[torch.Tensor] = result if isinstance(result, tuple) else (result,)
-    return [tuple(tensor.shape[1:]) for tensor in outputs]
+    return [
+        TensorShape(tuple(t.shape[1:]), "float" if t.is_floating_point() else "long")
+        for t in outputs
+    ]
 
 
 CASES = [
     pytest.param(
         type_id,
+        which,
         rank,
-        id=f"{type_id.removeprefix('studio.')}-{rank}",
-        marks=[pytest.mark.xfail(reason=PENDING[type_id, rank], strict=True)]
-        if (type_id, rank) in PENDING
+        dtype,
+        id=f"{type_id.removeprefix('studio.')}-{which}-{dtype}-{rank}",
+        marks=[pytest.mark.xfail(reason=PENDING[type_id, rank, dtype], strict=True)]
+        if (type_id, rank, dtype) in PENDING and not which
         else [],
     )
-    for type_id in LAYERS
+    for type_id, spec in LAYERS.items()
+    for which in range(len(_param_sets(spec)))
+    for dtype in DTYPES
     for rank in RANKS
 ]
 
 
-@pytest.mark.parametrize(("type_id", "rank"), CASES)
-def test_rule_refuses_and_warns_as_torch_does(type_id: str, rank: int) -> None:
+@pytest.mark.parametrize(("type_id", "which", "rank", "dtype"), CASES)
+def test_rule_refuses_and_warns_as_torch_does(
+    type_id: str, which: int, rank: int, dtype: DType
+) -> None:
     spec = LAYERS[type_id]
-    predicted, notes = _rule(spec, rank)
-    result, torch_notes = _torch(spec, rank, accepted=predicted is not None)
-    if (type_id, rank) in BATCH_MIXING:
-        assert predicted is None and result is not None
+    shapes = _shapes(spec, rank, dtype, which)
+    predicted, notes = _rule(spec, which, shapes)
+    result, torch_notes = _torch(spec, which, shapes, accepted=predicted is not None)
+    if (type_id, rank) in BATCH_MIXING and dtype == "float":
+        assert predicted is None
         return
     raised = result is None
     assert (predicted is None) == raised, (
@@ -146,8 +196,7 @@ def test_rule_refuses_and_warns_as_torch_does(type_id: str, rank: int) -> None:
     if raised:
         return
     assert bool(notes) == bool(torch_notes), f"rule warns {notes}; torch warns {torch_notes}"
-    assert predicted is not None
-    assert [shape.dims for shape in predicted] == _dims(result)
+    assert predicted == _found(result)
 
 
 def test_recurrent_dropout_with_one_layer_warns_as_torch_does() -> None:
@@ -175,5 +224,5 @@ def test_dropout2d_warns_where_torch_does(rank: int, warns: bool) -> None:
     rule = load_shape_rule(spec)
     assert rule is not None
     with collect_warnings() as notes:
-        assert rule(_params(spec), _shapes(spec, rank)) == _shapes(spec, rank)
+        assert rule(_params(spec, 0), _shapes(spec, rank)) == _shapes(spec, rank)
     assert bool(notes) == warns

@@ -15,8 +15,15 @@ def _elementwise(layer: str, inputs: Sequence[TensorShape]) -> list[TensorShape]
     return [shape]
 
 
+def _any_number(layer: str, inputs: Sequence[TensorShape], *, to_float: bool) -> list[TensorShape]:
+    """An activation torch also computes on integers: it keeps them (ReLU) or returns floats."""
+    shape = only_input(layer, inputs)
+    dtype = "float" if to_float else shape.dtype
+    return [TensorShape(shape.dims, dtype, shape.batched)]
+
+
 def relu(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    return _elementwise("ReLU", inputs)
+    return _any_number("ReLU", inputs, to_float=False)
 
 
 def leaky_relu(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -36,11 +43,11 @@ def elu(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[Tensor
 
 
 def sigmoid(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    return _elementwise("Sigmoid", inputs)
+    return _any_number("Sigmoid", inputs, to_float=True)
 
 
 def tanh(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    return _elementwise("Tanh", inputs)
+    return _any_number("Tanh", inputs, to_float=True)
 
 
 def softmax(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -56,7 +63,7 @@ def log_softmax(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> lis
 
 
 def relu6(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    return _elementwise("ReLU6", inputs)
+    return _any_number("ReLU6", inputs, to_float=False)
 
 
 def hardswish(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -69,7 +76,7 @@ def hardsigmoid(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> lis
 
 def hardtanh(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
     """torch refuses a range that lets nothing through (max_val at or below min_val)."""
-    shapes = _elementwise("Hardtanh", inputs)
+    shapes = _any_number("Hardtanh", inputs, to_float=False)
     low, high = params["min_val"], params["max_val"]
     if high <= low:
         raise ShapeError(
@@ -107,7 +114,7 @@ def softplus(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[T
 
 
 def softsign(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    return _elementwise("Softsign", inputs)
+    return _any_number("Softsign", inputs, to_float=True)
 
 
 def glu(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -126,7 +133,7 @@ def glu(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[Tensor
 
 
 def threshold(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    return _elementwise("Threshold", inputs)
+    return _any_number("Threshold", inputs, to_float=False)
 
 
 def log_sigmoid(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
