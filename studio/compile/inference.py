@@ -144,6 +144,7 @@ class ShapeInference:
         incoming = graph.incoming(node_id)
         inputs: list[TensorShape | None] = []
         missing: str | None = None
+        waiting = False  # a connected input without a shape: its upstream node has the problem
         for port in spec.input_ports(node.params):
             edge = incoming.get(port.name)
             if edge is None:
@@ -152,7 +153,9 @@ class ShapeInference:
                 inputs.append(None)
                 continue
             upstream = self.results.get(edge.src)
-            inputs.append(None if upstream is None else upstream.outputs.get(edge.src_port))
+            shape = None if upstream is None else upstream.outputs.get(edge.src_port)
+            waiting = waiting or shape is None
+            inputs.append(shape)
         if missing is not None:
             problem = Problem(
                 f"input {missing!r} is not connected; connect a layer's output to it",
@@ -160,7 +163,7 @@ class ShapeInference:
                 missing,
             )
             return NodeShapes(inputs, {}, problem)
-        if any(shape is None for shape in inputs):
+        if waiting:
             return NodeShapes(inputs, {})  # an upstream node has the problem
         present = [s for s in inputs if s is not None]
         if spec.role == "output":

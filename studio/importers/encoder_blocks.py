@@ -44,6 +44,8 @@ def fold_encoder_layers(draft: GraphDraft) -> int:
         # A node folded into an earlier block is gone from the graph.
         if node.type_id != "studio.MultiheadAttention" or node.id not in draft.graph:
             continue
+        if len(draft.sources(node.id)) != 1:  # cross-attention: a decoder's, not an encoder's
+            continue
         block = _post_norm(draft, node.id) or _pre_norm(draft, node.id)
         if block is None or not _fits(draft, block):
             continue
@@ -158,6 +160,7 @@ def _fold(draft: GraphDraft, block: _Block) -> None:
         "dropout": 0.0,
         "activation": _ACTIVATIONS[draft.type_of(block.activation)],
         "norm_first": block.norm_first,
+        "causal": draft.params_of(block.attention)["causal"],
     }
     # The residual Add carries the block's own name in torch's exports (/encoder/layers.0/Add).
     name = draft.graph.node(block.add1).name

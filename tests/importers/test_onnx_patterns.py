@@ -59,17 +59,24 @@ def test_transformer_encoder_comes_back_as_its_blocks(
 class SelfAttention(nn.Module):
     example_input_shape = (2, 5, 8)
 
-    def __init__(self, mask: bool = False, cross: bool = False) -> None:
+    def __init__(self, mask: str | None = None, cross: bool = False) -> None:
         super().__init__()
         self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
         self.memory = nn.Linear(8, 8)
         self.mask = mask
         self.cross = cross
+        ignore_first = torch.zeros(5, 5)
+        ignore_first[:, 0] = float("-inf")  # every query ignores the first key: no setting
+        self.register_buffer("ignore_first", ignore_first)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         memory = self.memory(x) if self.cross else x
-        causal = nn.Transformer.generate_square_subsequent_mask(x.shape[1]) if self.mask else None
-        out, _ = self.attn(x, memory, memory, attn_mask=causal, need_weights=False)
+        mask = None
+        if self.mask == "causal":
+            mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+        elif self.mask == "first":
+            mask = self.ignore_first
+        out, _ = self.attn(x, memory, memory, attn_mask=mask, need_weights=False)
         return out
 
 
@@ -87,21 +94,42 @@ def test_self_attention_is_one_layer_with_its_weights(
 
 
 @pytest.mark.parametrize(
-    ("variant", "reason"),
+    ("variant", "layers"),
     [
-        ({"mask": True}, "does not reproduce"),
-        ({"cross": True}, "cross-attention"),
+        ({"mask": "causal"}, ["MultiheadAttention"]),
+        ({"cross": True}, ["Linear", "MultiheadAttention"]),
+        ({"cross": True, "mask": "causal"}, ["Linear", "MultiheadAttention"]),
     ],
 )
-def test_attention_the_catalog_lacks_is_one_construct(
-    variant: dict[str, bool], reason: str, registry: LayerRegistry, tmp_path: Path, seed: int
+def test_causal_and_cross_attention_are_one_layer(
+    variant: dict[str, object],
+    layers: list[str],
+    registry: LayerRegistry,
+    tmp_path: Path,
+    seed: int,
 ) -> None:
-    """A masked or cross attention is named once, at its Softmax, not as dozens of reshapes."""
-    path = export_onnx(SelfAttention(**variant), tmp_path / "attn.onnx")
+    """torch's causal mask becomes the causal setting; keys and values from another tensor
+    become the memory input, fed by the layer that made them."""
+    source = SelfAttention(**variant).eval()  # type: ignore[arg-type]
+    imported = import_onnx_file(export_onnx(source, tmp_path / "attn.onnx"), registry)
+    assert _types(imported) == ["Input", *layers, "Output"]
+    graph = imported.project.main_graph
+    attention = next(n for n in graph.nodes if n.type_id == "studio.MultiheadAttention")
+    assert attention.params["causal"] is (variant.get("mask") == "causal")
+    assert ("memory" in graph.incoming(attention.id)) is bool(variant.get("cross"))
+    _same_as_source(imported, source, 3, 5, 8)
+
+
+def test_attention_the_catalog_lacks_is_one_construct(
+    registry: LayerRegistry, tmp_path: Path, seed: int
+) -> None:
+    """A mask other than the causal one is named once, at its Softmax, not as dozens of
+    reshapes."""
+    path = export_onnx(SelfAttention(mask="first"), tmp_path / "attn.onnx")
     with pytest.raises(UnsupportedModelError) as caught:
         import_onnx_file(path, registry)
     (construct,) = caught.value.constructs
-    assert construct.kind == "attention" and reason in construct.reason
+    assert construct.kind == "attention" and "does not reproduce" in construct.reason
     assert "Softmax" in construct.where
 
 
