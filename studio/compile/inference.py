@@ -153,9 +153,9 @@ class ShapeInference:
                 inputs.append(None)
                 continue
             upstream = self.results.get(edge.src)
-            shape = None if upstream is None else upstream.outputs.get(edge.src_port)
-            waiting = waiting or shape is None
-            inputs.append(shape)
+            found = None if upstream is None else upstream.outputs.get(edge.src_port)
+            waiting = waiting or found is None
+            inputs.append(found)
         if missing is not None:
             problem = Problem(
                 f"input {missing!r} is not connected; connect a layer's output to it",
