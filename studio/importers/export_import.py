@@ -11,14 +11,16 @@ The graph is then read in two ways:
 - The ops of one call of a layer module the catalog knows (any class with a rule in
   `studio.importers.fx_import` or `studio.importers.module_layers`) collapse back into that call
   and are mapped by the same rule the fx importer uses, with the module's own weights.
-- Every other op maps through `_ATEN_RULES` (view → Reshape, transpose → Permute, add → Add,
-  matmul → MatMul where the catalog has it, ...). A parameter used directly (a class token) becomes
-  a Parameter node where the catalog has that layer.
+- Every other op maps through the table of `studio.importers.export_ops` (view → Reshape,
+  transpose → Permute, add → Add, matmul → MatMul where the catalog has it, ...). A parameter
+  used directly (a class token) becomes a Parameter node, a buffer or a value computed from
+  buffers alone (a causal mask) a Constant node, where the catalog has those layers.
 
 An op with no mapping is reported with its own source line and module path. A module with
-weights that is called twice (a siamese tower), or one tensor used as the weight of two layers
-(tied embeddings), is refused: the catalog has no shared weights yet, and two copies would
-silently train apart. `torch.export` failures that are not about the model's values
+weights called twice (a siamese tower) is tied to its first call where the graph can tie
+weights (`_can_tie`), else refused rather than imported as two copies that would train apart;
+one tensor used as the weight of two different layers (tied embeddings) is refused. torch.export
+failures that are not about the model's values
 (`ExportUnavailable`) let the caller fall back to the fx importer.
 """
 
@@ -26,9 +28,8 @@ from __future__ import annotations
 
 import io
 import logging
-import operator
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,20 +40,13 @@ from torch import fx, nn
 
 from studio.core.registry import LayerRegistry
 from studio.importers import fx_import
+from studio.importers.export_ops import ATEN_RULES, COPIES_WEIGHTS, op_name
 from studio.importers.fx_import import (
-    _adaptive_call,
-    _alias,
-    _cat,
     _failing_line,
-    _flatten_call,
     _flatten_output,
     _FxMapper,
-    _gelu,
     _live_nodes,
-    _pool_call,
-    _reshape_call,
     _shape,
-    _torch_dim,
     instantiate,
     split_source,
 )
@@ -373,12 +367,6 @@ def _stack(node: fx.Node) -> list[tuple[str, str]]:
     return [(str(key), str(value[0])) for key, value in stack.items()]
 
 
-def _op_name(node: fx.Node) -> str:
-    """``aten.view.default`` → ``aten.view``."""
-    text = str(node.target)
-    return text.rsplit(".", 1)[0] if text.startswith("aten.") else text
-
-
 class _ExportMapper(_FxMapper):
     """The fx importer's mapper over a torch.export graph (regions of module calls + ATen ops)."""
 
@@ -473,11 +461,16 @@ class _ExportMapper(_FxMapper):
             inside = set(region.nodes)
             for node in region.nodes:
                 for arg in node.all_input_nodes:
-                    outside = arg not in inside and arg.name not in self.lifted
+                    outside = arg not in inside and not self.owned_by(arg, region.path)
                     if outside and arg not in region.inputs:
                         region.inputs.append(arg)
                 if any(user not in inside for user in node.users):
                     region.outputs.append(node)
+
+    def owned_by(self, node: fx.Node, path: str) -> bool:
+        """Whether `node` is a weight or buffer of the module at `path` (not an argument)."""
+        target = self.lifted.get(node.name)
+        return target is not None and target.startswith(f"{path}.")
 
     def submodule(self, path: str) -> nn.Module | None:
         try:
@@ -497,11 +490,11 @@ class _ExportMapper(_FxMapper):
             return self.tensors.get(node)
         if node.op != "call_function" or node in self.constants:
             return None  # a constant becomes a node only where a layer reads it
-        rule = _ATEN_RULES.get(_op_name(node))
+        rule = ATEN_RULES.get(op_name(node))
         if rule is None:
             if not isinstance(node.meta.get("val"), torch.Tensor):
                 return None  # sizes and other plain values
-            raise Unmappable(f"the catalog has no layer for {_op_name(node)}")
+            raise Unmappable(f"the catalog has no layer for {op_name(node)}")
         try:
             return rule(self, node)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
@@ -645,7 +638,7 @@ class _ExportMapper(_FxMapper):
                 region = self.regions.get(user)
                 if region is not None:
                     owner = f"self.{region.path}"
-                elif _op_name(user) in _COPIES_WEIGHTS:
+                elif op_name(user) in COPIES_WEIGHTS:
                     owner = f"`{self.call_site(user)}`"
                 else:
                     owner = f"self.{target}"  # one Parameter node, read wherever it is used
@@ -778,13 +771,13 @@ class _ExportMapper(_FxMapper):
         """A layer the catalog is gaining (MatMul, Slice, ...): refused where it is missing."""
         if type_id not in self.draft.registry:
             title = type_id.removeprefix("studio.")
-            what = what or _op_name(node)
+            what = what or op_name(node)
             raise Unmappable(f"{what} needs a {title} layer; the catalog has none")
         return self.layer(node, type_id, params, inputs)
 
     def kind(self, node: fx.Node) -> str:
         if node.op == "call_function" and str(node.target).startswith("aten."):
-            return f"op {_op_name(node)}"
+            return f"op {op_name(node)}"
         return super().kind(node)
 
     def where(self, node: fx.Node) -> str:
@@ -831,331 +824,3 @@ def _first_result_shape(module: nn.Module, in_shape: tuple[int, ...]) -> tuple[i
         2 if getattr(module, "bidirectional", 0) else 1
     )
     return (*in_shape[:-1], hidden)
-
-
-# --------------------------------------------------------------------------------- ATen rules
-
-Rule = Callable[[_ExportMapper, fx.Node], Value | None]
-
-
-def _is_tensor(value: object) -> bool:
-    return isinstance(value, fx.Node) and isinstance(value.meta.get("val"), torch.Tensor)
-
-
-def _activation(type_id: str, **args: tuple[int, object]) -> Rule:
-    def rule(m: _ExportMapper, node: fx.Node) -> Value:
-        params = {name: fx_import._arg(node, i, name, d) for name, (i, d) in args.items()}
-        return m.layer(node, type_id, params)
-
-    return rule
-
-
-def _softmax(type_id: str) -> Rule:
-    def rule(m: _ExportMapper, node: fx.Node) -> Value:
-        dim = _torch_dim(node.args[1], len(_shape(node.args[0])))
-        return m.layer(node, type_id, {"dim": dim})
-
-    return rule
-
-
-Constant = Callable[[float], tuple[str, str, float]]
-
-
-def _binary(tensor_type: str, symbol: str, constant: Constant) -> Rule:
-    """``a ∘ b`` of two tensors, or of a tensor and a number (a Scale or Shift layer)."""
-
-    def rule(m: _ExportMapper, node: fx.Node) -> Value:
-        a, b = node.args[0], node.args[1]
-        if node.kwargs.get("alpha", 1) != 1:
-            raise Unmappable("alpha other than 1 has no catalog setting")
-        if _is_tensor(a) and _is_tensor(b):
-            if tensor_type in ("studio.Add", "studio.Multiply"):
-                return m.layer(node, tensor_type, {}, [a, b])
-            return m.new_layer(node, tensor_type, {}, [a, b], f"`a {symbol} b`")
-        tensor, number = (a, b) if _is_tensor(a) else (b, a)
-        if not isinstance(number, int | float) or isinstance(number, bool):
-            raise Unmappable(f"{symbol} with {number!r}; the catalog combines tensors")
-        if symbol in ("-", "/") and tensor is b:
-            raise Unmappable(f"a number {symbol} a tensor has no catalog layer")
-        type_id, param, value = constant(float(number))
-        if type_id == "":
-            return m.tensor(tensor)  # x * 1, x + 0: nothing to do
-        return m.new_layer(node, type_id, {param: value}, [tensor], f"{symbol} {number}")
-
-    return rule
-
-
-def _scale(factor: float) -> tuple[str, str, float]:
-    return ("", "", 1.0) if factor == 1 else ("studio.Scale", "factor", factor)
-
-
-def _shift(offset: float) -> tuple[str, str, float]:
-    return ("", "", 0.0) if offset == 0 else ("studio.Shift", "offset", offset)
-
-
-def _linear(m: _ExportMapper, node: fx.Node) -> Value:
-    weight = m.weight(node.args[1], "weight")
-    bias = m.weight(fx_import._arg(node, 2, "bias"), "bias")
-    params = {"out_features": int(weight.shape[0]), "bias": bias is not None}
-    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
-    return m.layer(node, "studio.Linear", params, weights=weights)
-
-
-def _layer_norm(m: _ExportMapper, node: fx.Node) -> Value:
-    normalized: list[Any] = list(node.args[1])  # type: ignore[arg-type]
-    if len(normalized) != 1:
-        raise Unmappable("layer_norm over several dimensions; the catalog's normalizes the last")
-    size = int(normalized[0])
-    weight = m.weight(fx_import._arg(node, 2, "weight"), "weight")
-    bias = m.weight(fx_import._arg(node, 3, "bias"), "bias")
-    weights = {
-        "weight": weight if weight is not None else torch.ones(size),
-        "bias": bias if bias is not None else torch.zeros(size),
-    }
-    eps = float(fx_import._arg(node, 4, "eps", 1e-5))
-    return m.layer(node, "studio.LayerNorm", {"eps": eps}, weights=weights)
-
-
-def _embedding(m: _ExportMapper, node: fx.Node) -> Value:
-    weight = m.weight(node.args[0], "weight")
-    if fx_import._arg(node, 2, "padding_idx", -1) not in (-1, None):
-        raise Unmappable("padding_idx in F.embedding has no catalog setting")
-    params = {"num_embeddings": int(weight.shape[0]), "embedding_dim": int(weight.shape[1])}
-    return m.layer(node, "studio.Embedding", params, [node.args[1]], weights={"weight": weight})
-
-
-def _conv(m: _ExportMapper, node: fx.Node) -> Value:
-    weight = m.weight(node.args[1], "weight")
-    bias = m.weight(fx_import._arg(node, 2, "bias"), "bias")
-    rank = weight.dim() - 2
-    if rank not in (1, 2):
-        raise Unmappable(f"a {rank}-d convolution has no catalog layer here")
-    padding = fx_import._arg(node, 4, "padding", 0)
-    if isinstance(padding, str):
-        raise Unmappable(f"padding={padding!r} in a functional convolution; give numbers")
-    params = {
-        "out_channels": int(weight.shape[0]),
-        "kernel_size": fx_import._single(list(weight.shape[2:]), "kernel_size"),
-        "stride": fx_import._single(fx_import._arg(node, 3, "stride", 1), "stride"),
-        "padding": fx_import._single(padding, "padding"),
-        "dilation": fx_import._single(fx_import._arg(node, 5, "dilation", 1), "dilation"),
-        "groups": int(fx_import._arg(node, 6, "groups", 1)),
-        "bias": bias is not None,
-    }
-    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
-    type_id = "studio.Conv2d" if rank == 2 else "studio.Conv1d"
-    return m.layer(node, type_id, params, weights=weights)
-
-
-def _dropout(m: _ExportMapper, node: fx.Node) -> Value:
-    return m.layer(node, "studio.Dropout", {"p": float(fx_import._arg(node, 1, "p", 0.5))})
-
-
-def _cast(m: _ExportMapper, node: fx.Node) -> Value:
-    """``.float()``, ``.contiguous()``, ``.to(...)``: the same values for the catalog."""
-    source = node.args[0]
-    before = _dtype(source)
-    after = _dtype(node)
-    same_kind = before == after or (before.is_floating_point and after == torch.float32)
-    if not same_kind:
-        raise Unmappable(f"converts {before} to {after}; the catalog computes in float32")
-    return m.tensor(source)
-
-
-def _dtype(node: object) -> torch.dtype:
-    value = node.meta.get("val") if isinstance(node, fx.Node) else None
-    if not isinstance(value, torch.Tensor):
-        raise Unmappable(f"{node} is not a tensor")
-    return value.dtype
-
-
-def _select(m: _ExportMapper, node: fx.Node) -> Value:
-    source, dim, index = node.args[0], int(node.args[1]), int(node.args[2])  # type: ignore[arg-type]
-    shape = _shape(source)
-    rank = len(shape)
-    if dim % rank == 0:
-        raise Unmappable("indexes the batch dimension; the catalog's layers keep it")
-    if rank == 3 and dim % rank == 1 and index % shape[1] == shape[1] - 1:
-        return m.layer(node, "studio.SelectLast", {})
-    return m.new_layer(node, "studio.Select", {"dim": dim, "index": index}, [source], "x[..., i]")
-
-
-def _slice(m: _ExportMapper, node: fx.Node) -> Value:
-    source = node.args[0]
-    shape = _shape(source)
-    dim = int(fx_import._arg(node, 1, "dim", 0)) % len(shape)
-    start = fx_import._arg(node, 2, "start")
-    end = fx_import._arg(node, 3, "end")
-    step = int(fx_import._arg(node, 4, "step", 1))
-    if _shape(node) == shape:
-        return m.tensor(source)  # x[:, :] and slices past the end
-    if dim == 0:
-        raise Unmappable("slices the batch dimension; the catalog's layers keep it")
-    params = {"dim": dim, "start": int(start or 0), "end": min(int(end), shape[dim]), "step": step}
-    return m.new_layer(node, "studio.Slice", params, [source], "x[a:b]")
-
-
-def _expand(m: _ExportMapper, node: fx.Node) -> Value:
-    if _shape(node) == _shape(node.args[0]):
-        return m.tensor(node.args[0])
-    sizes = tuple(int(d) for d in _shape(node)[1:])
-    return m.new_layer(node, "studio.Expand", {"sizes": sizes}, [node.args[0]], "expand")
-
-
-def _split(m: _ExportMapper, node: fx.Node) -> None:
-    """split/chunk: one Split node with a port per piece, read by the getitem nodes after it."""
-    source = node.args[0]
-    dim = _torch_dim(fx_import._arg(node, 2, "dim", 0), len(_shape(source)))
-    pieces = node.meta.get("val")
-    if not isinstance(pieces, list | tuple) or not pieces:
-        raise Unmappable("splits into pieces of unknown size")
-    sizes = tuple(int(piece.shape[dim]) for piece in pieces)
-    value = m.new_layer(node, "studio.Split", {"sizes": sizes, "dim": dim}, [source], "split")
-    m.multi[node] = [(value[0], f"out{i + 1}") for i in range(len(sizes))]
-    return None
-
-
-def _getitem(m: _ExportMapper, node: fx.Node) -> Value | None:
-    source, index = node.args[0], node.args[1]
-    if isinstance(source, fx.Node) and source in m.multi and isinstance(index, int):
-        return m.multi[source][index]
-    if _is_tensor(node):
-        raise Unmappable(f"takes result {index} of {getattr(source, 'name', source)}")
-    return None
-
-
-def _two_tensors(type_id: str, what: str) -> Rule:
-    def rule(m: _ExportMapper, node: fx.Node) -> Value:
-        return m.new_layer(node, type_id, {}, list(node.args[:2]), what)
-
-    return rule
-
-
-def _unary(type_id: str, what: str) -> Rule:
-    def rule(m: _ExportMapper, node: fx.Node) -> Value:
-        return m.new_layer(node, type_id, {}, [node.args[0]], what)
-
-    return rule
-
-
-def _pow(m: _ExportMapper, node: fx.Node) -> Value:
-    exponent = node.args[1]
-    if not isinstance(exponent, int | float):
-        raise Unmappable("a tensor exponent has no catalog layer")
-    return m.new_layer(node, "studio.Pow", {"exponent": float(exponent)}, [node.args[0]], "x ** n")
-
-
-def _reduction(type_id: str) -> Rule:
-    """mean/sum over one dimension, all spatial ones, or several (where the layer has dims)."""
-    single = fx_import._reduction_rule(type_id)
-
-    def rule(m: _ExportMapper, node: fx.Node) -> Value:
-        try:
-            value = single(m, node)
-            assert value is not None
-            return value
-        except Unmappable:
-            dims = fx_import._arg(node, 1, "dim")
-            names = {p.name for p in m.draft.registry.get(type_id).params}
-            rank = len(_shape(node.args[0]))
-            if "dims" not in names or not isinstance(dims, list | tuple) or not dims:
-                raise
-            if any(int(d) % rank == 0 for d in dims):
-                raise Unmappable(f"dim={list(dims)} reduces over the batch") from None
-            keepdim = bool(fx_import._arg(node, 2, "keepdim", False))
-            params = {"dim": int(dims[0]), "dims": tuple(int(d) for d in dims), "keepdim": keepdim}
-            return m.layer(node, type_id, params)
-
-    return rule
-
-
-def _masked_fill(m: _ExportMapper, node: fx.Node) -> Value:
-    """``x.masked_fill(mask, -inf)`` with a fixed mask (a causal one) is x + (0 or -inf)."""
-    source, mask, fill = node.args[0], node.args[1], node.args[2]
-    if not isinstance(mask, fx.Node) or mask not in m.constants:
-        raise Unmappable("masked_fill with a mask computed from the inputs has no catalog layer")
-    if not (isinstance(fill, float) and fill == float("-inf")):
-        raise Unmappable(f"masked_fill with {fill!r}; only -inf (a causal mask) maps, to an Add")
-    additive = torch.zeros(mask.meta["val"].shape).masked_fill(m.constants[mask], fill)
-    offset = m.fixed_tensor(f"{node.name}_mask", additive, m.where(node))
-    return m.draft.add_layer(
-        "studio.Add", node.name, {}, [m.tensor(source), offset], where=m.where(node)
-    )
-
-
-def _attention(m: _ExportMapper, node: fx.Node) -> Value:
-    raise Unmappable(
-        "F.scaled_dot_product_attention has no catalog layer; an nn.MultiheadAttention "
-        "(batch_first=True) imports"
-    )
-
-
-# Ops that copy a parameter into a layer of their own (F.linear(x, self.w) → Linear).
-_COPIES_WEIGHTS = {"aten.linear", "aten.layer_norm", "aten.embedding", "aten.conv1d", "aten.conv2d"}
-
-_ATEN_RULES: dict[str, Rule] = {
-    "aten.relu": _activation("studio.ReLU"),
-    "aten.relu_": _activation("studio.ReLU"),
-    "aten.gelu": _gelu,
-    "aten.silu": _activation("studio.SiLU"),
-    "aten.sigmoid": _activation("studio.Sigmoid"),
-    "aten.tanh": _activation("studio.Tanh"),
-    "aten.elu": _activation("studio.ELU", alpha=(1, 1.0)),
-    "aten.leaky_relu": _activation("studio.LeakyReLU", negative_slope=(1, 0.01)),
-    "aten.softmax": _softmax("studio.Softmax"),
-    "aten._softmax": _softmax("studio.Softmax"),
-    "aten.log_softmax": _softmax("studio.LogSoftmax"),
-    "aten._log_softmax": _softmax("studio.LogSoftmax"),
-    "aten.dropout": _dropout,
-    "aten.view": _reshape_call,
-    "aten.reshape": _reshape_call,
-    "aten._unsafe_view": _reshape_call,
-    "aten.unflatten": _reshape_call,
-    "aten.squeeze": _reshape_call,
-    "aten.unsqueeze": _reshape_call,
-    "aten.flatten": _flatten_call,
-    "aten.permute": fx_import._permute,
-    "aten.transpose": fx_import._transpose,
-    "aten.contiguous": _alias,
-    "aten.clone": _alias,
-    "aten.alias": _alias,
-    "aten.detach": _alias,
-    "aten.lift_fresh_copy": _alias,
-    "aten.to": _cast,
-    "aten._to_copy": _cast,
-    "aten.type_as": _cast,
-    "aten.expand": _expand,
-    "aten.add": _binary("studio.Add", "+", _shift),
-    "aten.sub": _binary("studio.Subtract", "-", lambda c: _shift(-c)),
-    "aten.mul": _binary("studio.Multiply", "*", _scale),
-    "aten.div": _binary("studio.Divide", "/", lambda c: _scale(1 / c)),
-    "aten.cat": _cat,
-    "aten.concat": _cat,
-    "aten.mean": _reduction("studio.Mean"),
-    "aten.sum": _reduction("studio.Sum"),
-    "aten.linear": _linear,
-    "aten.layer_norm": _layer_norm,
-    "aten.embedding": _embedding,
-    "aten.conv1d": _conv,
-    "aten.conv2d": _conv,
-    "aten.max_pool1d": _pool_call("MaxPool1d"),
-    "aten.max_pool2d": _pool_call("MaxPool2d"),
-    "aten.avg_pool1d": _pool_call("AvgPool1d"),
-    "aten.avg_pool2d": _pool_call("AvgPool2d"),
-    "aten.adaptive_avg_pool2d": _adaptive_call,
-    "aten.select": _select,
-    "aten.slice": _slice,
-    "aten.split": _split,
-    "aten.split_with_sizes": _split,
-    "aten.chunk": _split,
-    "aten.matmul": _two_tensors("studio.MatMul", "`a @ b`"),
-    "aten.bmm": _two_tensors("studio.MatMul", "`a @ b`"),
-    "aten.exp": _unary("studio.Exp", "exp"),
-    "aten.log": _unary("studio.Log", "log"),
-    "aten.sqrt": _unary("studio.Sqrt", "sqrt"),
-    "aten.abs": _unary("studio.Abs", "abs"),
-    "aten.pow": _pow,
-    "aten.scaled_dot_product_attention": _attention,
-    "aten.masked_fill": _masked_fill,
-    str(operator.getitem): _getitem,
-}

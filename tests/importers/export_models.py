@@ -115,6 +115,7 @@ class PatchEmbedding(nn.Module):
         self.patch = patch
         self.proj = nn.Linear(patch * patch * channels, dim)
         self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+        self.cls_norm = nn.LayerNorm(dim)
 
     def forward(self, img):
         b, c, height, width = img.shape
@@ -122,7 +123,7 @@ class PatchEmbedding(nn.Module):
         h, w = height // p, width // p
         x = img.view(b, c, h, p, w, p).permute(0, 2, 4, 3, 5, 1).reshape(b, h * w, p * p * c)
         x = self.proj(x)
-        cls = self.cls_token.expand(b, -1, -1)
+        cls = self.cls_norm(self.cls_token).expand(b, -1, -1)
         return torch.cat([cls, x], dim=1).mean(dim=1)
 
 

@@ -107,6 +107,8 @@ def test_einops_style_rearrange_and_class_token(registry: LayerRegistry) -> None
     imported = _import(registry, "PatchEmbedding", [TensorInput((2, 3, 8, 8))])
     types = _types(imported)
     assert {"Reshape", "Permute", "Linear", "Parameter", "Concat"} <= set(types)
+    # A layer module called on a parameter (self.cls_norm(self.cls_token)) reads it as input.
+    assert "LayerNorm" in types
     _assert_reproduces(imported)
 
 
