@@ -299,3 +299,7 @@ def test_bad_params_are_a_sentence_on_the_node() -> None:
     assert "output_padding (2) must be smaller than its stride (2) or its dilation (1)" in (
         _problem("studio.ConvTranspose1d", {"output_padding": 2}, [2, 8])
     )
+    # torch's AvgPool3d alone refuses an input smaller than its kernel even when padded.
+    assert "AvgPool3d's kernel (3×3×3) is larger than its input (2×5×5); padding does not" in (
+        _problem("studio.AvgPool3d", {"kernel_size": 3, "padding": 1}, [2, 2, 5, 5])
+    )

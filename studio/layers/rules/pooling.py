@@ -12,6 +12,7 @@ from studio.layers.rules.checks import (
     expect_layout,
     only_input,
     sliding_size,
+    times,
 )
 
 _LAYOUTS = {1: "C, L", 2: "C, H, W", 3: "C, D, H, W"}
@@ -55,6 +56,14 @@ def _pool(
         )
     channels, *spatial = shape.dims
     check_window(layer, spatial, kernel, padding)
+    if layer == "AvgPool3d" and min(spatial) < kernel:
+        # torch's 3-d average pooling alone refuses an input smaller than its kernel, padding
+        # or not.
+        raise ShapeError(
+            f"AvgPool3d's kernel ({times([kernel] * 3)}) is larger than its input "
+            f"({times(spatial)}); padding does not count here. Use a smaller kernel_size, or "
+            "remove a pooling layer before it."
+        )
     stride = params["stride"] or kernel  # 0 means "same as the kernel"
     ceil_mode = params.get("ceil_mode", False)
     sizes = (pooled_size(s, kernel, stride, padding, ceil_mode) for s in spatial)
