@@ -50,7 +50,6 @@ BATCH_MIXING = {
 _ANY_RANK_LINEAR = "rules/dense.py: Linear takes (N, *, F) of any rank"
 _PER_SAMPLE = "rules/pooling.py: torch pools (N, L) or (N, H, W) per sample, as one unbatched input"
 _LONG_POOL = "rules/pooling.py: torch pools integers too"
-_TABLE_ANY = "rules/attention.py: the table is added to (N, L, ..., E) and to integers alike"
 _LAST_ANY = "rules/reshape.py: x[:, -1] runs on any rank"
 PENDING: dict[tuple[str, int, str], str] = {
     ("studio.Linear", 3, "float"): _ANY_RANK_LINEAR,
@@ -67,11 +66,6 @@ PENDING: dict[tuple[str, int, str], str] = {
     ("studio.AvgPool1d", 2, "long"): _LONG_POOL,
     ("studio.AvgPool2d", 2, "long"): _LONG_POOL,
     ("studio.AvgPool2d", 3, "long"): _LONG_POOL,
-    ("studio.PositionalEncoding", 3, "float"): _TABLE_ANY,
-    ("studio.PositionalEncoding", 4, "float"): _TABLE_ANY,
-    ("studio.PositionalEncoding", 2, "long"): _TABLE_ANY,
-    ("studio.PositionalEncoding", 3, "long"): _TABLE_ANY,
-    ("studio.PositionalEncoding", 4, "long"): _TABLE_ANY,
     **{("studio.SelectLast", rank, dtype): _LAST_ANY for rank in (1, 3, 4) for dtype in DTYPES},
 }
 

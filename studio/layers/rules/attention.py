@@ -6,7 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from studio.core.shapes import ShapeError, TensorShape
-from studio.layers.rules.checks import check_divides, expect_float, expect_layout, only_input
+from studio.layers.rules.checks import (
+    check_divides,
+    expect_at_least,
+    expect_float,
+    expect_layout,
+    only_input,
+)
 
 _FIX = "Insert Embedding, Linear or Reshape before it to make (N, L, E)."
 
@@ -95,14 +101,25 @@ def transformer_encoder_layer(
 def positional_encoding(
     params: Mapping[str, Any], inputs: Sequence[TensorShape]
 ) -> list[TensorShape]:
-    shape = _sequence("PositionalEncoding", inputs)
+    """(N, L, E) gains the (L, E) table; torch adds it to any (N, L, ..., E) by broadcasting
+    against the last two dims, and to integer ids as well (the sum is float)."""
+    shape = only_input("PositionalEncoding", inputs)
+    expect_at_least("PositionalEncoding", shape, 2, "L, ..., E")
     length, max_len = shape.dims[0], params["max_len"]
     if length > max_len:
         raise ShapeError(
             f"PositionalEncoding's max_len ({max_len}) is shorter than its input's sequence "
             f"length ({length}). Raise max_len to at least {length}."
         )
-    return [shape]
+    rows = shape.dims[-2]
+    if rows not in (1, length) and length != 1:
+        raise ShapeError(
+            f"PositionalEncoding adds its ({length}, {shape.dims[-1]}) table to the last two "
+            f"dimensions of {shape}, and {rows} does not match {length}. Insert Permute so the "
+            "sequence comes second to last."
+        )
+    dims = (*shape.dims[:-2], max(rows, length), shape.dims[-1])
+    return [TensorShape(dims)]
 
 
 def transformer_decoder_layer(
