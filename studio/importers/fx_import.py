@@ -387,9 +387,9 @@ class _FxMapper:
         if isinstance(arg, fx.Node) and arg in self.tensors:
             return self.tensors[arg]
         if isinstance(arg, fx.Node) and arg.op == "get_attr":
-            raise Unmappable(
-                f"uses self.{arg.target} directly as a tensor; only layers' own weights import"
-            )
+            from studio.importers.fx_ops import attribute_tensor
+
+            return attribute_tensor(self, arg)  # a class token: a Parameter or Constant node
         if isinstance(arg, fx.Node):
             raise Unmappable(f"uses {arg.name}, which is not a tensor the catalog can produce")
         raise Unmappable(f"uses the constant {arg!r} as a tensor; the catalog has no constants")
@@ -1218,3 +1218,7 @@ _METHOD_RULES: dict[str, Rule] = {
     "permute": _permute,
     "transpose": _transpose,
 }
+
+# The tensor operations' rules (MatMul, Split, Slice, broadcasting Add, ...) join the tables.
+_fx_ops = importlib.import_module("studio.importers.fx_ops")
+_fx_ops.install(_FUNCTION_RULES, _METHOD_RULES)

@@ -334,8 +334,14 @@ class _OnnxMapper:
                 f"uses {name!r}, a recurrent layer's final state; the catalog's layer returns "
                 "its output sequence (use out[:, -1] for the last step)"
             )
+        from studio.importers.onnx_ops_tensor import constant_node
+
+        constant = constant_node(self, name)  # a float constant operand: a Constant node
+        if constant is not None:
+            return constant
         raise Unmappable(
-            f"uses {name!r} as a layer input, but it is a constant; the catalog has no constants"
+            f"uses {name!r} as a layer input, but it is a constant the catalog cannot hold "
+            "(not a float tensor)"
         )
 
     def constant(self, node: Any, index: int, what: str) -> np.ndarray | None:

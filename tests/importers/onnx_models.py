@@ -97,13 +97,13 @@ def spelled_activation(path: Path, kind: str) -> Path:
 
 
 def unsupported_model(path: Path) -> Path:
-    """Relu → Sin (no catalog layer) → Mul by a constant (no catalog layer) → Relu."""
+    """Relu → Sin (no catalog layer) → Mod by a constant (no catalog layer) → Relu."""
     scale = numpy_helper.from_array(torch.full((1,), 2.0).numpy(), "scale")
     graph = helper.make_graph(
         [
             helper.make_node("Relu", ["x"], ["a"], name="first_relu"),
             helper.make_node("Sin", ["a"], ["b"], name="wave"),
-            helper.make_node("Mul", ["b", "scale"], ["c"], name="double"),
+            helper.make_node("Mod", ["b", "scale"], ["c"], name="double", fmod=1),
             helper.make_node("Relu", ["c"], ["y"], name="last_relu"),
         ],
         "unsupported",
