@@ -52,8 +52,8 @@ SPECS: tuple[LayerSpec, ...] = (
     layer(
         "Bilinear",
         "Dense",
-        "Learned product of two inputs: out = x1ᵀ A x2 + b, for (N, F1) and (N, F2) or the same "
-        "with a sequence dimension.",
+        "Learned product of two inputs over their last dimension: out = x1ᵀ A x2 + b; the "
+        "other dimensions must match.",
         "dense:build_bilinear",
         int_param("out_features", 64, "Number of output features.", high=BIG),
         bool_param("bias", True, "Learn an offset added to every output."),

@@ -28,6 +28,7 @@ def examples(ex: Any) -> dict[str, list[Any]]:
         "studio.Bilinear": [
             ex((5,), (7,), out=(3,), out_features=3),
             ex((4, 6), (4, 2), out=(4, 8), out_features=8, bias=False),
+            ex((2, 3, 6), (2, 3, 2), out=(2, 3, 4), out_features=4),
         ],
         "studio.CosineSimilarity": [
             ex((10,), (10,), out=()),
@@ -37,6 +38,7 @@ def examples(ex: Any) -> dict[str, list[Any]]:
         "studio.PairwiseDistance": [
             ex((10,), (10,), out=()),
             ex((3, 4), (3, 4), out=(3, 1), keepdim=True, p=1.0),
+            ex((3, 4), (3, 4), out=(3,), dtype="long"),
         ],
         "studio.Unflatten": [
             ex((12,), out=(3, 4), sizes=(3, 4)),

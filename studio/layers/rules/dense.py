@@ -7,6 +7,7 @@ from typing import Any
 
 from studio.core.shapes import ShapeError, TensorShape
 from studio.layers.rules.checks import (
+    expect_at_least,
     expect_float,
     expect_input_count,
     expect_layout,
@@ -39,7 +40,7 @@ def bilinear(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[T
     first, second = inputs
     for shape in inputs:
         expect_float("Bilinear", shape)
-        expect_layout("Bilinear", shape, "F", "L, F")
+        expect_at_least("Bilinear", shape, 1, "..., F")
     if first.dims[:-1] != second.dims[:-1]:
         raise ShapeError(
             f"Bilinear expects inputs that differ only in their last dimension; it receives "

@@ -9,10 +9,11 @@ from studio.core.shapes import TensorShape
 from studio.layers.rules.checks import expect_at_least, expect_float, expect_same_shape, sample_dim
 
 
-def _pair(layer: str, inputs: Sequence[TensorShape]) -> TensorShape:
+def _pair(layer: str, inputs: Sequence[TensorShape], floats: bool = True) -> TensorShape:
     expect_same_shape(layer, inputs, 2)
-    for shape in inputs:
-        expect_float(layer, shape)
+    if floats:
+        for shape in inputs:
+            expect_float(layer, shape)
     expect_at_least(layer, inputs[0], 1, "F, ...")
     return inputs[0]
 
@@ -29,7 +30,8 @@ def cosine_similarity(
 def pairwise_distance(
     params: Mapping[str, Any], inputs: Sequence[TensorShape]
 ) -> list[TensorShape]:
-    """The last dimension disappears, or stays with size 1 with keepdim."""
-    shape = _pair("PairwiseDistance", inputs)
+    """The last dimension disappears, or stays with size 1 with keepdim; integers give a
+    float distance, as in torch."""
+    shape = _pair("PairwiseDistance", inputs, floats=False)
     kept = (1,) if params["keepdim"] else ()
     return [TensorShape((*shape.dims[:-1], *kept))]
