@@ -153,9 +153,12 @@ def import_module_export(
             expected = module(*examples)
     except Exception as exc:
         shown = ", ".join(_describe(a) for a in args)
+        hint = ""
+        if any(isinstance(m, nn.Embedding) for m in module.modules()):
+            hint = "; describe token ids with --input NAME:long:SHAPE"
         raise ImportFailure(
             f"{name} does not run on inputs {shown}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            f"{str(exc).splitlines()[0] if str(exc) else ''}{hint}"
         ) from None
     program = _export(module, examples, source, source_file)
     specs = flat(args)
@@ -398,6 +401,8 @@ class _ExportMapper(_FxMapper):
         self.proxies: dict[fx.Node, fx.Node] = {}  # a rule's placeholder → the export node
         self.parameters: dict[str, Value] = {}
         self.multi: dict[fx.Node, list[Value]] = {}
+        # A recurrent op's tuple result (output, states) → (the layer's value, its kind).
+        self.results: dict[fx.Node, tuple[Value, str]] = {}
         # Values computed from buffers and constants alone (a causal mask, positions 0..T-1).
         self.constants: dict[fx.Node, Any] = {}
         self.constant_nodes: dict[fx.Node, Value] = {}
@@ -578,13 +583,17 @@ class _ExportMapper(_FxMapper):
         if value is None and call in self.tuples:
             # RNN/LSTM/GRU/MultiheadAttention: the catalog's layer gives the first result only.
             value = (self.tuples[call], "out")
+            kind = type(region.module).__name__
+            results = [o for o in outputs if not isinstance(o.meta.get("val"), torch.Tensor)]
+            for result in results:  # the op's (output, states); the getitems after it choose
+                self.results[result] = (value, kind)
             first = _first_result_shape(region.module, _shape(call.args[0]))
-            others = [o for o in outputs if _shape(o) != first]
+            others = [o for o in outputs if o not in results and _shape(o) != first]
             if others:
                 kind = type(region.module).__name__
                 raise Unmappable(
-                    f"uses the {kind}'s second result (hidden state or attention weights); the "
-                    "catalog's layer returns only the first (use out[:, -1] for the last step)"
+                    f"uses the {kind}'s second result (its final state or attention weights); "
+                    "the catalog's layer returns only the first (use out[:, -1] for the last step)"
                 )
         elif value is None:
             raise Unmappable("returns nothing the catalog's layer produces")
@@ -593,7 +602,8 @@ class _ExportMapper(_FxMapper):
                 f"{len(outputs)} of its results are used; the catalog's layer has one output"
             )
         for output in outputs:
-            self.tensors[output] = value
+            if output not in self.results:
+                self.tensors[output] = value
 
     # ------------------------------------------------------------ shared weights
     def shared_weights(self) -> list[UnmappedConstruct]:

@@ -222,6 +222,14 @@ def _split(m: _ExportMapper, node: fx.Node) -> None:
 
 def _getitem(m: _ExportMapper, node: fx.Node) -> Value | None:
     source, index = node.args[0], node.args[1]
+    if isinstance(source, fx.Node) and source in m.results:
+        value, kind = m.results[source]
+        if index != 0:
+            raise Unmappable(
+                f"uses the {kind}'s result {index} (its final state); the catalog's layer "
+                "returns only its output sequence (use out[:, -1] for the last step)"
+            )
+        return value
     if isinstance(source, fx.Node) and source in m.multi and isinstance(index, int):
         return m.multi[source][index]
     if _is_tensor(node):
@@ -286,6 +294,43 @@ def _masked_fill(m: _ExportMapper, node: fx.Node) -> Value:
     return m.draft.add_layer(
         "studio.Add", node.name, {}, [m.tensor(source), offset], where=m.where(node)
     )
+
+
+def _upsample(mode: str) -> Rule:
+    """F.interpolate by a whole scale factor, the same for every spatial side."""
+
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        before, after = _shape(node.args[0]), _shape(node)
+        scales = {a / b for a, b in zip(after[2:], before[2:], strict=True)}
+        scale = next(iter(scales)) if len(scales) == 1 else 0.0
+        if not scale.is_integer() or scale < 1:
+            raise Unmappable(
+                f"resizes {before[2:]} to {after[2:]}; the catalog's Upsample takes one whole "
+                "scale factor for every side"
+            )
+        params: dict[str, object] = {"scale_factor": int(scale), "mode": mode}
+        if mode != "nearest":
+            params["align_corners"] = bool(fx_import._arg(node, 2, "align_corners", False))
+        return m.layer(node, "studio.Upsample", params)
+
+    return rule
+
+
+def _stack(m: _ExportMapper, node: fx.Node) -> Value:
+    tensors = list(node.args[0])  # type: ignore[arg-type]
+    dim = _torch_dim(fx_import._arg(node, 1, "dim", 0), len(_shape(node)))
+    return m.new_layer(node, "studio.Stack", {"dim": dim}, tensors, "torch.stack")
+
+
+def _clamp(m: _ExportMapper, node: fx.Node) -> Value:
+    low, high = fx_import._arg(node, 1, "min"), fx_import._arg(node, 2, "max")
+    if not all(v is None or isinstance(v, int | float) for v in (low, high)):
+        raise Unmappable("clamps to tensor bounds; the catalog's Clamp takes numbers")
+    params = {
+        "min": None if low is None else float(low),
+        "max": None if high is None else float(high),
+    }
+    return m.new_layer(node, "studio.Clamp", params, [node.args[0]], "clamp")
 
 
 def _attention(m: _ExportMapper, node: fx.Node) -> Value:
@@ -362,5 +407,11 @@ ATEN_RULES: dict[str, Rule] = {
     "aten.pow": _pow,
     "aten.scaled_dot_product_attention": _attention,
     "aten.masked_fill": _masked_fill,
+    "aten.upsample_nearest2d": _upsample("nearest"),
+    "aten.upsample_nearest1d": _upsample("nearest"),
+    "aten.upsample_bilinear2d": _upsample("bilinear"),
+    "aten.upsample_linear1d": _upsample("linear"),
+    "aten.stack": _stack,
+    "aten.clamp": _clamp,
     str(operator.getitem): _getitem,
 }

@@ -210,3 +210,45 @@ class TiedHead(nn.Module):
     def forward(self, tokens):
         x = self.wte(tokens)
         return F.linear(x, self.wte.weight)
+
+
+class RecurrentLM(nn.Module):
+    """Embedding, a bidirectional GRU, a two-layer LSTM, a head on the last step."""
+
+    def __init__(self, vocab: int = 20):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, 8)
+        self.gru = nn.GRU(8, 6, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(12, 5, num_layers=2, batch_first=True)
+        self.head = nn.Linear(5, vocab)
+
+    def forward(self, tokens):
+        x, _ = self.gru(self.emb(tokens))
+        out, (h, c) = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+class FinalState(nn.Module):
+    """Classifies from the LSTM's final hidden state, which the catalog's layer does not give."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5, batch_first=True)
+        self.head = nn.Linear(5, 2)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return self.head(h[-1])
+
+
+class DecoderPieces(nn.Module):
+    """A small decoder: nearest upsampling, a skip joined by stack, a clamped output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        up = F.interpolate(self.conv(x), scale_factor=2, mode="nearest")
+        pair = torch.stack([up, up * 0.5], dim=1)
+        return pair.sum(dim=1).clamp(min=-1.0, max=1.0)

@@ -210,3 +210,24 @@ def test_cli_describes_inputs_and_names_the_front_end(
     assert code == EXIT_OK
     printed = capsys.readouterr().out
     assert "read with torch.export" in printed and out.exists()
+
+
+def test_recurrent_layers_map_from_their_tuple_results(registry: LayerRegistry) -> None:
+    imported = _import(registry, "RecurrentLM", [TensorInput((2, 6))])
+    assert _types(imported) == [
+        "Input", "Embedding", "GRU", "LSTM", "SelectLast", "Linear", "Output"
+    ]  # fmt: skip
+    _assert_reproduces(imported)
+
+
+def test_recurrent_final_state_is_refused_with_its_line(registry: LayerRegistry) -> None:
+    message = _refusal(registry, "FinalState", [TensorInput((2, 7, 4))])
+    assert "self.lstm" in message and "final state" in message
+    assert _line("_, (h, _) = self.lstm(x)") in message
+
+
+def test_upsampling_stack_and_clamp(registry: LayerRegistry) -> None:
+    _needs(registry, "Stack", "Clamp", "Scale")
+    imported = _import(registry, "DecoderPieces", [TensorInput((2, 4, 5, 5))])
+    assert {"Upsample", "Stack", "Clamp", "Sum"} <= set(_types(imported))
+    _assert_reproduces(imported)
