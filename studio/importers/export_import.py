@@ -401,7 +401,8 @@ class _ExportMapper(_FxMapper):
         self.proxies: dict[fx.Node, fx.Node] = {}  # a rule's placeholder → the export node
         self.parameters: dict[str, Value] = {}
         self.multi: dict[fx.Node, list[Value]] = {}
-        # A recurrent op's tuple result (output, states) → (the layer's value, its kind).
+        # An op's tuple result whose first item alone maps (a recurrent layer's output and
+        # states, max's values and indices) → (that value, why the others do not).
         self.results: dict[fx.Node, tuple[Value, str]] = {}
         # Values computed from buffers and constants alone (a causal mask, positions 0..T-1).
         self.constants: dict[fx.Node, Any] = {}
@@ -497,7 +498,9 @@ class _ExportMapper(_FxMapper):
             return None  # a constant becomes a node only where a layer reads it
         rule = ATEN_RULES.get(op_name(node))
         if rule is None:
-            if not isinstance(node.meta.get("val"), torch.Tensor):
+            value = node.meta.get("val")
+            pieces = value if isinstance(value, list | tuple) else [value]
+            if not any(isinstance(piece, torch.Tensor) for piece in pieces):
                 return None  # sizes and other plain values
             raise Unmappable(f"the catalog has no layer for {op_name(node)}")
         try:
@@ -572,8 +575,10 @@ class _ExportMapper(_FxMapper):
             placeholder.meta["tensor_meta"] = source.meta.get("tensor_meta")
             self.proxies[placeholder] = source
             args.append(placeholder)
-        if isinstance(region.module, nn.MultiheadAttention) and len(args) == 1:
-            args = args * 3  # self-attention: query, key and value are the same tensor
+        if isinstance(region.module, nn.MultiheadAttention) and len(args) in (1, 2):
+            # Self-attention reads one tensor three times, cross-attention keys and values
+            # from one other tensor: the call was (query, key, value).
+            args = [args[0], args[-1], args[-1]]
         call = graph.call_module(region.path, tuple(args))
         call.meta["stack_trace"] = region.nodes[0].meta.get("stack_trace")
         return call
@@ -586,7 +591,11 @@ class _ExportMapper(_FxMapper):
             kind = type(region.module).__name__
             results = [o for o in outputs if not isinstance(o.meta.get("val"), torch.Tensor)]
             for result in results:  # the op's (output, states); the getitems after it choose
-                self.results[result] = (value, kind)
+                self.results[result] = (
+                    value,
+                    f"uses the {kind}'s final state; the catalog's layer returns only its "
+                    "output sequence (use out[:, -1] for the last step)",
+                )
             first = _first_result_shape(region.module, _shape(call.args[0]))
             others = [o for o in outputs if o not in results and _shape(o) != first]
             if others:

@@ -223,12 +223,9 @@ def _split(m: _ExportMapper, node: fx.Node) -> None:
 def _getitem(m: _ExportMapper, node: fx.Node) -> Value | None:
     source, index = node.args[0], node.args[1]
     if isinstance(source, fx.Node) and source in m.results:
-        value, kind = m.results[source]
+        value, refusal = m.results[source]
         if index != 0:
-            raise Unmappable(
-                f"uses the {kind}'s result {index} (its final state); the catalog's layer "
-                "returns only its output sequence (use out[:, -1] for the last step)"
-            )
+            raise Unmappable(refusal)
         return value
     if isinstance(source, fx.Node) and source in m.multi and isinstance(index, int):
         return m.multi[source][index]
@@ -333,6 +330,28 @@ def _clamp(m: _ExportMapper, node: fx.Node) -> Value:
     return m.new_layer(node, "studio.Clamp", params, [node.args[0]], "clamp")
 
 
+def _extreme(type_id: str) -> Rule:
+    """max/min over one dimension (values and indices; only the values map) or amax/amin."""
+
+    def rule(m: _ExportMapper, node: fx.Node) -> Value:
+        dims = fx_import._arg(node, 1, "dim")
+        if dims is None or isinstance(dims, fx.Node):
+            raise Unmappable(f"{op_name(node)} of the whole tensor or of two tensors")
+        dims = list(dims) if isinstance(dims, list | tuple) else [dims]
+        rank = len(_shape(node.args[0]))
+        if len(dims) != 1:
+            raise Unmappable(f"dim={dims}: the catalog reduces over one dimension here")
+        dim = _torch_dim(int(dims[0]), rank)
+        keepdim = bool(fx_import._arg(node, 2, "keepdim", False))
+        value = m.new_layer(node, type_id, {"dim": dim, "keepdim": keepdim}, [node.args[0]])
+        if not isinstance(node.meta.get("val"), torch.Tensor):
+            m.results[node] = (value, "uses the indices of max/min; the catalog has no argmax")
+            return None  # type: ignore[return-value]
+        return value
+
+    return rule
+
+
 def _attention(m: _ExportMapper, node: fx.Node) -> Value:
     raise Unmappable(
         "F.scaled_dot_product_attention has no catalog layer; an nn.MultiheadAttention "
@@ -412,6 +431,10 @@ ATEN_RULES: dict[str, Rule] = {
     "aten.upsample_bilinear2d": _upsample("bilinear"),
     "aten.upsample_linear1d": _upsample("linear"),
     "aten.stack": _stack,
+    "aten.max": _extreme("studio.Max"),
+    "aten.min": _extreme("studio.Min"),
+    "aten.amax": _extreme("studio.Max"),
+    "aten.amin": _extreme("studio.Min"),
     "aten.clamp": _clamp,
     str(operator.getitem): _getitem,
 }
