@@ -252,3 +252,19 @@ class DecoderPieces(nn.Module):
         up = F.interpolate(self.conv(x), scale_factor=2, mode="nearest")
         pair = torch.stack([up, up * 0.5], dim=1)
         return pair.sum(dim=1).clamp(min=-1.0, max=1.0)
+
+
+class Centered(nn.Module):
+    """Subtracts each row's largest value (as a stable softmax does) and keeps the smallest."""
+
+    def forward(self, x):
+        largest, _ = x.max(dim=1, keepdim=True)
+        return x - largest, x.amin(dim=-1, keepdim=True)
+
+
+class ArgMax(nn.Module):
+    """Returns where each row's largest value is: indices, which no layer gives."""
+
+    def forward(self, x):
+        _, where = x.max(dim=1)
+        return where

@@ -231,3 +231,12 @@ def test_upsampling_stack_and_clamp(registry: LayerRegistry) -> None:
     imported = _import(registry, "DecoderPieces", [TensorInput((2, 4, 5, 5))])
     assert {"Upsample", "Stack", "Clamp", "Sum"} <= set(_types(imported))
     _assert_reproduces(imported)
+
+
+def test_max_values_map_and_indices_are_refused(registry: LayerRegistry) -> None:
+    _needs(registry, "Max", "Min", "Subtract")
+    imported = _import(registry, "Centered", [TensorInput((2, 5))])
+    assert {"Max", "Min", "Subtract"} <= set(_types(imported))
+    _assert_reproduces(imported)
+    message = _refusal(registry, "ArgMax", [TensorInput((2, 5))])
+    assert "indices of max/min" in message and _line("_, where = x.max(dim=1)") in message
