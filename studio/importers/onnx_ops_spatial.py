@@ -103,6 +103,9 @@ def _pool(kind: str) -> Any:
             raise Unmappable("dilations have no catalog setting")
         if len(node.output) > 1 and node.output[1]:
             raise Unmappable("returns indices; the catalog's MaxPool does not")
+        adaptive = _as_adaptive(m, node, a, kind, kernel)
+        if adaptive is not None:
+            return adaptive
         padding = _single(a.get("pads"), "padding", 0)
         if kind == "AvgPool" and padding and not a.get("count_include_pad", 0):
             raise Unmappable("count_include_pad=0 with padding has no catalog setting")
@@ -115,6 +118,25 @@ def _pool(kind: str) -> Any:
         return m.layer(node, f"studio.{kind}{dims}", params)
 
     return rule
+
+
+def _as_adaptive(m: Any, node: Any, a: dict[str, Any], kind: str, kernel: list[int]) -> Any:
+    """A 2-d pooling with an oblong kernel, tiling its input exactly, as adaptive pooling (the
+    form torch exports AdaptiveMaxPool2d in); None for every other pooling."""
+    strides = [int(s) for s in a.get("strides", [1] * len(kernel))]
+    spatial = m.shape(node.input[0])[2:]
+    tiles = (
+        len(kernel) == 2
+        and len(set(kernel)) > 1
+        and strides == kernel
+        and not any(a.get("pads", []))
+        and not a.get("ceil_mode", 0)
+        and all(size % k == 0 for size, k in zip(spatial, kernel, strict=True))
+    )
+    if not tiles:
+        return None
+    size = tuple(s // k for s, k in zip(spatial, kernel, strict=True))
+    return m.layer(node, f"studio.Adaptive{kind.removesuffix('Pool')}Pool2d", {"output_size": size})
 
 
 def _global_pool(kind: str) -> Any:

@@ -67,6 +67,9 @@ CASES: list[tuple[nn.Module, tuple[int, ...], str, str | None]] = [
     (nn.AdaptiveAvgPool1d(3), (3, 9), "AdaptiveAvgPool1d", "AvgPool1d"),
     (nn.AdaptiveMaxPool1d(2), (3, 8), "AdaptiveMaxPool1d", "MaxPool1d"),
     (nn.AdaptiveMaxPool2d((3, 2)), (3, 6, 4), "AdaptiveMaxPool2d", "MaxPool2d"),
+    # An oblong kernel that tiles the input has no plain pooling: it is the adaptive one.
+    (nn.AdaptiveMaxPool2d((1, 2)), (3, 6, 4), "AdaptiveMaxPool2d", None),
+    (nn.AdaptiveAvgPool2d((2, 1)), (3, 6, 4), "AdaptiveAvgPool2d", None),
     (nn.ZeroPad1d((1, 2)), (3, 5), "ZeroPad1d", None),
     (nn.ZeroPad2d((1, 2, 0, 3)), (3, 5, 4), "ZeroPad2d", None),
     (nn.ConstantPad1d(2, 1.5), (3, 5), "ConstantPad1d", None),
