@@ -12,7 +12,9 @@ also read elsewhere) leaves the nodes as they are, still correct.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from studio.importers.mapping import GraphDraft
 
@@ -137,15 +139,36 @@ def _fits(draft: GraphDraft, block: _Block) -> bool:
             return False
     if not all(draft.params_of(n)["bias"] for n in (block.linear1, block.linear2)):
         return False
-    attention = draft.weights_of(block.attention)
+    attention = own_weights(draft, block.attention)
     embed = attention["attn.out_proj.weight"].shape[0]
     return (
         draft.params_of(block.linear2)["out_features"] == embed and "attn.in_proj_bias" in attention
     )
 
 
+def own_weights(draft: GraphDraft, node_id: str) -> dict[str, Any]:
+    """A node's weights, read from the node it is tied to if it shares another's."""
+    owner = draft.graph.node(node_id).shares or node_id
+    return dict(draft.weights_of(owner))
+
+
+def release_ties(draft: GraphDraft, nodes: Sequence[str]) -> None:
+    """Untie nodes outside `nodes` from nodes inside it, each keeping a copy of the weights.
+
+    The ONNX importer ties layers that read the same initializers, and an exporter stores
+    equal constants once: every LayerNorm still at ones and zeros reads the same two. Folding
+    a block removes its nodes, so a norm outside it tied to one inside would lose its weights.
+    """
+    inside = set(nodes)
+    for node in list(draft.graph.nodes):
+        if node.id not in inside and node.shares in inside:
+            weights = own_weights(draft, node.id)
+            draft.graph.set_shares(node.id, None)
+            draft.add_weights(node.id, weights)
+
+
 def _fold(draft: GraphDraft, block: _Block) -> None:
-    attention = draft.weights_of(block.attention)
+    attention = own_weights(draft, block.attention)
     weights = {f"self_attn.{k.removeprefix('attn.')}": v for k, v in attention.items()}
     for part, node in (
         ("linear1", block.linear1),
@@ -153,7 +176,8 @@ def _fold(draft: GraphDraft, block: _Block) -> None:
         ("norm1", block.norm1),
         ("norm2", block.norm2),
     ):
-        weights.update({f"{part}.{k}": v for k, v in draft.weights_of(node).items()})
+        weights.update({f"{part}.{k}": v for k, v in own_weights(draft, node).items()})
+    release_ties(draft, block.nodes)
     params = {
         "nhead": draft.params_of(block.attention)["num_heads"],
         "dim_feedforward": draft.params_of(block.linear1)["out_features"],

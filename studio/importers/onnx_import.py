@@ -24,6 +24,7 @@ import numpy as np
 from studio.core.errors import FileReadError
 from studio.core.registry import LayerRegistry
 from studio.core.safe_files import open_regular, size_text
+from studio.importers.decoder_blocks import fold_decoder_layers
 from studio.importers.encoder_blocks import fold_encoder_layers
 from studio.importers.mapping import (
     GraphDraft,
@@ -135,6 +136,7 @@ def import_onnx_model(
     mapper.map_graph(graph, inputs)
     if mapper.constructs:
         raise UnsupportedModelError(source, mapper.constructs)
+    fold_decoder_layers(mapper.draft)  # first: its self-attention half looks like an encoder's
     fold_encoder_layers(mapper.draft)
     mapper.draft.check_shapes(source)
     name = graph.name if graph.name and graph.name != "main_graph" else Path(source).stem
