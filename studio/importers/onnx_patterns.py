@@ -1,4 +1,4 @@
-"""ONNX patterns of many operators that are one catalog layer: attention and spelled-out GELU.
+"""ONNX patterns of many operators that are one catalog layer: attention, spelled-out activations.
 
 Exporters spell some layers as many small operators. torch's multi-head attention becomes
 MatMul, Reshape, Transpose, Gather, Mul, Softmax and Gemm nodes, and GELU before opset 20
@@ -76,7 +76,13 @@ def find_patterns(
     index = _Index(nodes, values, activations, graph_outputs, registry)
     found: list[Pattern] = []
     taken: set[int] = set()
-    for candidate in (*_attentions(index), *_activations(index)):
+    for candidate in (
+        *_attentions(index),
+        *_activations(index),
+        *_unary_activations(index),
+        *_glus(index),
+        *_instance_norms(index),
+    ):
         if candidate.nodes & taken:
             continue
         taken |= candidate.nodes
@@ -597,3 +603,136 @@ def _elementwise_of(index: _Index, name: str, source: str) -> bool:
             return False
         stack.extend(n for n in node.input if index.is_activation(n))
     return True
+
+
+# Catalog activations that exporters spell as x / g(x) (Softsign) or log(g(x)) (LogSigmoid);
+# softplus(beta · x) / beta, Softplus with its beta, is tried with the divisor as beta.
+_SPELLED_UNARY: tuple[tuple[str, dict[str, object]], ...] = (
+    ("studio.Softsign", {}),
+    ("studio.LogSigmoid", {}),
+)
+
+
+def _unary_activations(index: _Index) -> Iterator[Pattern]:
+    """x / g(x), g(x) / beta and log(g(x)), g made of elementwise operators on x alone."""
+    for node in index.nodes:
+        source: str | None = None
+        candidates = _SPELLED_UNARY
+        if node.op_type == "Div" and all(index.is_activation(n) for n in node.input[:2]):
+            x, g = node.input[0], node.input[1]
+            if x != g and _elementwise_of(index, g, x):
+                source = x
+        elif node.op_type == "Div" and index.is_activation(node.input[0]):
+            # softplus(beta · x) / beta: torch's Softplus with a beta other than 1.
+            beta = index.constant(node.input[1])
+            if beta is not None and beta.size == 1 and float(beta) > 0:
+                source = _single_source(index, node.input[0])
+                candidates = (("studio.Softplus", {"beta": float(f"{float(beta):.7g}")}),)
+        elif node.op_type == "Log" and index.is_activation(node.input[0]):
+            source = _single_source(index, node.input[0])
+        if source is None:
+            continue
+        nodes = index.between(source, node.output[0])
+        if nodes is None:
+            continue
+        for type_id, params in candidates:
+            if index.reproduces(type_id, params, {}, source, node.output[0]) <= _TOLERANCE:
+                name = layer_name(node, type_id.removeprefix("studio.").lower())
+                yield Pattern(nodes, source, node.output[0], node, name, type_id, params, {})
+                break
+
+
+def _single_source(index: _Index, name: str) -> str | None:
+    """The one activation an elementwise computation of `name` starts from, if it is one."""
+    stack, seen, leaves = [name], set(), set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        node = index.made_by(current)
+        if node is None or node.op_type not in _ELEMENTWISE:
+            leaves.add(current)
+        elif len(seen) > _WALK_LIMIT:
+            return None
+        else:
+            stack.extend(n for n in node.input if index.is_activation(n))
+    return next(iter(leaves)) if len(leaves) == 1 and name not in leaves else None
+
+
+def _glus(index: _Index) -> Iterator[Pattern]:
+    """a · sigmoid(b), a and b the two halves a Split cuts x into: GLU spelled out."""
+    for node in index.nodes:
+        if node.op_type != "Mul":
+            continue
+        for half, gated in ((node.input[0], node.input[1]), (node.input[1], node.input[0])):
+            gate, split = index.made_by(gated), index.made_by(half)
+            if (
+                gate is None
+                or split is None
+                or (gate.op_type, split.op_type)
+                != (
+                    "Sigmoid",
+                    "Split",
+                )
+            ):
+                continue
+            if list(split.output) != [half, gate.input[0]]:
+                continue
+            source = split.input[0]
+            rank = len(index.shape(source))
+            axis = int(attributes(split).get("axis", 0))
+            nodes = index.between(source, node.output[0])
+            if axis % rank == 0 or nodes is None or not index.is_activation(source):
+                continue
+            params = {"dim": axis}
+            if index.reproduces("studio.GLU", params, {}, source, node.output[0]) <= _TOLERANCE:
+                name = layer_name(node, "glu")
+                yield Pattern(nodes, source, node.output[0], node, name, "studio.GLU", params, {})
+                break
+
+
+def _instance_norms(index: _Index) -> Iterator[Pattern]:
+    """InstanceNorm with running statistics as the legacy exporter writes it for evaluation.
+
+    The batch is folded into the channels (a Reshape to (1, N·C, ...)), BatchNormalization
+    normalizes with the statistics tiled N times, and a Reshape unfolds the batch again.
+    """
+    for node in index.nodes:
+        before = index.made_by(node.input[0]) if node.op_type == "BatchNormalization" else None
+        if (
+            before is None
+            or before.op_type != "Reshape"
+            or not index.is_activation(before.input[0])
+        ):
+            continue
+        source = before.input[0]
+        shape = index.shape(source)
+        readers = index.readers(node.output[0])
+        if len(shape) not in (3, 4) or len(readers) != 1:
+            continue
+        after = index.nodes[readers[0]]
+        folded = (1, shape[0] * shape[1], *shape[2:])
+        if index.shape(node.input[0]) != folded or after.op_type != "Reshape":
+            continue
+        result = after.output[0]
+        nodes = index.between(source, result)
+        stats = [index.constant(name) for name in node.input[1:5]]
+        if index.shape(result) != shape or nodes is None or any(s is None for s in stats):
+            continue
+        scale, bias, mean, var = (np.asarray(s).reshape(-1)[: shape[1]] for s in stats)  # type: ignore[arg-type]
+        a = attributes(node)
+        affine = not (np.all(scale == 1) and np.all(bias == 0))
+        params = {
+            "eps": float(f"{float(a.get('epsilon', 1e-5)):.7g}"),
+            "momentum": round(1.0 - float(a.get("momentum", 0.9)), 7),
+            "affine": affine,
+            "track_running_stats": True,
+        }
+        weights = {"running_mean": mean, "running_var": var, "num_batches_tracked": np.array(0)}
+        if affine:
+            weights |= {"weight": scale, "bias": bias}
+        type_id = f"studio.InstanceNorm{len(shape) - 2}d"
+        if index.reproduces(type_id, params, weights, source, result) <= _TOLERANCE:
+            name = layer_name(node, type_id.removeprefix("studio.").lower())
+            yield Pattern(nodes, source, result, node, name, type_id, params, weights)

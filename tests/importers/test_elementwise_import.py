@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +62,7 @@ MODULES = {
     "CELU": (nn.CELU(0.5), SEQ, {"alpha": 0.5}),
     "Mish": (nn.Mish(), SEQ, {}),
     "Softplus": (nn.Softplus(2.0, 5.0), SEQ, {"beta": 2.0, "threshold": 5.0}),
+    "Softplus-beta": (nn.Softplus(2.0), SEQ, {"beta": 2.0}),  # ONNX has no threshold
     "Softsign": (nn.Softsign(), SEQ, {}),
     "GLU": (nn.GLU(1), SEQ, {"dim": 1}),
     "Threshold": (nn.Threshold(0.1, 2.0), SEQ, {"threshold": 0.1, "value": 2.0}),
@@ -132,8 +134,15 @@ def test_function_imports_as_its_layer(name: str, registry: LayerRegistry, seed:
     _same_outputs(imported, source)
 
 
-# The TorchScript exporter writes these as one operator (or Mish and tanh-GELU as x · g(x)).
+# The TorchScript exporter writes these as one operator, or spells them out: Mish and tanh-GELU
+# as x · g(x), Softplus(beta) as softplus(beta · x) / beta, Softsign as x / (1 + |x|),
+# LogSigmoid as log(sigmoid(x)), GLU as a Split, a Sigmoid and a Mul; the patterns of
+# `onnx_patterns` take those back as one layer.
 EXPORTED = [
+    "Softplus-beta",
+    "Softsign",
+    "LogSigmoid",
+    "GLU",
     "ReLU6",
     "Hardswish",
     "Hardsigmoid",
@@ -238,3 +247,26 @@ def test_onnx_rms_normalization_imports_as_rmsnorm(
     imported = import_onnx_file(path, registry)
     assert [t for t, _ in _layers(imported)] == ["RMSNorm"]
     assert check_outputs(imported) <= 1e-5
+
+
+@pytest.mark.parametrize("case", ["InstanceNorm1d", "InstanceNorm2d"])
+def test_onnx_instance_norm_with_running_statistics(
+    case: str, registry: LayerRegistry, tmp_path: Path, seed: int
+) -> None:
+    """The legacy exporter folds the batch into the channels around a BatchNormalization with
+    the statistics tiled (and can do so only for a fixed batch size): one layer comes back."""
+    channels, shape = (4, (3, 4, 6)) if case == "InstanceNorm1d" else (3, (3, 3, 5, 5))
+    layer = getattr(nn, case)(channels, affine=True, track_running_stats=True)
+    source = One(_randomized(layer), shape).eval()
+    path = tmp_path / "model.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(source, (torch.randn(*shape),), str(path), dynamo=False)
+    imported = import_onnx_file(path, registry)
+    [(type_id, found)] = _layers(imported)
+    assert type_id == case
+    assert found["affine"] and found["track_running_stats"]
+    assert check_outputs(imported) <= 1e-5
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled_model(imported)(x), source(x), atol=1e-5, rtol=1e-5)
