@@ -50,12 +50,64 @@ def _dim(dim: object, rank: int) -> int:
     return dim
 
 
+_INT_OPS: dict[object, Callable[[Any, Any], Any]] = {
+    operator.add: operator.add,
+    operator.sub: operator.sub,
+    operator.mul: operator.mul,
+    operator.floordiv: operator.floordiv,
+    operator.truediv: operator.truediv,
+    operator.neg: lambda a, _: -a,
+}
+
+
+def static(value: object, depth: int = 0) -> Any:
+    """A plain number the trace computed from sample sizes (``x.shape[-1] // 2``), or the value
+    itself; None where it depends on the batch or on tensor values."""
+    if not isinstance(value, fx.Node):
+        return value
+    if depth > 16 or value.op not in ("call_function", "call_method"):
+        return None
+    if isinstance(value.meta.get("tensor_meta"), TensorMetadata):
+        return None  # a tensor, not a size
+    args = [static(a, depth + 1) for a in value.args]
+    if value.target is operator.getitem and isinstance(value.args[0], fx.Node):
+        sizes = _sizes_of(value.args[0])
+        index = args[1]
+        if sizes is None or not isinstance(index, int) or index % len(sizes) == 0:
+            return None
+        return sizes[index]
+    if value.target == "size" and len(value.args) == 2 and isinstance(args[1], int):
+        sizes = _sizes_of_tensor(value.args[0])
+        return None if sizes is None or args[1] % len(sizes) == 0 else sizes[args[1]]
+    operation = _INT_OPS.get(value.target)
+    if operation is None or any(a is None or isinstance(a, fx.Node) for a in args):
+        return None
+    return operation(args[0], args[1] if len(args) > 1 else None)
+
+
+def _sizes_of(node: fx.Node) -> tuple[int, ...] | None:
+    """The sizes behind ``x.shape`` or ``x.size()``."""
+    if node.op == "call_function" and node.target is getattr and node.args[1] == "shape":
+        return _sizes_of_tensor(node.args[0])
+    if node.op == "call_method" and node.target == "size" and len(node.args) == 1:
+        return _sizes_of_tensor(node.args[0])
+    return None
+
+
+def _sizes_of_tensor(node: object) -> tuple[int, ...] | None:
+    try:
+        return _shape(node)
+    except Unmappable:
+        return None
+
+
 def _pieces(m: Any) -> dict[fx.Node, list[Value | None]]:
     """Calls with several results (split, chunk, max with a dim) → the value of each result."""
     return m.__dict__.setdefault("pieces", {})  # type: ignore[no-any-return]
 
 
 def _number(value: object) -> float | None:
+    value = static(value)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -125,12 +177,19 @@ _NUMBER_FORMS: dict[str, Callable[[float, bool], tuple[str, str, float] | None]]
     "-": lambda c, first: None if first else ("studio.Shift", "offset", -c),
     "/": lambda c, first: None if first or c == 0 else ("studio.Scale", "factor", 1.0 / c),
 }
+# c - x is Shift(c) after Scale(-1); c / x is Scale(c) after Pow(-1).
+_NUMBER_FIRST: dict[str, tuple[tuple[str, str, float], str, str]] = {
+    "-": (("studio.Scale", "factor", -1.0), "studio.Shift", "offset"),
+    "/": (("studio.Pow", "exponent", -1.0), "studio.Scale", "factor"),
+}
 
 
 def _binary(type_id: str, symbol: str) -> Rule:
     """Two tensors broadcast as torch does, or a tensor and a number (Scale or Shift)."""
 
-    def rule(m: Any, node: fx.Node) -> Value:
+    def rule(m: Any, node: fx.Node) -> Value | None:
+        if not isinstance(node.meta.get("tensor_meta"), TensorMetadata):
+            return None  # arithmetic on sizes (h * w); a layer that needs the result reports it
         if len(node.args) != 2 or set(node.kwargs) - {"alpha"} or node.kwargs.get("alpha", 1) != 1:
             raise Unmappable(f"only `a {symbol} b` of two values has a catalog layer")
         a, b = node.args
@@ -138,7 +197,7 @@ def _binary(type_id: str, symbol: str) -> Rule:
             if number is not None and isinstance(other, fx.Node):
                 form = _NUMBER_FORMS[symbol](number, first)
                 if form is None:
-                    raise Unmappable(f"`number {symbol} tensor` has no catalog layer")
+                    return _number_first(m, node, symbol, number, other)
                 kind, param, value = form
                 return m.layer(node, kind, {param: value}, [other])  # type: ignore[no-any-return]
         if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)):
@@ -147,6 +206,15 @@ def _binary(type_id: str, symbol: str) -> Rule:
         return m.layer(node, type_id, params, [a, b])  # type: ignore[no-any-return]
 
     return rule
+
+
+def _number_first(m: Any, node: fx.Node, symbol: str, number: float, other: fx.Node) -> Value:
+    (kind, param, value), outer, outer_param = _NUMBER_FIRST[symbol]
+    inner = m.layer(node, kind, {param: value}, [other], name=f"{node.name}_{kind[7:].lower()}")
+    result: Value = m.draft.add_layer(
+        outer, node.name, {outer_param: number}, [inner], where=m.where(node)
+    )
+    return result
 
 
 def _unary(type_id: str) -> Rule:
@@ -277,7 +345,7 @@ def _getitem(m: Any, node: fx.Node) -> Value | None:
     if not isinstance(source, fx.Node) or "tensor_meta" not in source.meta:
         return None
     shape = _shape(source)
-    items = list(index) if isinstance(index, tuple) else [index]
+    items = [_static_item(i) for i in (index if isinstance(index, tuple) else [index])]
     cut = [(d, item) for d, item in enumerate(items) if item != slice(None)]
     if len(cut) != 1 or Ellipsis in items or None in items:
         raise Unmappable(f"indexing [{index}] along several dimensions has no catalog layer")
@@ -294,6 +362,15 @@ def _getitem(m: Any, node: fx.Node) -> Value | None:
             params["end"] = None
         return m.layer(node, "studio.Slice", params, [source])  # type: ignore[no-any-return]
     raise Unmappable(f"indexing [{index}] has no catalog layer")
+
+
+def _static_item(item: object) -> object:
+    """An index with the sizes the trace computed (``x[:, : x.shape[1] // 2]``) as numbers."""
+    if isinstance(item, slice):
+        parts = [static(p) if isinstance(p, fx.Node) else p for p in _parts(item)]
+        return slice(*(p if p is not None else o for p, o in zip(parts, _parts(item), strict=True)))
+    found = static(item)
+    return item if found is None else found
 
 
 def _parts(item: slice) -> tuple[object, object, object]:

@@ -84,6 +84,35 @@ class Expanding(nn.Module):
         return x[:, :1].expand(-1, 4, -1) + x[:, 1:]
 
 
+class Positions(nn.Module):
+    """Chosen positions of a sequence (index_select with a fixed list), flipped features."""
+
+    example_input_shape = (2, 5, 6)
+    order: torch.Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("order", torch.tensor([4, 0, 2]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        picked = torch.index_select(x, 1, self.order)  # (N, 3, 6)
+        return picked.transpose(1, 2).sum(dim=-1, keepdim=True)
+
+
+class Sizes(nn.Module):
+    """Numbers computed from sample sizes, and a number on the left of - and /."""
+
+    example_input_shape = (2, 4, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        half = x.shape[-1] // 2
+        return (
+            x[:, :, :half] * (x.shape[1] - 1)
+            - 2.0 / (x[:, :, half:].abs() + 1)
+            + (1 - x[:, :, :half])
+        )
+
+
 class Reductions(nn.Module):
     example_input_shape = (2, 3, 4, 5)
 
@@ -113,11 +142,13 @@ CASES: dict[str, tuple[type[nn.Module], set[str]]] = {
         {"Exp", "Abs", "Subtract", "Divide", "Pow", "Shift", "Clamp", "Scale", "Log", "Sqrt"},
     ),
     "broadcasting": (Broadcasting, {"Parameter", "Multiply", "Add", "Mean"}),
-    "products": (Products, {"MatMul", "Einsum"}),
-    "pieces": (Pieces, {"Split", "Concat", "Stack", "Max"}),
+    "products": (Products, {"MatMul", "Einsum", "Transpose"}),
+    "pieces": (Pieces, {"Split", "Chunk", "Concat", "Stack", "Max"}),
+    "positions": (Positions, {"Index", "Transpose", "Sum"}),
     "indexing": (Indexing, {"Slice", "Select", "Unsqueeze", "Min", "Squeeze"}),
     "expanding": (Expanding, {"Slice", "Expand"}),
     "reductions": (Reductions, {"Max", "Mean", "Sum"}),
+    "sizes": (Sizes, {"Slice", "Scale", "Pow", "Shift", "Subtract"}),
     "class-token": (ClassToken, {"Parameter", "Concat", "Select", "Mean"}),
 }
 # What the TorchScript ONNX exporter writes differently, but to the same values. Its Expand
@@ -130,6 +161,7 @@ ONNX_CASES: dict[str, set[str]] = {
     "pieces": {"Split", "Concat", "Max"},
     "indexing": {"Slice", "Select", "Min"},
     "reductions": {"Max", "Mean", "Sum"},
+    "positions": {"Index", "Permute", "Sum"},
 }
 
 
