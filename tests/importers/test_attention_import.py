@@ -239,7 +239,12 @@ def test_onnx_import_reproduces_the_model(
 
 @pytest.mark.parametrize(
     ("norm_first", "activation", "dynamo"),
-    [(True, "gelu", False), (False, "relu", True)],
+    [
+        (True, "gelu", False),
+        # The dynamo exporter stores the norms' equal ones and zeros once, so they import tied;
+        # 18 s of export, hence slow (the encoder's dynamo test covers the ties by default).
+        pytest.param(False, "relu", True, marks=pytest.mark.slow),
+    ],
     ids=["pre-norm-gelu", "dynamo"],
 )
 def test_onnx_decoder_block_folds_back(

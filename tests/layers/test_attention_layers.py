@@ -86,7 +86,11 @@ def test_scripts_with_torchscript(name: str) -> None:
     torch.testing.assert_close(torch.jit.script(module)(*inputs), module(*inputs))
 
 
-@pytest.mark.parametrize("name", CASES)
+# torch.export costs seconds a case: the cases between them hold every branch of the forwards.
+EXPORTED = ["SelfAttention-cross-masked", "CausalEncoder", "CausalDecoder", "GaussianSample"]
+
+
+@pytest.mark.parametrize("name", EXPORTED)
 def test_exports_with_a_dynamic_batch(name: str) -> None:
     module, inputs = _pair(name)
     batch = torch.export.Dim("batch", min=2)
