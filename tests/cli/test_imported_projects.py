@@ -206,3 +206,85 @@ def test_evaluate_without_data_says_what_to_set(
     assert code == EXIT_PROBLEMS
     assert "the project names no data, and evaluating needs its test split" in err
     assert "--dataset NAME" in err
+
+
+TOKEN_MODEL = """
+import torch
+from torch import nn
+
+
+class TokenClassifier(nn.Module):
+    example_input_shape = (2, 6)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(ids).mean(dim=1))
+"""
+
+
+@pytest.fixture(scope="module")
+def imported_tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model of token ids (an Embedding of 20), imported without data."""
+    folder = tmp_path_factory.mktemp("tokens")
+    (folder / "tokens.py").write_text(TOKEN_MODEL)
+    out = folder / "tokens.strata"
+    assert main(["import", f"{folder / 'tokens.py'}:TokenClassifier", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.timeout(120)
+def test_token_model_exports_on_ids_below_its_vocabulary(
+    capsys: pytest.CaptureFixture[str], imported_tokens: Path, tmp_path: Path
+) -> None:
+    code, out, err = run(
+        capsys,
+        "export",
+        str(imported_tokens),
+        "--format",
+        "onnx",
+        "--format",
+        "torchscript",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == EXIT_OK, out + err
+    assert "onnx: ok" in out and "torchscript: ok" in out
+    (model,) = tmp_path.glob("*.onnx")
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].type == "tensor(int64)"
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (np.array([0, 1, 2, 3, 4, 25]), "token ids run from 0 to 25; the model's vocabulary"),
+        (np.zeros(6, np.float32), "takes integer token ids; it holds float32"),
+    ],
+)
+def test_explain_refuses_token_ids_the_model_cannot_take(
+    capsys: pytest.CaptureFixture[str],
+    imported_tokens: Path,
+    tmp_path: Path,
+    ids: np.ndarray,
+    message: str,
+) -> None:
+    sample = tmp_path / "ids.npy"
+    np.save(sample, ids)
+    code, _, err = run(
+        capsys,
+        "explain",
+        str(imported_tokens),
+        "--method",
+        "Saliency",
+        "--input",
+        str(sample),
+        "--out",
+        str(tmp_path / "x.png"),
+    )
+    assert code == EXIT_PROBLEMS
+    assert message in err, err
+    assert "internal error" not in err
