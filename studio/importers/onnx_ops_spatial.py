@@ -8,13 +8,15 @@ computes the same, or raises `Unmappable` saying which setting the catalog lacks
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from studio.importers.mapping import Unmappable, Value
-from studio.importers.onnx_nodes import attributes
+from studio.importers.onnx_nodes import attributes, layer_name
 
 _KINDS = {1: "1d", 2: "2d", 3: "3d"}
 
@@ -231,6 +233,85 @@ def _space_to_depth(m: Any, node: Any) -> Value:
     return m.layer(node, "studio.PixelUnshuffle", {"downscale_factor": block})
 
 
+# ------------------------------------------------------- shuffles spelled as Reshape, Transpose
+
+# torch's exporters spell PixelUnshuffle (and ChannelShuffle, and PixelShuffle where DepthToSpace
+# does not fit) as Reshape into a view, Transpose, Reshape back. Each step is mapped by the plain
+# rules as it comes; the first Reshape's view says which shuffle the chain may be, and when the
+# Transpose and the last Reshape confirm it, the Reshape and Permute made so far are fused into
+# the one layer. A chain that breaks off simply stays as its steps.
+_CHAINS: weakref.WeakKeyDictionary[Any, dict[str, _Chain]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class _Chain:
+    type_id: str
+    params: Mapping[str, object]
+    perm: tuple[int, ...]  # the Transpose that must follow the view
+    result: tuple[int, ...]  # the shape the last Reshape must make
+    steps: tuple[str, ...] = ()  # the ONNX values made so far: the view, then its transpose
+
+
+def _shuffle_view(before: tuple[int, ...], after: tuple[int, ...]) -> _Chain | None:
+    """The shuffle whose first step reshapes `before` into `after`, if any."""
+    if len(before) == 4 and len(after) == 6:
+        n, c, h, w = before
+        r = after[3]
+        if r > 1 and after == (n, c, h // r, r, w // r, r) and h % r == 0 and w % r == 0:
+            out = (n, c * r * r, h // r, w // r)
+            return _Chain("studio.PixelUnshuffle", {"downscale_factor": r}, (0, 1, 3, 5, 2, 4), out)
+        r = after[2]
+        if r > 1 and after == (n, c // (r * r), r, r, h, w) and c % (r * r) == 0:
+            out = (n, c // (r * r), h * r, w * r)
+            return _Chain("studio.PixelShuffle", {"upscale_factor": r}, (0, 1, 4, 2, 5, 3), out)
+    if 3 <= len(before) <= 5 and len(after) == len(before) + 1 and after[3:] == before[2:]:
+        n, c = before[:2]
+        groups = after[1]
+        if 1 < groups < c and after[:3] == (n, groups, c // groups) and c % groups == 0:
+            perm = (0, 2, 1, *range(3, len(after)))
+            return _Chain("studio.ChannelShuffle", {"groups": groups}, perm, before)
+    return None
+
+
+def _base_rule(op: str) -> Any:
+    from studio.importers import onnx_import
+
+    return onnx_import._RULES[op]
+
+
+def _reshape(m: Any, node: Any) -> Value | None:
+    chains = _CHAINS.setdefault(m, {})
+    chain = chains.pop(node.input[0], None)
+    if chain is not None and len(chain.steps) == 2 and m.shape(node.output[0]) == chain.result:
+        return _fuse(m, node, chain)
+    value = _base_rule("Reshape")(m, node)
+    view = _shuffle_view(m.shape(node.input[0]), m.shape(node.output[0]))
+    if view is not None and value is not None and value != m.tensors.get(node.input[0]):
+        chains[node.output[0]] = replace(view, steps=(node.output[0],))
+    return value  # type: ignore[no-any-return]
+
+
+def _transpose(m: Any, node: Any) -> Value | None:
+    chains = _CHAINS.setdefault(m, {})
+    chain = chains.pop(node.input[0], None)
+    value = _base_rule("Transpose")(m, node)
+    perm = tuple(int(p) for p in attributes(node).get("perm", []))
+    if chain is not None and perm == chain.perm and value is not None:
+        chains[node.output[0]] = replace(chain, steps=(*chain.steps, node.output[0]))
+    return value  # type: ignore[no-any-return]
+
+
+def _fuse(m: Any, node: Any, chain: _Chain) -> Value | None:
+    """The view's Reshape and the Permute replaced by the shuffle, when nothing else reads them."""
+    view, permute = (m.tensors[step][0] for step in chain.steps)
+    alone = all(m.consumers.get(step, 0) == 1 for step in chain.steps)
+    if not alone or m.draft.readers(view) != [permute]:
+        return _base_rule("Reshape")(m, node)  # type: ignore[no-any-return]
+    return m.draft.fuse(  # type: ignore[no-any-return]
+        [view, permute], chain.type_id, chain.params, name=layer_name(node), weights={}
+    )
+
+
 # --------------------------------------------------------------------------------- resizing
 
 _LINEAR = {3: "linear", 4: "bilinear", 5: "trilinear"}
@@ -284,4 +365,6 @@ RULES: dict[str, Any] = {
     "DepthToSpace": _depth_to_space,
     "SpaceToDepth": _space_to_depth,
     "Resize": _resize,
+    "Reshape": _reshape,
+    "Transpose": _transpose,
 }

@@ -80,8 +80,8 @@ CASES: list[tuple[nn.Module, tuple[int, ...], str, str | None]] = [
     (nn.ReplicationPad2d((1, 2, 3, 4)), (3, 5, 4), "ReplicationPad2d", None),
     (nn.PixelShuffle(2), (8, 3, 5), "PixelShuffle", None),
     # torch exports PixelUnshuffle as Reshape, Transpose, Reshape (ONNX's SpaceToDepth orders
-    # the channels otherwise); they come back as the same three steps.
-    (nn.PixelUnshuffle(2), (2, 4, 6), "PixelUnshuffle", "Reshape Permute Reshape"),
+    # the channels otherwise), which the import reads back as the one layer.
+    (nn.PixelUnshuffle(2), (2, 4, 6), "PixelUnshuffle", None),
     (nn.Upsample(scale_factor=2, mode="linear"), (3, 5), "Upsample", None),
     (nn.Upsample(scale_factor=3, mode="linear", align_corners=True), (3, 5), "Upsample", None),
     (nn.Upsample(scale_factor=2, mode="bicubic"), (3, 5, 4), "Upsample", None),
@@ -139,6 +139,40 @@ def test_channel_shuffle_imports_from_torch(registry: LayerRegistry, seed: int) 
     source = Wrapped(nn.ChannelShuffle(3), (6, 4, 4)).eval()
     imported = import_module(source, registry)
     assert _layers(imported) == ["ChannelShuffle"]
+    _assert_same_outputs(imported, source)
+
+
+class SpelledShuffles(nn.Module):
+    """Channel and pixel shuffles written out as view, permute and reshape."""
+
+    example_input_shape = (2, 8, 3, 5)
+
+    def __init__(self, perm: tuple[int, ...] = (0, 1, 4, 2, 5, 3)) -> None:
+        super().__init__()
+        self.perm = perm
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        x = x.view(n, 4, 2, 3, 5).transpose(1, 2).reshape(n, 8, 3, 5)  # ChannelShuffle(4)
+        x = x.view(n, 2, 2, 2, 3, 5).permute(*self.perm)
+        return x.reshape(n, 2, 6, 10)
+
+
+def test_shuffles_spelled_out_in_onnx_are_the_layers(
+    registry: LayerRegistry, seed: int, tmp_path: Path
+) -> None:
+    source = SpelledShuffles().eval()
+    imported = import_onnx_file(export_onnx(source, tmp_path / "spelled.onnx"), registry)
+    assert _layers(imported) == ["ChannelShuffle", "PixelShuffle"]
+    _assert_same_outputs(imported, source)
+
+
+def test_other_reshape_transpose_chains_stay_as_their_steps(
+    registry: LayerRegistry, seed: int, tmp_path: Path
+) -> None:
+    source = SpelledShuffles(perm=(0, 1, 4, 3, 5, 2)).eval()  # not PixelShuffle's order
+    imported = import_onnx_file(export_onnx(source, tmp_path / "other.onnx"), registry)
+    assert _layers(imported) == ["ChannelShuffle", "Reshape", "Permute", "Reshape"]
     _assert_same_outputs(imported, source)
 
 

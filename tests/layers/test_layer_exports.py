@@ -114,7 +114,6 @@ NOT_YET_IMPORTED: dict[tuple[str, str], str] = {
     ("onnx_import", "studio.Chunk"): "imported as Slice nodes",
     ("onnx_import", "studio.Stack"): "imported as Unsqueeze + Concat",
     ("onnx_import", "studio.Parameter"): "an initializer as a graph output: no Input layer",
-    ("onnx_import", "studio.PixelUnshuffle"): "imported as Reshape + Permute",
     ("fx_import", "studio.GlobalAvgPool"): "its copied module is traced into Mean + Reshape",
     ("fx_import", "studio.PositionalEncoding"): "its copied module is untraceable Python",
     ("fx_import", "studio.Reshape"): "Tensor.unflatten has no mapping",
