@@ -82,6 +82,7 @@ def find_patterns(
         *_unary_activations(index),
         *_glus(index),
         *_instance_norms(index),
+        *_local_response_norms(index),
     ):
         if candidate.nodes & taken:
             continue
@@ -736,3 +737,81 @@ def _instance_norms(index: _Index) -> Iterator[Pattern]:
         if index.reproduces(type_id, params, weights, source, result) <= _TOLERANCE:
             name = layer_name(node, type_id.removeprefix("studio.").lower())
             yield Pattern(nodes, source, result, node, name, type_id, params, weights)
+
+
+def _local_response_norms(index: _Index) -> Iterator[Pattern]:
+    """x / (k + alpha · avg_pool(x²))^beta, LocalResponseNorm as torch computes (and exports) it.
+
+    The exporter squares x, pads and average-pools it across the channels (an If squeezes the
+    result, reading the pooled value inside its branches, where no input names it), then
+    scales, shifts and raises it: `size` is the pool's first kernel size, and alpha, k and
+    beta are the constants of the Mul, Add and Pow before the final Div.
+    """
+    for div in index.nodes:
+        if div.op_type != "Div" or not index.is_activation(div.input[0]):
+            continue
+        source = div.input[0]
+        constants = _scaled_power_chain(index, div.input[1])
+        squares = {i for i in index.readers(source) if index.nodes[i].input[:2] == [source] * 2}
+        square = squares.pop() if len(squares) == 1 else None
+        if constants is None or square is None or index.nodes[square].op_type != "Mul":
+            continue
+        region = _forward_region(index, square, stop=div)
+        pools = [index.nodes[i] for i in region or () if index.nodes[i].op_type == "AveragePool"]
+        if region is None or len(pools) != 1:
+            continue
+        alpha, k, beta, chain = constants
+        size = int(next(iter(attributes(pools[0]).get("kernel_shape", [0]))))
+        params = {"size": size, "alpha": alpha, "beta": beta, "k": k}
+        if (
+            size < 1
+            or index.reproduces("studio.LocalResponseNorm", params, {}, source, div.output[0])
+            > _TOLERANCE
+        ):
+            continue
+        nodes = frozenset(region | chain | {index.producer[div.output[0]]})
+        name = layer_name(div, "localresponsenorm")
+        yield Pattern(
+            nodes, source, div.output[0], div, name, "studio.LocalResponseNorm", params, {}
+        )
+
+
+def _scaled_power_chain(index: _Index, name: str) -> tuple[float, float, float, set[int]] | None:
+    """(alpha, k, beta, the nodes) when `name` is Pow(Add(Mul(·, alpha), k), beta).
+
+    The values inside may not count as activations (the exporter's If hides where they come
+    from), so each operator's number is the operand holding one value, Pow's the exponent.
+    """
+    found: list[float] = []
+    chain: set[int] = set()
+    for op in ("Pow", "Add", "Mul"):
+        i = index.producer.get(name)
+        node = None if i is None else index.nodes[i]
+        if i is None or node is None or node.op_type != op or len(node.input) != 2:
+            return None
+        sizes = [np.size(index.values[n]) if n in index.values else 0 for n in node.input]
+        scalar = 1 if sizes[1] == 1 else (0 if op != "Pow" and sizes[0] == 1 else None)
+        if scalar is None or index.is_activation(node.input[scalar]):
+            return None
+        found.append(float(f"{float(np.asarray(index.values[node.input[scalar]])):.7g}"))
+        name = node.input[1 - scalar]
+        chain.add(i)
+    beta, k, alpha = found
+    return alpha, k, beta, chain
+
+
+def _forward_region(index: _Index, start: int, stop: Any) -> set[int] | None:
+    """`start` and every node reading what the region makes, up to `stop` (None past 48)."""
+    region, stack = set(), [start]
+    while stack:
+        i = stack.pop()
+        if i in region or index.nodes[i] is stop:
+            continue
+        region.add(i)
+        if len(region) > 2 * _WALK_LIMIT:
+            return None
+        for out in index.nodes[i].output:
+            if out in index.graph_outputs:
+                return None
+            stack.extend(index.consumers[out])
+    return region

@@ -77,6 +77,11 @@ MODULES = {
     ),
     "RMSNorm": (nn.RMSNorm(6, eps=1e-6), SEQ, {"eps": 1e-6, "elementwise_affine": True}),
     "LocalResponseNorm": (nn.LocalResponseNorm(3, k=2.0), (2, 6, 5, 5), {"size": 3, "k": 2.0}),
+    "LocalResponseNorm-sequence": (
+        nn.LocalResponseNorm(4, alpha=0.01, beta=0.5),
+        SEQ,
+        {"size": 4, "alpha": 0.01, "beta": 0.5},
+    ),
     "Dropout1d": (nn.Dropout1d(0.3), SEQ, {"p": 0.3}),
     "AlphaDropout": (nn.AlphaDropout(0.2), SEQ, {"p": 0.2}),
 }
@@ -136,7 +141,8 @@ def test_function_imports_as_its_layer(name: str, registry: LayerRegistry, seed:
 
 # The TorchScript exporter writes these as one operator, or spells them out: Mish and tanh-GELU
 # as x · g(x), Softplus(beta) as softplus(beta · x) / beta, Softsign as x / (1 + |x|),
-# LogSigmoid as log(sigmoid(x)), GLU as a Split, a Sigmoid and a Mul; the patterns of
+# LogSigmoid as log(sigmoid(x)), GLU as a Split, a Sigmoid and a Mul, LocalResponseNorm as
+# x / (k + alpha · avg_pool(x²))^beta; the patterns of
 # `onnx_patterns` take those back as one layer.
 EXPORTED = [
     "Softplus-beta",
@@ -155,6 +161,8 @@ EXPORTED = [
     "GELU",
     "BatchNorm3d",
     "InstanceNorm1d",
+    "LocalResponseNorm",
+    "LocalResponseNorm-sequence",
 ]
 
 

@@ -110,7 +110,6 @@ NOT_YET_IMPORTED: dict[tuple[str, str], str] = {
     ("onnx_import", "studio.TransformerDecoderLayer"): "imported as its parts (attention, ...)",
     ("onnx_import", "studio.CosineSimilarity"): "ONNX Max has no mapping",
     ("onnx_import", "studio.PairwiseDistance"): "imported as Subtract, Pow, Sum",
-    ("onnx_import", "studio.LocalResponseNorm"): "5-d Pad and AveragePool have no mapping",
     ("onnx_import", "studio.Chunk"): "imported as Slice nodes",
     ("onnx_import", "studio.Stack"): "imported as Unsqueeze + Concat",
     ("onnx_import", "studio.Parameter"): "an initializer as a graph output: no Input layer",
