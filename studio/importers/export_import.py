@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 from torch import fx, nn
+from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from studio.core.registry import LayerRegistry
 from studio.importers import fx_import
@@ -148,8 +149,9 @@ def import_module_export(
     _check_arity(module, args)
     args = _with_token_inputs(module, args)
     examples = _examples(module, args)
+    calls: dict[str, list[_Call]] = {}
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _recording_calls(module, calls):
             expected = module(*examples)
     except Exception as exc:
         shown = ", ".join(_describe(a) for a in args)
@@ -162,11 +164,14 @@ def import_module_export(
         ) from None
     program = _export(module, examples, source, source_file)
     specs = flat(args)
-    mapper = _ExportMapper(module, program, GraphDraft(registry), source_file, specs)
+    mapper = _ExportMapper(module, program, GraphDraft(registry), source_file, specs, calls)
     mapper.find_regions(program.graph)
     mapper.fold_constants(program.graph)
     constructs = mapper.shared_weights()
-    mapper.map_graph(program.graph)
+    try:
+        mapper.map_graph(program.graph)
+    finally:
+        mapper.release_arguments()
     constructs += mapper.constructs
     if constructs:
         raise UnsupportedModelError(source, constructs)
@@ -313,7 +318,13 @@ def _export(
     name = type(module).__name__
     try:
         with _quiet_torch():
-            return torch.export.export(module, examples, strict=False)
+            program = torch.export.export(module, examples, strict=False)
+            if _mutates(program.graph):
+                # ``out += x`` and ``relu(inplace=True)`` leave in-place ops, and a view taken
+                # before one would still name the old value; functionalized, every op makes
+                # a new value (nothing is decomposed: linear and layer_norm stay whole).
+                program = program.run_decompositions({})
+            return program
     except Exception as exc:
         where, code = _failing_line(exc, source_file)
         if _data_dependent(exc):
@@ -332,6 +343,14 @@ def _export(
         raise ExportUnavailable(
             UnmappedConstruct(f"{name}.forward", "torch.export", where, reason)
         ) from None
+
+
+def _mutates(graph: fx.Graph) -> bool:
+    for node in graph.nodes:
+        schema = getattr(node.target, "_schema", None)
+        if node.op == "call_function" and schema is not None and schema.is_mutable:
+            return True
+    return False
 
 
 def _data_dependent(exc: BaseException | None) -> bool:
@@ -380,8 +399,11 @@ class _ExportMapper(_FxMapper):
         draft: GraphDraft,
         source_file: Path | None,
         specs: Sequence[TensorInput],
+        calls: Mapping[str, Sequence[_Call]] | None = None,
     ) -> None:
         super().__init__(root, draft, source_file)
+        self.calls = calls or {}
+        self.held: list[str] = []  # attributes `hold_argument` set on the root
         from torch.export.graph_signature import InputKind
 
         self.program = program
@@ -567,21 +589,73 @@ class _ExportMapper(_FxMapper):
         )
 
     def module_call(self, region: _Region) -> fx.Node:
-        """A ``call_module`` node as the fx tracer would have made it, for the fx rules."""
+        """A ``call_module`` node as the fx tracer would have made it, for the fx rules.
+
+        Its arguments are those of the recorded call (`_recording_calls`): keyword arguments
+        and numbers as they were, each tensor a placeholder standing for the export node it
+        was. So a rule sees ``self.encoder(x, mask=m, is_causal=True)`` as written, and
+        refuses what it cannot reproduce, even where the module's ops never read the mask.
+        """
         graph = fx.Graph()
-        args: list[fx.Node] = []
-        for i, source in enumerate(region.inputs):
-            placeholder = graph.placeholder(f"arg{i}")
-            placeholder.meta["tensor_meta"] = source.meta.get("tensor_meta")
-            self.proxies[placeholder] = source
-            args.append(placeholder)
-        if isinstance(region.module, nn.MultiheadAttention) and len(args) in (1, 2):
-            # Self-attention reads one tensor three times, cross-attention keys and values
-            # from one other tensor: the call was (query, key, value).
-            args = [args[0], args[-1], args[-1]]
-        call = graph.call_module(region.path, tuple(args))
+        placeholders: dict[int, fx.Node] = {}
+
+        def stand_for(source: fx.Node | None, like: Any) -> fx.Node:
+            if like is not None and (source is None or source in self.constants):
+                # A value that is the same on every run (a mask), or one the module's ops
+                # never read: the rule may look at its numbers, as at a traced attribute.
+                return graph.get_attr(self.hold_argument(like))
+            placeholder = graph.placeholder(f"arg{len(placeholders)}")
+            if source is not None:
+                placeholder.meta["tensor_meta"] = source.meta.get("tensor_meta")
+                self.proxies[placeholder] = source
+            else:
+                placeholder.meta["tensor_meta"] = _extract_tensor_metadata(like)
+            return placeholder
+
+        recorded = self.recorded_call(region)
+        if recorded is None:
+            args: tuple[Any, ...] = tuple(stand_for(i, None) for i in region.inputs)
+            kwargs: dict[str, Any] = {}
+        else:
+            sources = _pair_tensors(recorded, region)
+            if sources is None:
+                raise Unmappable(
+                    "reads a tensor that is not among its arguments; the catalog's layer "
+                    "would not reproduce it"
+                )
+
+            def argument(value: Any) -> Any:
+                if not isinstance(value, torch.Tensor):
+                    return value
+                key = id(value)
+                if key not in placeholders:
+                    placeholders[key] = stand_for(sources.get(key), value)
+                return placeholders[key]
+
+            args = tuple(_map_structure(a, argument) for a in recorded[0])
+            kwargs = {k: _map_structure(v, argument) for k, v in recorded[1].items()}
+        call = graph.call_module(region.path, args, kwargs)
         call.meta["stack_trace"] = region.nodes[0].meta.get("stack_trace")
         return call
+
+    def hold_argument(self, tensor: torch.Tensor) -> str:
+        """Keep `tensor` on the root module while mapping, for a rule reading it by name."""
+        name = f"_strata_import_argument_{len(self.held)}"
+        object.__setattr__(self.root, name, tensor)
+        self.held.append(name)
+        return name
+
+    def release_arguments(self) -> None:
+        for name in self.held:
+            object.__delattr__(self.root, name)
+        self.held.clear()
+
+    def recorded_call(self, region: _Region) -> _Call | None:
+        """The arguments of the call `region` came from (the n-th call of its module)."""
+        _, _, count = region.key.partition("@")
+        index = int(count) if count.isdigit() else 0
+        calls = self.calls.get(region.path, ())
+        return calls[index] if index < len(calls) else None
 
     def assign_outputs(self, region: _Region, call: fx.Node, value: Value | None) -> None:
         outputs = region.outputs
@@ -819,6 +893,72 @@ def _per_model(tensor: torch.Tensor) -> tuple[tuple[int, ...], torch.Tensor]:
     if tensor.dim() >= 2 and tensor.shape[0] == 1:
         return tuple(tensor.shape[1:]), tensor
     return tuple(tensor.shape), tensor.unsqueeze(0)
+
+
+_Call = tuple[tuple[Any, ...], dict[str, Any]]
+"""The positional and keyword arguments one module call received."""
+
+
+@contextmanager
+def _recording_calls(module: nn.Module, calls: dict[str, list[_Call]]) -> Iterator[None]:
+    """Record every call of a layer module (by module path) while `module` runs."""
+
+    def hook_for(path: str) -> Callable[..., None]:
+        def record(_module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            calls.setdefault(path, []).append((tuple(args), dict(kwargs)))
+
+        return record
+
+    handles = [
+        sub.register_forward_pre_hook(hook_for(path), with_kwargs=True)
+        for path, sub in module.named_modules()
+        if path and _is_layer_module(sub)
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _map_structure(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    if isinstance(value, tuple | list):
+        return type(value)(_map_structure(v, leaf) for v in value)
+    return leaf(value)
+
+
+def _tensors_of(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, tuple | list):
+        return [t for v in value for t in _tensors_of(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors_of(v)]
+    return [value] if isinstance(value, torch.Tensor) else []
+
+
+def _pair_tensors(recorded: _Call, region: _Region) -> dict[int, fx.Node] | None:
+    """Each distinct tensor argument of the call → the export node it was, or None.
+
+    Tensors pair with the region's inputs by shape and dtype, in order; a tensor the ops never
+    read (a mask ignored for ``is_causal``) pairs with nothing. None when the ops read an input
+    that is no argument at all.
+    """
+    distinct: dict[int, torch.Tensor] = {}
+    for tensor in _tensors_of([recorded[0], recorded[1]]):
+        distinct.setdefault(id(tensor), tensor)
+    unpaired = list(region.inputs)
+    pairs: dict[int, fx.Node] = {}
+    for key, tensor in distinct.items():
+        for source in unpaired:
+            meta = source.meta.get("val")
+            if (
+                isinstance(meta, torch.Tensor)
+                and tuple(meta.shape) == tuple(tensor.shape)
+                and meta.dtype == tensor.dtype
+            ):
+                pairs[key] = source
+                unpaired.remove(source)
+                break
+    return None if unpaired else pairs
 
 
 def _can_tie(draft: GraphDraft) -> bool:

@@ -268,3 +268,50 @@ class ArgMax(nn.Module):
     def forward(self, x):
         _, where = x.max(dim=1)
         return where
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block as torchvision writes it: in-place ReLU and ``out += identity``."""
+
+    def __init__(self, channels: int = 4):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+class ReadsOldValue(nn.Module):
+    """Takes a view, then adds in place: the view sees the new values."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        first = y[:, :2]
+        y.add_(x)
+        return first * 2.0
+
+
+class EncoderWithMask(nn.Module):
+    """PyTorch's word-language model encoder: a causal mask built in forward, is_causal set."""
+
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 1)
+
+    def forward(self, x):
+        length = x.size(1)
+        mask = torch.triu(torch.full((length, length), float("-inf")), diagonal=1)
+        return self.encoder(x, mask=mask, is_causal=True)

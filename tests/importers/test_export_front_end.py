@@ -240,3 +240,26 @@ def test_max_values_map_and_indices_are_refused(registry: LayerRegistry) -> None
     _assert_reproduces(imported)
     message = _refusal(registry, "ArgMax", [TensorInput((2, 5))])
     assert "indices of max/min" in message and _line("_, where = x.max(dim=1)") in message
+
+
+def test_in_place_residual_add_imports(registry: LayerRegistry) -> None:
+    imported = _import(registry, "BasicBlock", [TensorInput((2, 4, 6, 6))])
+    assert _types(imported).count("Add") == 1
+    _assert_reproduces(imported)
+
+
+def test_in_place_op_after_a_view_is_followed(registry: LayerRegistry) -> None:
+    _needs(registry, "Scale", "Slice")
+    imported = _import(registry, "ReadsOldValue", [TensorInput((2, 4))])
+    assert _types(imported) == ["Input", "Linear", "Add", "Slice", "Scale", "Output"]
+    _assert_reproduces(imported)
+
+
+def test_module_call_keyword_arguments_reach_the_rule(registry: LayerRegistry) -> None:
+    """The encoder's ops never read the mask (is_causal): the recorded call still shows it."""
+    imported = _import(registry, "EncoderWithMask", [TensorInput((2, 5, 8))])
+    (layer,) = [n for n in imported.project.main_graph.nodes if n.type_id.endswith("EncoderLayer")]
+    if "causal" not in layer.params:
+        pytest.skip("the catalog's TransformerEncoderLayer has no causal setting yet")
+    assert layer.params["causal"] is True
+    _assert_reproduces(imported)
