@@ -36,15 +36,15 @@ def examples(ex: Any) -> dict[str, list[Any]]:
         ],
         "studio.AdaptiveAvgPool1d": [
             ex((4, 9), out=(4, 1)),
-            ex((4, 10), out=(4, 3), output_size=3),
+            ex((4, 9), out=(4, 3), output_size=3),
         ],
         "studio.AdaptiveMaxPool1d": [
             ex((4, 9), out=(4, 1)),
-            ex((4, 7), out=(4, 5), output_size=5),
+            ex((4, 8), out=(4, 4), output_size=4),
         ],
         "studio.AdaptiveMaxPool2d": [
             ex((4, 9, 7), out=(4, 1, 1)),
-            ex((4, 9, 7), out=(4, 3, 2), output_size=(3, 2)),
+            ex((4, 9, 6), out=(4, 3, 3), output_size=(3, 3)),
         ],
         "studio.ZeroPad1d": [
             ex((3, 5), out=(3, 7)),

@@ -76,6 +76,10 @@ EQUIVALENTS: dict[tuple[str, str], tuple[set[str], str]] = {
         {"studio.MaxPool1d"},
         "an output size that divides the input is exported as a plain MaxPool",
     ),
+    ("onnx_import", "studio.AdaptiveAvgPool1d"): (
+        {"studio.AvgPool1d"},
+        "an output size that divides the input is exported as a plain AveragePool",
+    ),
     ("onnx_import", "studio.ConstantPad2d"): ({"studio.ZeroPad2d"}, "padding with 0 is ZeroPad"),
     ("fx_import", "studio.ConstantPad2d"): ({"studio.ZeroPad2d"}, "padding with 0 is ZeroPad"),
 }
