@@ -425,6 +425,7 @@ ATEN_RULES: dict[str, Rule] = {
     "aten.abs": _unary("studio.Abs", "abs"),
     "aten.pow": _pow,
     "aten.scaled_dot_product_attention": _attention,
+    "aten._scaled_dot_product_flash_attention_for_cpu": _attention,  # after functionalizing
     "aten.masked_fill": _masked_fill,
     "aten.upsample_nearest2d": _upsample("nearest"),
     "aten.upsample_nearest1d": _upsample("nearest"),
