@@ -282,7 +282,7 @@ class SelfAttention(nn.Module):
             key_padding_mask = padding != 0
         attn_mask: torch.Tensor | None = None
         if self.causal:
-            ones = torch.ones(x.shape[1], memory.shape[1], dtype=torch.bool, device=x.device)
+            ones = torch.ones((x.shape[1], memory.shape[1]), dtype=torch.bool, device=x.device)
             attn_mask = torch.triu(ones, diagonal=1)
         out, _ = self.attn(
             x,

@@ -17,7 +17,7 @@ class CausalTransformerEncoderLayer(nn.TransformerEncoderLayer):
 
     def forward(self, src: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         length = src.shape[1]
-        ones = torch.ones(length, length, dtype=torch.bool, device=src.device)
+        ones = torch.ones((length, length), dtype=torch.bool, device=src.device)
         mask = torch.triu(ones, diagonal=1)
         x = src
         if self.norm_first:
@@ -42,7 +42,7 @@ class CausalTransformerDecoderLayer(nn.TransformerDecoderLayer):
 
     def forward(self, tgt: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         length = tgt.shape[1]
-        ones = torch.ones(length, length, dtype=torch.bool, device=tgt.device)
+        ones = torch.ones((length, length), dtype=torch.bool, device=tgt.device)
         mask = torch.triu(ones, diagonal=1)
         x = tgt
         if self.norm_first:

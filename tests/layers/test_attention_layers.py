@@ -100,6 +100,14 @@ def test_exports_with_a_dynamic_batch(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
+def test_traces_through_with_fx(name: str) -> None:
+    """The fx importer traces generated code through these classes (masks built from sizes)."""
+    module, inputs = _pair(name)
+    traced = torch.fx.symbolic_trace(module)
+    torch.testing.assert_close(traced(*inputs), module(*inputs))
+
+
+@pytest.mark.parametrize("name", CASES)
 def test_class_source_runs_on_its_own(name: str) -> None:
     module, inputs = _pair(name)
     cls = type(module)

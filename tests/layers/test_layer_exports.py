@@ -111,7 +111,6 @@ TORCH_LIMITS: dict[tuple[str, str], str] = {
 #: Strict xfail: a mapping that lands turns the entry into an XPASS failure; remove it then.
 NOT_YET_IMPORTED: dict[tuple[str, str], str] = {
     ("onnx_import", "studio.GroupNorm"): "InstanceNormalization + Reshape + Mul + Add pattern",
-    ("onnx_import", "studio.TransformerDecoderLayer"): "imported as its parts (attention, ...)",
     ("onnx_import", "studio.CosineSimilarity"): "ONNX Max has no mapping",
     ("onnx_import", "studio.PairwiseDistance"): "imported as Subtract, Pow, Sum",
     ("onnx_import", "studio.Chunk"): "imported as Slice nodes",
@@ -120,7 +119,9 @@ NOT_YET_IMPORTED: dict[tuple[str, str], str] = {
     ("fx_import", "studio.GlobalAvgPool"): "its copied module is traced into Mean + Reshape",
     ("fx_import", "studio.PositionalEncoding"): "its copied module is untraceable Python",
     ("fx_import", "studio.Reshape"): "Tensor.unflatten has no mapping",
-    ("fx_import", "studio.TransformerDecoderLayer"): "untraceable Python (torch.ones(...))",
+    ("fx_import", "studio.TransformerDecoderLayer"): (
+        "its copied causal subclass is traced into its parts (attention, Dropout, Add, ...)"
+    ),
     ("fx_import", "studio.Split"): "fx refuses tuple(torch.split(...)) as data-dependent",
     ("fx_import", "studio.Chunk"): "fx refuses tuple(torch.chunk(...)) as data-dependent",
     ("fx_import", "studio.Slice"): "torch.ops.aten.slice has no mapping",
