@@ -47,9 +47,13 @@ RTOL, ATOL = 1e-4, 1e-5
 
 CHECKS = ("code", "torchscript", "onnx", "onnx_import", "fx_import", "torch_export", "onnx_dynamo")
 
-#: (check, type_id) → why the check cannot apply to the layer: skipped, with this reason.
+# Each list is keyed by (check, type_id), for every example of the layer, or by
+# (check, type_id, index) for one example (the slow run checks all of them).
+Key = tuple[str, str] | tuple[str, str, int]
+
+#: Why the check cannot apply to the layer: skipped, with this reason.
 _DROPOUT = "in eval mode dropout is the identity, exported as no operation at all"
-SKIPS: dict[tuple[str, str], str] = {
+SKIPS: dict[Key, str] = {
     ("onnx_import", "studio.Identity"): "an identity is exported as no operation at all",
     ("fx_import", "studio.Identity"): "fx traces an identity away: no operation is left",
     ("onnx_import", "studio.GaussianSample"): "in eval mode it returns the mean: no operation",
@@ -60,9 +64,9 @@ SKIPS: dict[tuple[str, str], str] = {
     ("onnx_import", "studio.AlphaDropout"): _DROPOUT,
 }
 
-#: (check, type_id) → (layer types that are the same model, why): ONNX (or the importer)
-#: cannot tell them apart, so importing back to one of these counts as the layer itself.
-EQUIVALENTS: dict[tuple[str, str], tuple[set[str], str]] = {
+#: (layer types that are the same model, why): ONNX (or the importer) cannot tell them
+#: apart, so importing back to one of these counts as the layer itself.
+EQUIVALENTS: dict[Key, tuple[set[str], str]] = {
     ("onnx_import", "studio.Reshape"): (
         {"studio.Flatten"},
         "the first example reshapes to one dimension, which ONNX cannot tell from a Flatten",
@@ -82,17 +86,16 @@ EQUIVALENTS: dict[tuple[str, str], tuple[set[str], str]] = {
     ),
     ("onnx_import", "studio.ConstantPad2d"): ({"studio.ZeroPad2d"}, "padding with 0 is ZeroPad"),
     ("fx_import", "studio.ConstantPad2d"): ({"studio.ZeroPad2d"}, "padding with 0 is ZeroPad"),
+    ("onnx_import", "studio.Clamp", 1): ({"studio.Hardtanh"}, "a clamp to [-1, 1] is Hardtanh"),
+    ("onnx_import", "studio.Select", 2): (
+        {"studio.SelectLast"},
+        "selecting the last position of a sequence is SelectLast",
+    ),
 }
 
-_NO_TUPLE_TYPE = (
-    "TorchScript has no type for a tuple of any length (tuple[Tensor, ...]); studio's "
-    "TorchScript export traces such a model instead, with a note"
-)
 _LEGACY = "the legacy ONNX exporter has no symbolic for "
-#: (check, type_id) → what torch itself cannot do: strict xfail, so that a fix shows up.
-TORCH_LIMITS: dict[tuple[str, str], str] = {
-    ("torchscript", "studio.Split"): _NO_TUPLE_TYPE,
-    ("torchscript", "studio.Chunk"): _NO_TUPLE_TYPE,
+#: What torch itself cannot do: strict xfail, so that a fix shows up.
+TORCH_LIMITS: dict[Key, str] = {
     **{
         (check, f"studio.{name}"): f"{_LEGACY}{op} (the dynamo exporter, studio's, has one)"
         for check in ("onnx", "onnx_import")
@@ -105,11 +108,14 @@ TORCH_LIMITS: dict[tuple[str, str], str] = {
     },
     ("onnx", "studio.Constant"): "the legacy exporter's tracer refuses an output no input feeds",
     ("onnx_import", "studio.Constant"): "the legacy exporter's tracer refuses it (see onnx)",
+    ("onnx", "studio.Clamp", 2): "the legacy exporter clips integers at int(2.5); torch "
+    "promotes them to float",
+    ("onnx", "studio.PairwiseDistance", 1): "the legacy exporter's p=1 distance gives NaN",
 }
 
-#: (check, type_id) → how the import falls short while its mapping is still to be written.
-#: Strict xfail: a mapping that lands turns the entry into an XPASS failure; remove it then.
-NOT_YET_IMPORTED: dict[tuple[str, str], str] = {
+#: How the import falls short while its mapping is still to be written. Strict xfail: a
+#: mapping that lands turns the entry into an XPASS failure; remove it then.
+NOT_YET_IMPORTED: dict[Key, str] = {
     ("onnx_import", "studio.GroupNorm"): "InstanceNormalization + Reshape + Mul + Add pattern",
     ("onnx_import", "studio.CosineSimilarity"): "ONNX Max has no mapping",
     ("onnx_import", "studio.PairwiseDistance"): "imported as Subtract, Pow, Sum",
@@ -122,9 +128,11 @@ NOT_YET_IMPORTED: dict[tuple[str, str], str] = {
     ("fx_import", "studio.TransformerDecoderLayer"): (
         "its copied causal subclass is traced into its parts (attention, Dropout, Add, ...)"
     ),
-    ("fx_import", "studio.Split"): "fx refuses tuple(torch.split(...)) as data-dependent",
-    ("fx_import", "studio.Chunk"): "fx refuses tuple(torch.chunk(...)) as data-dependent",
-    ("fx_import", "studio.Slice"): "torch.ops.aten.slice has no mapping",
+    ("onnx_import", "studio.GlobalAvgPool", 1): "over a sequence it imports as Mean",
+    ("onnx_import", "studio.Divide", 1): "integer inputs: ONNX Cast has no mapping",
+    ("onnx_import", "studio.Scale", 1): "integer inputs: ONNX Cast has no mapping",
+    ("onnx_import", "studio.Pow", 1): "integer inputs: ONNX Cast has no mapping",
+    ("fx_import", "studio.LSTM", 1): "a bidirectional last output indexes several dimensions",
 }
 
 
@@ -154,18 +162,20 @@ def _params(check: str, *, every: bool = False) -> list[Any]:
     params = []
     for type_id, index in _layer_examples(every=True):
         marks: list[Any] = [] if index == 0 and not every else [pytest.mark.slow]
-        key = (check, type_id)
-        if key in SKIPS:
-            marks.append(pytest.mark.skip(reason=SKIPS[key]))
-        elif key in TORCH_LIMITS:
-            reason = f"TORCH_LIMITS: {TORCH_LIMITS[key]}"
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
-        elif key in NOT_YET_IMPORTED:
-            reason = f"NOT_YET_IMPORTED: {NOT_YET_IMPORTED[key]}"
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+        if (skip := listed(SKIPS, check, type_id, index)) is not None:
+            marks.append(pytest.mark.skip(reason=skip))
+        elif (limit := listed(TORCH_LIMITS, check, type_id, index)) is not None:
+            marks.append(pytest.mark.xfail(strict=True, reason=f"TORCH_LIMITS: {limit}"))
+        elif (gap := listed(NOT_YET_IMPORTED, check, type_id, index)) is not None:
+            marks.append(pytest.mark.xfail(strict=True, reason=f"NOT_YET_IMPORTED: {gap}"))
         case_id = f"{type_id.removeprefix('studio.')}-{index}"
         params.append(pytest.param(type_id, index, id=case_id, marks=marks))
     return params
+
+
+def listed(table: dict[Key, Any], check: str, type_id: str, index: int) -> Any:
+    """The entry for this one example, else for every example of the layer, else None."""
+    return table.get((check, type_id, index), table.get((check, type_id)))
 
 
 def _graph(type_id: str, example: Example) -> Graph:
@@ -233,14 +243,19 @@ def assert_same(got: list[Any], case: Case, what: str) -> None:
         have = torch.as_tensor(np.asarray(have)) if not isinstance(have, torch.Tensor) else have
         assert tuple(have.shape) == tuple(want.shape), f"{what}: output {i + 1} shape"
         torch.testing.assert_close(
-            have.to(want.dtype), want, rtol=RTOL, atol=ATOL, equal_nan=True, msg=what
+            have.to(want.dtype),
+            want,
+            rtol=RTOL,
+            atol=ATOL,
+            equal_nan=True,
+            msg=lambda message: f"{what}: {message}",
         )
 
 
-def assert_imported_as(type_id: str, imported: Any, check: str) -> None:
+def assert_imported_as(type_id: str, index: int, imported: Any, check: str) -> None:
     """The imported graph holds the layer (or one `EQUIVALENTS` lists for it)."""
     found = {node.type_id for node in imported.project.main_graph.nodes}
-    wanted = {type_id} | EQUIVALENTS.get((check, type_id), (set(), ""))[0]
+    wanted = {type_id} | (listed(EQUIVALENTS, check, type_id, index) or (set(), ""))[0]
     assert found & wanted, f"{check}: {type_id} came back as {sorted(found)}"
 
 
@@ -295,9 +310,14 @@ def onnx_file(type_id: str, index: int) -> bytes:
 def _onnx_outputs(model: bytes | Path, c: Case) -> list[np.ndarray]:
     source = str(model) if isinstance(model, Path) else model
     session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
-    # An input the model ignores is no input of the ONNX graph.
+    # An input the model ignores is no input of the ONNX graph; the dynamo exporter renames
+    # an input that is also an output (x1 → x1_orig), but keeps them all, in order.
     given = {f"x{i + 1}": t.numpy() for i, t in enumerate(c.inputs)}
-    feeds = {i.name: given[i.name] for i in session.get_inputs()}
+    names = [i.name for i in session.get_inputs()]
+    if set(names) <= set(given):
+        feeds = {name: given[name] for name in names}
+    else:
+        feeds = {name: t.numpy() for name, t in zip(names, c.inputs, strict=True)}
     return list(session.run(None, feeds))
 
 
@@ -314,7 +334,7 @@ def test_onnx_file_imports_back_to_the_layer(type_id: str, index: int, tmp_path:
     path = tmp_path / "one_layer.onnx"
     path.write_bytes(onnx_file(type_id, index))
     imported = import_onnx_file(path, REGISTRY)
-    assert_imported_as(type_id, imported, "onnx_import")
+    assert_imported_as(type_id, index, imported, "onnx_import")
 
 
 # ---- (d) the generated code, imported as a user's file
@@ -327,7 +347,7 @@ def test_generated_code_imports_back_to_the_layer(type_id: str, index: int, tmp_
     path.write_text(generate_code(c.graph, class_name=CLASS_NAME))
     shapes = [tuple(t.shape) for t in c.inputs]
     imported = import_module_file(f"{path}:{CLASS_NAME}", REGISTRY, input_shapes=shapes)
-    assert_imported_as(type_id, imported, "fx_import")
+    assert_imported_as(type_id, index, imported, "fx_import")
 
 
 # ---- torch.export and the dynamo ONNX exporter: every example, in the slow run
@@ -353,14 +373,17 @@ def test_dynamo_onnx_export_runs_in_onnxruntime(type_id: str, index: int, tmp_pa
 def test_every_listed_exception_names_a_layer_and_a_check() -> None:
     """The lists stay true to the catalog; `-s` prints them, for the report."""
     equivalents = {key: f"{sorted(types)}: {why}" for key, (types, why) in EQUIVALENTS.items()}
-    for name, listed in (
+    for name, entries in (
         ("SKIPS", SKIPS),
         ("EQUIVALENTS", equivalents),
         ("TORCH_LIMITS", TORCH_LIMITS),
         ("NOT_YET_IMPORTED", NOT_YET_IMPORTED),
     ):
-        print(f"{name} ({len(listed)}):")
-        for (check, type_id), reason in sorted(listed.items()):
-            assert check in CHECKS and type_id in EXAMPLES, (check, type_id)
-            print(f"  {check:12} {type_id:32} {reason}")
+        print(f"{name} ({len(entries)}):")
+        for key, reason in sorted(entries.items(), key=str):
+            check, type_id, *index = key
+            assert check in CHECKS and type_id in EXAMPLES, key
+            assert not index or int(index[0]) < len(EXAMPLES[str(type_id)]), key
+            where = f"{type_id}" + (f"-{index[0]}" if index else "")
+            print(f"  {check!s:12} {where:34} {reason}")
     assert not set(SKIPS) & set(NOT_YET_IMPORTED) and not set(SKIPS) & set(TORCH_LIMITS)
