@@ -79,7 +79,9 @@ def find_patterns(
     for candidate in (
         *_attentions(index),
         *_activations(index),
+        *_where_activations(index),
         *_unary_activations(index),
+        *_rms_norms(index),
         *_glus(index),
         *_instance_norms(index),
         *_local_response_norms(index),
@@ -617,48 +619,59 @@ _SPELLED_UNARY: tuple[tuple[str, dict[str, object]], ...] = (
 def _unary_activations(index: _Index) -> Iterator[Pattern]:
     """x / g(x), g(x) / beta and log(g(x)), g made of elementwise operators on x alone."""
     for node in index.nodes:
-        source: str | None = None
+        sources: list[str] = []
         candidates = _SPELLED_UNARY
         if node.op_type == "Div" and all(index.is_activation(n) for n in node.input[:2]):
             x, g = node.input[0], node.input[1]
             if x != g and _elementwise_of(index, g, x):
-                source = x
+                sources = [x]
         elif node.op_type == "Div" and index.is_activation(node.input[0]):
             # softplus(beta · x) / beta: torch's Softplus with a beta other than 1.
-            beta = index.constant(node.input[1])
-            if beta is not None and beta.size == 1 and float(beta) > 0:
-                source = _single_source(index, node.input[0])
-                candidates = (("studio.Softplus", {"beta": float(f"{float(beta):.7g}")}),)
+            beta = _scalar(index, node.input[1])
+            if beta is not None and beta > 0:
+                sources = _sources_behind_chain(index, node.output[0])
+                candidates = (("studio.Softplus", {"beta": beta}),)
         elif node.op_type == "Log" and index.is_activation(node.input[0]):
-            source = _single_source(index, node.input[0])
-        if source is None:
-            continue
-        nodes = index.between(source, node.output[0])
+            sources = _sources_behind_chain(index, node.output[0])
+        found = _claim_unary(index, node, sources, candidates)
+        if found is not None:
+            yield found
+
+
+def _claim_unary(
+    index: _Index,
+    anchor: Any,
+    sources: Sequence[str],
+    candidates: Sequence[tuple[str, dict[str, object]]],
+) -> Pattern | None:
+    """The first candidate layer that computes `anchor`'s output from one of `sources`
+    (tried nearest first, so an activation after another claims only its own operators)."""
+    result = anchor.output[0]
+    for source in sources:
+        nodes = index.between(source, result)
         if nodes is None:
             continue
         for type_id, params in candidates:
-            if index.reproduces(type_id, params, {}, source, node.output[0]) <= _TOLERANCE:
-                name = layer_name(node, type_id.removeprefix("studio.").lower())
-                yield Pattern(nodes, source, node.output[0], node, name, type_id, params, {})
-                break
+            if index.reproduces(type_id, params, {}, source, result) <= _TOLERANCE:
+                name = layer_name(anchor, type_id.removeprefix("studio.").lower())
+                return Pattern(nodes, source, result, anchor, name, type_id, params, {})
+    return None
 
 
-def _single_source(index: _Index, name: str) -> str | None:
-    """The one activation an elementwise computation of `name` starts from, if it is one."""
-    stack, seen, leaves = [name], set(), set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        node = index.made_by(current)
+def _sources_behind_chain(index: _Index, name: str, limit: int = 6) -> list[str]:
+    """The activations behind `name`, nearest first, along elementwise operators that each
+    read one activation (constants aside)."""
+    found: list[str] = []
+    for _ in range(limit):
+        node = index.made_by(name)
         if node is None or node.op_type not in _ELEMENTWISE:
-            leaves.add(current)
-        elif len(seen) > _WALK_LIMIT:
-            return None
-        else:
-            stack.extend(n for n in node.input if index.is_activation(n))
-    return next(iter(leaves)) if len(leaves) == 1 and name not in leaves else None
+            break
+        inputs = {n for n in node.input if index.is_activation(n)}
+        if len(inputs) != 1:
+            break
+        name = inputs.pop()
+        found.append(name)
+    return found
 
 
 def _glus(index: _Index) -> Iterator[Pattern]:
@@ -815,3 +828,107 @@ def _forward_region(index: _Index, start: int, stop: Any) -> set[int] | None:
                 return None
             stack.extend(index.consumers[out])
     return region
+
+
+_COMPARISONS = frozenset({"Greater", "GreaterOrEqual", "Less", "LessOrEqual"})
+
+
+def _scalar(index: _Index, name: str) -> float | None:
+    """The one number a constant operand holds (None for an activation or a larger tensor)."""
+    if not name or index.is_activation(name) or name not in index.values:
+        return None
+    value = np.asarray(index.values[name])
+    return float(f"{float(value.reshape(())):.7g}") if value.size == 1 else None
+
+
+def _where_activations(index: _Index) -> Iterator[Pattern]:
+    """Where(compare(x, c), ...) of x alone: Threshold, or Softplus with its threshold.
+
+    The dynamo exporter writes Threshold as Where(x <= threshold, value, x) and Softplus as
+    Where(beta · x > threshold, x, softplus(beta · x) / beta).
+    """
+    for node in index.nodes:
+        if node.op_type != "Where" or not index.is_activation(node.output[0]):
+            continue
+        compare = index.made_by(node.input[0])
+        if compare is None or compare.op_type not in _COMPARISONS:
+            continue
+        limits = [_scalar(index, name) for name in compare.input]
+        limit = next((v for v in limits if v is not None), None)
+        tested = [name for name in compare.input if index.is_activation(name)]
+        if limit is None or len(tested) != 1:
+            continue
+        operands = [_scalar(index, name) for name in node.input[1:]]
+        value = next((v for v in operands if v is not None), None)
+        branches = [index.made_by(name) for name in node.input[1:]]
+        divisors = [_scalar(index, b.input[1]) for b in branches if b and b.op_type == "Div"]
+        beta = next((v for v in divisors if v), 1.0)  # softplus(beta · x) / beta
+        candidates: list[tuple[str, dict[str, object]]] = [
+            ("studio.Softplus", {"beta": beta, "threshold": limit})
+        ]
+        if value is not None:
+            candidates.insert(0, ("studio.Threshold", {"threshold": limit, "value": value}))
+        sources = [tested[0], *_sources_behind_chain(index, tested[0])]
+        found = _claim_unary(index, node, sources, candidates)
+        if found is not None:
+            yield found
+
+
+_FLOAT32_EPS = 1.1920928955078125e-07  # torch's RMSNorm eps when none is given
+
+
+def _rms_norms(index: _Index) -> Iterator[Pattern]:
+    """x · 1 / sqrt(mean(x²) + eps), times a weight: RMSNorm as the dynamo exporter writes it."""
+    for node in index.nodes:
+        if node.op_type != "Mul" or not all(index.is_activation(n) for n in node.input[:2]):
+            continue
+        for source, scale in ((node.input[0], node.input[1]), (node.input[1], node.input[0])):
+            eps = _inverse_root_mean_square(index, scale, source)
+            if eps is None:
+                continue
+            result, weights = node.output[0], {}
+            readers = index.readers(result)
+            after = index.nodes[readers[0]] if len(readers) == 1 else None
+            if after is not None and after.op_type == "Mul" and result in after.input:
+                other = after.input[1] if after.input[0] == result else after.input[0]
+                weight = index.constant(other)
+                if weight is not None and weight.shape == index.shape(source)[-1:]:
+                    result, weights = after.output[0], {"weight": weight}
+            nodes = index.between(source, result)
+            if nodes is None:
+                continue
+            params = {
+                "eps": 0.0 if abs(eps - _FLOAT32_EPS) < 1e-12 else eps,
+                "elementwise_affine": bool(weights),
+            }
+            if index.reproduces("studio.RMSNorm", params, weights, source, result) <= _TOLERANCE:
+                name = layer_name(node, "rmsnorm")
+                yield Pattern(nodes, source, result, node, name, "studio.RMSNorm", params, weights)
+                break
+
+
+def _inverse_root_mean_square(index: _Index, name: str, source: str) -> float | None:
+    """eps, when `name` is 1 / sqrt(ReduceMean(source²) + eps) (Reciprocal or 1 / ·)."""
+    node = index.made_by(name)
+    if node is not None and node.op_type == "Div" and _scalar(index, node.input[0]) == 1.0:
+        name = node.input[1]
+    elif node is not None and node.op_type == "Reciprocal":
+        name = node.input[0]
+    else:
+        return None
+    ops = []
+    for op in ("Sqrt", "Add", "ReduceMean"):
+        node = index.made_by(name)
+        if node is None or node.op_type != op:
+            return None
+        ops.append(node)
+        name = node.input[0]
+    eps = _scalar(index, ops[1].input[1])
+    square = index.made_by(name)
+    if eps is None or square is None or square.input[0] != source:
+        return None
+    if square.op_type == "Pow" and _scalar(index, square.input[1]) == 2.0:
+        return float(f"{eps:.7g}")
+    if square.op_type == "Mul" and square.input[1] == source:
+        return float(f"{eps:.7g}")
+    return None

@@ -278,3 +278,38 @@ def test_onnx_instance_norm_with_running_statistics(
     x = torch.randn(*shape)
     with torch.no_grad():
         torch.testing.assert_close(compiled_model(imported)(x), source(x), atol=1e-5, rtol=1e-5)
+
+
+CHAINS = {
+    # The dynamo exporter (studio's own) writes Softplus and Threshold as a Where on a
+    # comparison, RMSNorm as x · 1 / sqrt(mean(x²) + eps) · weight.
+    "dynamo": [
+        nn.Softplus(2.0, 5.0),
+        nn.Threshold(0.1, 2.0),
+        nn.RMSNorm(6),
+        nn.Softsign(),
+        nn.LogSigmoid(),
+        nn.GLU(-1),
+    ],
+    "legacy": [
+        nn.Mish(),
+        nn.Softsign(),
+        nn.LogSigmoid(),
+        nn.Softplus(2.0),
+        nn.GLU(1),
+        nn.LocalResponseNorm(2),
+    ],
+}
+
+
+@pytest.mark.parametrize("exporter", list(CHAINS))
+def test_spelled_out_layers_in_a_row_each_come_back(
+    exporter: str, registry: LayerRegistry, tmp_path: Path, seed: int
+) -> None:
+    """One spelled-out activation after another: each claims its own operators only."""
+    layers = CHAINS[exporter]
+    source = One(_randomized(nn.Sequential(*layers)), SEQ).eval()
+    path = export_onnx(source, tmp_path / "model.onnx", dynamo=exporter == "dynamo")
+    imported = import_onnx_file(path, registry)
+    assert [t for t, _ in _layers(imported)] == [type(layer).__name__ for layer in layers]
+    _same_outputs(imported, source)
