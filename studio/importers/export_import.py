@@ -404,6 +404,7 @@ class _ExportMapper(_FxMapper):
         super().__init__(root, draft, source_file)
         self.calls = calls or {}
         self.held: list[str] = []  # attributes `hold_argument` set on the root
+        self.batch = specs[0].shape[0] if specs else 0  # the examples' batch (see _examples)
         from torch.export.graph_signature import InputKind
 
         self.program = program
@@ -461,6 +462,11 @@ class _ExportMapper(_FxMapper):
                 continue
             if node.op != "call_function" or node in self.regions:
                 continue
+            if op_name(node) in _SHAPE_ONLY:
+                # zeros_like(ids) reads only the shape of its input, which export fixed: the
+                # same values on every run, the batch included (see `_collapse_batch`).
+                self.fold_shape_only(node)
+                continue
             if not all(arg in self.constants for arg in node.all_input_nodes):
                 continue
             target: Any = node.target
@@ -471,6 +477,19 @@ class _ExportMapper(_FxMapper):
                     self.constants[node] = target(*args, **kwargs)
             except Exception:
                 continue  # left to the rules, which say what it is
+
+    def fold_shape_only(self, node: fx.Node) -> None:
+        source = node.args[0]
+        value = source.meta.get("val") if isinstance(source, fx.Node) else None
+        if not isinstance(value, torch.Tensor):
+            return
+        target: Any = node.target
+        stand_in = torch.zeros(tuple(value.shape), dtype=value.dtype)
+        try:
+            with torch.no_grad():
+                self.constants[node] = target(stand_in, *node.args[1:], **node.kwargs)
+        except Exception:
+            return
 
     def find_regions(self, graph: fx.Graph) -> None:
         live = _live_nodes(graph)
@@ -576,7 +595,10 @@ class _ExportMapper(_FxMapper):
             raise Unmappable("an Embedding of positions needs a Parameter layer")
         if module.max_norm is not None:
             raise Unmappable("max_norm renormalizes the vectors; the catalog's layer does not")
-        indices = self.constants[region.inputs[0]]
+        indices = _collapse_batch(self.constants[region.inputs[0]], self.batch)
+        if indices.numel() and bool((indices == indices.flatten()[0]).all()):
+            # One row read everywhere (BERT's token type 0): one learned vector, broadcast.
+            indices = indices.flatten()[:1]
         rows = module.weight.detach()[indices].clone()
         shape, stored = _per_model(rows)
         return self.draft.add_layer(
@@ -786,7 +808,7 @@ class _ExportMapper(_FxMapper):
                 f"uses {node.name}, a constant {what} computed in forward, as a layer input; "
                 "the catalog's Constant holds float numbers"
             )
-        made = self.fixed_tensor(node.name, value, self.where(node))
+        made = self.fixed_tensor(node.name, _collapse_batch(value, self.batch), self.where(node))
         self.constant_nodes[node] = made
         return made
 
@@ -882,6 +904,26 @@ class _ExportMapper(_FxMapper):
             return place
         module = f"self.{paths[-1]}"
         return module if place == node.name else f"{module}, {place}"
+
+
+_SHAPE_ONLY = {"aten.zeros_like", "aten.ones_like", "aten.full_like", "aten.new_zeros"}
+_SHAPE_ONLY |= {"aten.new_ones", "aten.new_full"}
+
+
+def _collapse_batch(value: torch.Tensor, batch: int) -> torch.Tensor:
+    """A constant made at the examples' batch size, the same for every sample, as one sample.
+
+    ``torch.zeros_like(input_ids)`` is (N, L) on the examples; the imported graph holds it
+    once, broadcast over whatever batch comes.
+    """
+    if (
+        value.dim() >= 2
+        and batch > 1
+        and value.shape[0] == batch
+        and bool((value == value[:1]).all())
+    ):
+        return value[:1]
+    return value
 
 
 def _per_model(tensor: torch.Tensor) -> tuple[tuple[int, ...], torch.Tensor]:

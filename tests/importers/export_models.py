@@ -315,3 +315,21 @@ class EncoderWithMask(nn.Module):
         length = x.size(1)
         mask = torch.triu(torch.full((length, length), float("-inf")), diagonal=1)
         return self.encoder(x, mask=mask, is_causal=True)
+
+
+class BertEmbeddings(nn.Module):
+    """BERT's embeddings: words, positions 0..L-1, token types defaulting to zeros_like(ids)."""
+
+    def __init__(self, vocab: int = 30, dim: int = 8, max_positions: int = 16):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(vocab, dim)
+        self.position_embeddings = nn.Embedding(max_positions, dim)
+        self.token_type_embeddings = nn.Embedding(2, dim)
+        self.LayerNorm = nn.LayerNorm(dim, eps=1e-12)
+
+    def forward(self, input_ids, token_type_ids=None):
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        positions = torch.arange(input_ids.size(1), device=input_ids.device).unsqueeze(0)
+        x = self.word_embeddings(input_ids) + self.position_embeddings(positions)
+        return self.LayerNorm(x + self.token_type_embeddings(token_type_ids))

@@ -263,3 +263,13 @@ def test_module_call_keyword_arguments_reach_the_rule(registry: LayerRegistry) -
         pytest.skip("the catalog's TransformerEncoderLayer has no causal setting yet")
     assert layer.params["causal"] is True
     _assert_reproduces(imported)
+
+
+def test_constant_indices_of_embeddings_become_parameters(registry: LayerRegistry) -> None:
+    _needs(registry, "Parameter")
+    imported = _import(registry, "BertEmbeddings", [parse_input("input_ids:long:2,6")])
+    graph = imported.project.main_graph
+    shapes = sorted(n.params["shape"] for n in graph.nodes if n.type_id == "studio.Parameter")
+    # Positions 0..5 are six learned rows; token type 0 everywhere is one, for every sample.
+    assert shapes == [(6, 8), (8,)]
+    _assert_reproduces(imported)
