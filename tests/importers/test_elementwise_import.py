@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from studio.core.registry import LayerRegistry
 from studio.importers.command import check_outputs, compiled_model
+from studio.importers.export_import import import_module_export
 from studio.importers.fx_import import import_module
 from studio.importers.mapping import ImportedModel
 from studio.importers.onnx_import import import_onnx_file
@@ -312,4 +313,25 @@ def test_spelled_out_layers_in_a_row_each_come_back(
     path = export_onnx(source, tmp_path / "model.onnx", dynamo=exporter == "dynamo")
     imported = import_onnx_file(path, registry)
     assert [t for t, _ in _layers(imported)] == [type(layer).__name__ for layer in layers]
+    _same_outputs(imported, source)
+
+
+class _Functional(nn.Module):
+    example_input_shape = SEQ
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.hardtanh(F.relu6(x * 3.0), -0.5, 2.0)
+        x = F.softplus(F.mish(F.hardswish(F.hardsigmoid(x))), beta=2.0)
+        x = F.logsigmoid(F.threshold(F.celu(F.selu(x), 0.5), 0.1, 2.0))
+        return F.glu(F.gelu(x, approximate="tanh"), 1)
+
+
+def test_torch_export_maps_the_functional_forms(registry: LayerRegistry, seed: int) -> None:
+    """The torch.export front end sees F.relu6 and the others as ATen ops of their own."""
+    source = _Functional().eval()
+    imported = import_module_export(source, registry)
+    assert [t for t, _ in _layers(imported)] == [
+        "Scale", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "Softplus", "SELU",
+        "CELU", "Threshold", "LogSigmoid", "GELU", "GLU",
+    ]  # fmt: skip
     _same_outputs(imported, source)
