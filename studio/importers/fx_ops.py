@@ -354,14 +354,36 @@ def _getitem(m: Any, node: fx.Node) -> Value | None:
     if isinstance(item, int):
         return m.layer(node, "studio.Select", {"dim": dim, "index": item}, [source])  # type: ignore[no-any-return]
     if isinstance(item, slice) and all(v is None or isinstance(v, int) for v in _parts(item)):
-        step = 1 if item.step is None else item.step
-        if step < 1:
-            raise Unmappable("a slice with a negative step has no catalog layer")
-        params = {"dim": dim, "start": item.start or 0, "end": item.stop, "step": step}
-        if item.stop is not None and item.stop >= shape[dim]:
-            params["end"] = None
-        return m.layer(node, "studio.Slice", params, [source])  # type: ignore[no-any-return]
+        return _slice_layer(m, node, source, dim, item.start, item.stop, item.step)
     raise Unmappable(f"indexing [{index}] has no catalog layer")
+
+
+def _slice_layer(
+    m: Any, node: fx.Node, source: fx.Node, dim: int, start: Any, end: Any, step: Any
+) -> Value:
+    size = _shape(source)[dim]
+    step = 1 if step is None else step
+    if step < 1:
+        raise Unmappable("a slice with a negative step has no catalog layer")
+    if end is not None and end >= size:
+        end = None  # torch's "to the end" (aten.slice writes it as a huge number)
+    params = {"dim": dim, "start": start or 0, "end": end, "step": step}
+    return m.layer(node, "studio.Slice", params, [source])  # type: ignore[no-any-return]
+
+
+def _aten_slice(m: Any, node: fx.Node) -> Value:
+    """``torch.ops.aten.slice(x, dim, start, end, step)``, as the Slice module writes it."""
+    source = node.args[0]
+    parts = [static(_arg(node, i, name, default)) for i, name, default in _SLICE_ARGS]
+    if not isinstance(source, fx.Node) or any(
+        p is not None and not isinstance(p, int) for p in parts
+    ):
+        raise Unmappable("a slice with bounds that are not numbers has no catalog layer")
+    dim = _dim(parts[0], len(_shape(source)))
+    return _slice_layer(m, node, source, dim, *parts[1:])
+
+
+_SLICE_ARGS = ((1, "dim", 0), (2, "start", None), (3, "end", None), (4, "step", 1))
 
 
 def _static_item(item: object) -> object:
@@ -493,6 +515,8 @@ FUNCTION_RULES: dict[object, Rule] = {
     torch.narrow: _narrow,
     torch.select: _select,
     torch.index_select: _index_select,
+    torch.ops.aten.slice: _aten_slice,
+    torch.ops.aten.slice.Tensor: _aten_slice,
     torch.transpose: _transpose,
     torch.amax: _reduce("studio.Max"),
     torch.amin: _reduce("studio.Min"),

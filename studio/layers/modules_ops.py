@@ -6,10 +6,11 @@ The rules of `studio.layers.modules` hold here too: every class stands alone (on
 size, so TorchScript, ``torch.fx`` (as a leaf call) and ``torch.export`` with a dynamic batch
 all accept it. Dims are torch dims (0 is the batch, which the catalog never lets a user pick).
 
-Split and Chunk return a tuple of as many tensors as their node has output ports; TorchScript
-cannot type a tuple whose length is a setting, so a model holding one is exported to TorchScript
-by tracing (the exporter's fallback). A per-model tensor (`LearnedTensor`, `ConstantTensor`)
-has a leading 1 where the batch goes; broadcasting spreads it, and `Stack` repeats it.
+Split and Chunk return torch's own result, as many tensors as their node has output ports: a
+tuple in Python, a list under TorchScript (which has no type for a tuple whose length is a
+setting, hence the ``list`` annotation); the compiled graph and generated code index either.
+A per-model tensor (`LearnedTensor`, `ConstantTensor`) has a leading 1 where the batch goes;
+broadcasting spreads it, and `Stack` repeats it.
 """
 
 import math
@@ -162,8 +163,8 @@ class Split(nn.Module):
         self.sizes = list(sizes)
         self.dim = dim
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(torch.split(x, self.sizes, dim=self.dim))
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return torch.split(x, self.sizes, dim=self.dim)  # type: ignore[return-value]
 
     def extra_repr(self) -> str:
         return f"sizes={tuple(self.sizes)}, dim={self.dim}"
@@ -177,8 +178,8 @@ class Chunk(nn.Module):
         self.chunks = chunks
         self.dim = dim
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(torch.chunk(x, self.chunks, dim=self.dim))
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return torch.chunk(x, self.chunks, dim=self.dim)  # type: ignore[return-value]
 
     def extra_repr(self) -> str:
         return f"chunks={self.chunks}, dim={self.dim}"
