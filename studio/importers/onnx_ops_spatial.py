@@ -55,17 +55,39 @@ def _conv(m: Any, node: Any) -> Value:
     bias = m.constant(node, 2, "bias")
     assert weight is not None
     kind = _spatial_dims(weight.ndim - 2, "convolution")
+    pads = [int(p) for p in a.get("pads", [])]
+    source = node.input[0]
+    if len(set(pads)) > 1 and weight.ndim in (3, 4) and min(pads) >= 0:
+        source, pads = _zero_pad_before(m, node, pads), []
     params = {
         "out_channels": int(weight.shape[0]),
         "kernel_size": _single(a.get("kernel_shape") or weight.shape[2:], "kernel_size", 1),
         "stride": _single(a.get("strides"), "stride", 1),
-        "padding": _single(a.get("pads"), "padding", 0),
+        "padding": _single(pads, "padding", 0),
         "dilation": _single(a.get("dilations"), "dilation", 1),
         "groups": int(a.get("group", 1)),
         "bias": bias is not None,
     }
     weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
-    return m.layer(node, f"studio.Conv{kind}", params, weights=weights)
+    return m.layer(node, f"studio.Conv{kind}", params, inputs=[source], weights=weights)
+
+
+def _zero_pad_before(m: Any, node: Any, pads: list[int]) -> str:
+    """A ZeroPad layer for a convolution's uneven pads (TensorFlow's 'SAME' with a stride
+    writes [0, 0, 1, 1]); returns the name its output goes by for the convolution."""
+    half = len(pads) // 2
+    # ONNX lists every axis's begin, then every end; torch the last axis first, (begin, end).
+    sides = tuple(p for axis in reversed(range(half)) for p in (pads[axis], pads[half + axis]))
+    value = m.draft.add_layer(
+        f"studio.ZeroPad{half}d",
+        f"{layer_name(node)}_pad",
+        {"padding": sides},
+        [m.tensor(node.input[0])],
+        where=f"ONNX node {node.name!r}" if node.name else f"ONNX node making {node.output[0]!r}",
+    )
+    padded = f"{node.output[0]}:padded"
+    m.tensors[padded] = value
+    return padded
 
 
 def _conv_transpose(m: Any, node: Any) -> Value:

@@ -276,6 +276,27 @@ def test_onnx_operators_of_other_exporters(
     assert check_outputs(imported) <= 1e-5
 
 
+def test_uneven_convolution_pads_become_a_zero_pad(registry: LayerRegistry) -> None:
+    """TensorFlow's 'SAME' padding with a stride pads one side more: ZeroPad2d, then Conv2d."""
+    weight = onnx.numpy_helper.from_array(torch.randn(4, 2, 3, 3).numpy(), "w")
+    conv = helper.make_node(
+        "Conv", ["x", "w"], ["y"], name="conv", pads=[0, 1, 1, 2], strides=[2, 2]
+    )
+    graph = helper.make_graph(
+        [conv],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 7, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 3, 4])],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    imported = import_onnx_model(model, registry, source="same.onnx")
+    assert _layers(imported) == ["ZeroPad2d", "Conv2d"]
+    pad = imported.project.main_graph.node_by_name("conv_pad")
+    assert pad is not None and pad.params["padding"] == (1, 2, 0, 1)
+    assert check_outputs(imported) <= 1e-5
+
+
 def test_space_to_depth_of_several_channels_is_refused(registry: LayerRegistry) -> None:
     node = helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2, name="s2d")
     graph = helper.make_graph(
