@@ -296,8 +296,9 @@ class NodeItem(QGraphicsItem):
         spec = self._graph.spec(self.node_id)
         text_width = CARD_WIDTH - 2 * PAD_X
         self._title = _elided("title", node.name, text_width)
-        tied = node.shares is not None and node.shares in self._graph
-        owner = self._graph.node(node.shares).name if tied and node.shares else None
+        owner = None
+        if node.shares is not None and node.shares in self._graph:
+            owner = self._graph.node(node.shares).name
         # A tied layer says whose weights it uses: "Conv2d = tower_0".
         subtitle = spec.title if owner is None else f"{spec.title} = {owner}"
         self._subtitle = _elided("subtitle", subtitle, text_width)
