@@ -305,6 +305,7 @@ def write_import(imported: ImportedModel, out: Path, difference: float) -> Path:
             "resolved": {
                 "imported_from": imported.source,
                 "max_abs_diff": difference,
+                "front_end": imported.front_end or "onnx",
             },
         },
     )

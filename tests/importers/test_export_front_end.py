@@ -7,6 +7,7 @@ and each refusal by the op and the source line it names.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from studio.importers.command import compiled_model
 from studio.importers.export_import import FRONT_END, _can_tie, import_python_file
 from studio.importers.inputs import InputArg, TensorInput, parse_input
 from studio.importers.mapping import GraphDraft, ImportedModel, UnsupportedModelError
+from studio.training.runs import runs_folder
 
 MODELS = Path(__file__).with_name("export_models.py")
 
@@ -210,6 +212,9 @@ def test_cli_describes_inputs_and_names_the_front_end(
     assert code == EXIT_OK
     printed = capsys.readouterr().out
     assert "read with torch.export" in printed and out.exists()
+    (run,) = runs_folder(out).iterdir()
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    assert config["resolved"]["front_end"] == "torch.export"
 
 
 def test_recurrent_layers_map_from_their_tuple_results(registry: LayerRegistry) -> None:
