@@ -595,6 +595,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from studio.data.tokens import token_texts
     from studio.explain.engine import explain
     from studio.explain.importance import data_mean
+    from studio.explain.inputs import input_description, read_input_sample
     from studio.explain.methods import get_method
     from studio.explain.render import save_attributions
     from studio.explain.report_picture import (
@@ -686,80 +687,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         save_attributions(args.save_array, attribution.values)
         print(f"attributions → {args.save_array}")
     return EXIT_OK
-
-
-#: The largest `--input` file `studio explain` reads (one sample; an image is far smaller).
-MAX_INPUT_BYTES = 256 * 1024 * 1024
-
-
-def model_input(project: Project) -> tuple[str, tuple[int, ...], str]:
-    """The main graph's one Input node: its name, per-sample shape and dtype ("float"/"long")."""
-    graph = project.main_graph
-    nodes = [n for n in graph.nodes if graph.spec(n.id).role == "input"]
-    if len(nodes) != 1:
-        raise StudioError("explaining models with several inputs is not supported yet")
-    node = nodes[0]
-    shape = tuple(int(d) for d in node.params["shape"])  # type: ignore[union-attr]
-    return node.name, shape, str(node.params.get("dtype") or "float")
-
-
-def input_description(project: Project) -> str:
-    """ "one input of shape (12,) (float32)", for messages saying what `--input` takes."""
-    _, shape, dtype = model_input(project)
-    return f"one input of shape {shape} ({'int64 token ids' if dtype == 'long' else 'float32'})"
-
-
-def read_input_sample(path: Path, project: Project) -> Any:
-    """`studio explain --input FILE.npy`: one sample for the model, as a batch of one.
-
-    The file is untrusted: read through `safe_files` (bounded, regular files only) and
-    without pickles; its shape and dtype must be the Input node's, token ids within the
-    smallest Embedding's vocabulary, so that a bad file is a sentence, not a torch error.
-    """
-    import io
-
-    import numpy as np
-    import torch
-
-    from studio.core.safe_files import read_bytes_bounded
-
-    name, shape, dtype = model_input(project)
-    content = read_bytes_bounded(path, MAX_INPUT_BYTES, what="--input file")
-    try:
-        array = np.load(io.BytesIO(content), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise StudioError(
-            f"{path}: not a NumPy .npy file ({exc}); save one with numpy.save"
-        ) from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
-        raise StudioError(f"{path}: holds no numeric array; save one with numpy.save")
-    if tuple(array.shape) == shape:
-        array = array[None]
-    if tuple(array.shape) != (1, *shape):
-        raise StudioError(
-            f"{path}: holds an array of shape {tuple(array.shape)}; the input {name!r} takes "
-            f"one sample of shape {shape} (or {(1, *shape)})"
-        )
-    if dtype != "long":
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    if array.dtype.kind not in "biu":
-        raise StudioError(
-            f"{path}: the input {name!r} takes integer token ids; it holds {array.dtype}"
-        )
-    vocabulary = min(
-        (
-            int(n.params["num_embeddings"])  # type: ignore[arg-type]
-            for n in project.main_graph.nodes
-            if "num_embeddings" in n.params
-        ),
-        default=None,
-    )
-    if array.size and (array.min() < 0 or (vocabulary is not None and array.max() >= vocabulary)):
-        raise StudioError(
-            f"{path}: token ids run from {array.min()} to {array.max()}; the model's vocabulary "
-            f"takes 0 to {(vocabulary or 1) - 1}"
-        )
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
 
 
 def class_index(given: str | None, classes: list[str]) -> int | None:
