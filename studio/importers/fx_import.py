@@ -37,6 +37,7 @@ from studio.importers.module_layers import module_rule
 from studio.importers.module_layers_attention import (
     causal_mask,
     decoder_layer_params,
+    is_studio_causal_block,
     mask_only_nodes,
 )
 from studio.importers.mapping import (
@@ -225,6 +226,7 @@ class _LeafTracer(fx.Tracer):
         return (
             type(m) in _MODULE_RULES
             or module_rule(type(m)) is not None
+            or is_studio_causal_block(m)
             or super().is_leaf_module(m, module_qualified_name)
         )
 
@@ -353,6 +355,8 @@ class _FxMapper:
         if node.op == "call_module":
             module = self.root.get_submodule(str(node.target))
             own_rule = _MODULE_RULES.get(type(module))
+            if is_studio_causal_block(module):
+                own_rule = _studio_causal_block
             if own_rule is not None:
                 return own_rule(self, node, module)
             return self.module_layer(node, module)
@@ -709,6 +713,23 @@ def _transformer_decoder_layer(
     sources = [_arg(node, 0, "tgt"), _arg(node, 1, "memory")]
     weights = dict(module.state_dict())
     return m.layer(node, "studio.TransformerDecoderLayer", params, sources, weights=weights)
+
+
+def _studio_causal_block(m: _FxMapper, node: fx.Node, module: nn.Module) -> Value:
+    """The studio's causal encoder or decoder block (generated code's copy): torch's block
+    whose forward builds the causal mask itself."""
+    if isinstance(module, nn.TransformerDecoderLayer):
+        if len(node.args) != 2 or node.kwargs:
+            raise Unmappable("the block is called with other arguments than (tgt, memory)")
+        params = decoder_layer_params(module, causal=True)
+        weights = dict(module.state_dict())
+        type_id = "studio.TransformerDecoderLayer"
+        return m.layer(node, type_id, params, list(node.args), weights=weights)
+    _only_input(node)
+    assert isinstance(module, nn.TransformerEncoderLayer)
+    params = {**_encoder_layer_params(module), "causal": True}
+    weights = dict(module.state_dict())
+    return m.layer(node, "studio.TransformerEncoderLayer", params, weights=weights)
 
 
 def _transformer_encoder(m: _FxMapper, node: fx.Node, module: nn.TransformerEncoder) -> Value:

@@ -199,3 +199,17 @@ def _is_mask_use(node: fx.Node, user: fx.Node, root: nn.Module) -> bool:
     return node in user.args[data:] or any(
         value is node for key, value in user.kwargs.items() if "mask" in key
     )
+
+
+# The studio's own causal blocks (`studio.layers.modules_attention`), as generated code copies
+# them: a class of that name with torch's block as its base, whose forward adds the mask.
+_STUDIO_CAUSAL_BLOCKS: dict[str, type[nn.Module]] = {
+    "CausalTransformerEncoderLayer": nn.TransformerEncoderLayer,
+    "CausalTransformerDecoderLayer": nn.TransformerDecoderLayer,
+}
+
+
+def is_studio_causal_block(module: nn.Module) -> bool:
+    """Whether `module` is one of the studio's causal blocks, or generated code's copy of one."""
+    base = _STUDIO_CAUSAL_BLOCKS.get(type(module).__name__)
+    return base is not None and isinstance(module, base)
