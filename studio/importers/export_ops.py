@@ -17,6 +17,7 @@ import torch
 from torch import fx
 
 from studio.importers import fx_import
+from studio.importers import module_layers_spatial as spatial
 from studio.importers.fx_import import (
     _adaptive_call,
     _alias,
@@ -442,6 +443,17 @@ ATEN_RULES: dict[str, Rule] = {
     "aten.upsample_nearest1d": _upsample("nearest"),
     "aten.upsample_bilinear2d": _upsample("bilinear"),
     "aten.upsample_linear1d": _upsample("linear"),
+    "aten.upsample_bicubic2d": _upsample("bicubic"),
+    "aten.upsample_trilinear3d": _upsample("trilinear"),
+    "aten.upsample_nearest3d": _upsample("nearest"),
+    "aten.max_pool3d": _pool_call("MaxPool3d"),
+    "aten.avg_pool3d": _pool_call("AvgPool3d"),
+    "aten.adaptive_avg_pool1d": fx_import._spatial_call(spatial.adaptive_call("AdaptiveAvgPool1d")),
+    "aten.pad": fx_import._spatial_call(spatial.pad_call),
+    "aten.pixel_shuffle": fx_import._spatial_call(spatial.pixel_shuffle_call),
+    "aten.pixel_unshuffle": fx_import._spatial_call(spatial.pixel_unshuffle_call),
+    "aten.channel_shuffle": fx_import._spatial_call(spatial.channel_shuffle_call),
+    "aten.native_channel_shuffle": fx_import._spatial_call(spatial.channel_shuffle_call),
     "aten.stack": _stack,
     "aten.max": _extreme("studio.Max"),
     "aten.min": _extreme("studio.Min"),

@@ -17,6 +17,7 @@ from studio.compile.inference import infer_shapes
 from studio.core.graph import Graph
 from studio.core.registry import LayerRegistry
 from studio.importers.command import check_outputs, compiled_model
+from studio.importers.export_import import import_module_export
 from studio.importers.fx_import import import_module
 from studio.importers.mapping import ImportedModel, UnsupportedModelError
 from studio.importers.onnx_import import import_onnx_file, import_onnx_model
@@ -205,6 +206,31 @@ def test_functional_forms_map(registry: LayerRegistry, seed: int) -> None:
         assert expected in layers
     pool = next(n for n in imported.project.main_graph.nodes if n.type_id == "studio.MaxPool2d")
     assert pool.params["ceil_mode"] is True
+    _assert_same_outputs(imported, source)
+
+
+class ExportedForms(nn.Module):
+    """Functional spellings that reach the torch.export front end as ATen ops of their own."""
+
+    example_input_shape = (2, 8, 6, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (1, 2, 0, 1), mode="replicate")  # (8, 7, 9)
+        x = F.pixel_shuffle(x, 2)  # (2, 14, 18)
+        x = torch.channel_shuffle(F.pixel_unshuffle(x, 2), 4)  # (8, 7, 9)
+        x = F.interpolate(x, scale_factor=2, mode="bicubic")  # (8, 14, 18)
+        return F.avg_pool3d(x.unsqueeze(1), 2, ceil_mode=True).squeeze(1)  # (4, 7, 9)
+
+
+def test_functional_forms_map_through_torch_export(registry: LayerRegistry, seed: int) -> None:
+    source = ExportedForms().eval()
+    imported = import_module_export(source, registry)
+    layers = _layers(imported)
+    for expected in (
+        "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Upsample",
+        "AvgPool3d",
+    ):  # fmt: skip
+        assert expected in layers
     _assert_same_outputs(imported, source)
 
 
