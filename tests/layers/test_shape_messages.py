@@ -88,6 +88,16 @@ def test_kernel_that_fits_thanks_to_padding_is_accepted() -> None:
         ("RNN", (8, 8, 8), {}, "RNN expects (N, L, F); it receives (N, 8, 8, 8)."),
         ("GlobalAvgPool", (64,), {}, "Insert Reshape before it."),
         ("BatchNorm2d", (64,), {}, "Use BatchNorm1d for features or sequences."),
+        ("BatchNorm3d", (3, 4, 4), {}, "BatchNorm3d expects (N, C, D, H, W)"),
+        ("Hardtanh", (8,), {"min_val": 1.0, "max_val": 1.0}, "must be larger than its min_val"),
+        ("GLU", (5, 3), {"dim": 1}, "its size (5) is odd"),
+        ("PReLU", (), {"per_channel": True}, "Turn per_channel off."),
+        ("InstanceNorm1d", (4,), {"affine": True}, "turn affine and track_running_stats off"),
+        ("InstanceNorm2d", (3, 1, 1), {}, "has only one per channel"),
+        ("InstanceNorm2d", (3, 4, 4, 4), {}, "InstanceNorm2d expects (N, C, H, W)"),
+        ("LocalResponseNorm", (8,), {}, "LocalResponseNorm expects (N, C, L, ...)"),
+        ("Dropout1d", (3, 4, 4), {}, "Use Dropout2d for images"),
+        ("Dropout2d", (), {}, "which has no channels to zero"),
     ],
 )
 def test_refusals_name_the_problem(
