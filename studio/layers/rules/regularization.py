@@ -30,6 +30,12 @@ def dropout1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[
             f"Dropout1d expects (N, C, L); it receives {shape}. "
             "Use Dropout2d for images, or Dropout for other shapes."
         )
+    if len(shape.dims) == 1:
+        # torch runs it silently, but the samples are then the channels it drops.
+        warn(
+            f"Dropout1d on {shape} zeroes whole samples: torch reads it as one unbatched "
+            "sequence whose channels are the batch. Use Dropout for features."
+        )
     return [shape]
 
 
