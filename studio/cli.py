@@ -614,7 +614,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print_data_warnings(data)
     actual = None
     if args.input is not None:
-        inputs = read_input_sample(args.input, trained.project)
+        inputs: Any = read_input_sample(args.input, trained.project)
         subject = f"input {args.input.name}"
     else:
         test = require_data(

@@ -61,16 +61,22 @@ from studio.ui.tasks import Task, TaskRunner
 if TYPE_CHECKING:
     import numpy as np
 
-    from studio.core.project import Project
+    from studio.core.project import DataSection, Project
     from studio.data.previews import Preview
     from studio.training.evaluation import Evaluation
-    from studio.training.trained import RunChoice
+    from studio.training.trained import RunChoice, TrainedRun
     from studio.ui.runs_model import RunsModel, RunsSnapshot
 
 NO_PROJECT = "Open a project to evaluate its trained model."
 UNSAVED = "Save the project and train it (Training tab); its runs are kept beside the file."
 NO_RUNS = "Train the model first (Training tab), then evaluate the run here."
 READING_RUNS = "Reading the project's runs…"
+# An imported model names no data unless `--dataset` was given: say what to set.
+NO_DATA = (
+    "This project names no data (an imported model has none), so there is nothing to evaluate "
+    "its runs on. Choose a dataset or a file in the Data tab, then press Evaluate: the run's "
+    "weights are evaluated on it."
+)
 CHOOSE_CELL = "Click a cell of the confusion matrix to see its samples."
 # A cell's gallery shows at most this many samples (and says how many there are).
 GALLERY_LIMIT = 200
@@ -138,12 +144,21 @@ def _tiles(arrays: np.ndarray, labels: Sequence[str]) -> list[ImageTile]:
 
 
 def evaluate_work(
-    project_path: Path, run_id: str, split: str, cancelled: Callable[[], bool]
+    project_path: Path,
+    run_id: str,
+    split: str,
+    cancelled: Callable[[], bool],
+    data: tuple[DataSection, str] | None = None,
 ) -> Iterator[object]:
-    """Work for a worker: evaluate the run and make everything the views show."""
+    """Work for a worker: evaluate the run and make everything the views show.
+
+    `data` (the window's data section and training task) stands in for the run's own when
+    the run names none: an imported model is evaluated on the data chosen after importing.
+    """
     from studio.training.evaluation import evaluate_run
 
-    evaluation = evaluate_run(project_path, run_id, split, cancelled=cancelled)
+    trained = run_with_data(project_path, run_id, data)
+    evaluation = evaluate_run(project_path, run_id, split, trained=trained, cancelled=cancelled)
     shown = EvaluationShown(evaluation)
     if evaluation.classification is not None:
         result = evaluation.classification
@@ -195,6 +210,27 @@ def evaluate_work(
             g.generated, [f"new #{i + 1}" for i in range(len(g.generated))]
         )
     yield shown
+
+
+def run_with_data(
+    project_path: Path, run_id: str, data: tuple[DataSection, str] | None
+) -> TrainedRun:
+    """The run with its data; a run naming none takes `data` (the window's current choice).
+
+    Raises:
+        RunError: neither the run nor the window names data (the sentence says what to set).
+    """
+    from studio.data.pipeline import load_project_data
+    from studio.training.trained import load_run_weights, require_data, run_context
+
+    run = load_run_weights(project_path, run_id, allow_gan=True)
+    if run.data is None and data is not None:
+        section, task = data
+        run.project.data = section
+        run.project.training.task = task  # type: ignore[assignment]
+        with run_context(run.run_id, run.path, "data settings"):
+            run.data = load_project_data(run.project)
+    return require_data(run, "evaluating it needs a test split")
 
 
 def _values_text(values: Any, limit: int = 8) -> str:
@@ -749,13 +785,21 @@ class EvaluationTab(QWidget):
             return UNSAVED
         if not self.runs:
             return NO_RUNS if self._runs_read else READING_RUNS
+        if not self.project.data.names_data:
+            return NO_DATA
         return "Choose a run and press Evaluate to see how it does on data it never trained on."
 
     def _update_controls(self) -> None:
         busy = self._task is not None
+        data = self.project is not None and self.project.data.names_data
         self.run_combo.setEnabled(bool(self.runs) and not busy)
-        self.split_combo.setEnabled(bool(self.runs) and not busy)
-        self.evaluate_button.setEnabled(bool(self.runs) and not busy)
+        self.split_combo.setEnabled(bool(self.runs) and data and not busy)
+        self.evaluate_button.setEnabled(bool(self.runs) and data and not busy)
+        self.evaluate_button.setToolTip(
+            "Run the chosen run's model over the chosen split"
+            if data or self.project is None
+            else "Choose a dataset or a file in the Data tab first: this project names no data"
+        )
         self.refresh_button.setEnabled(self.project_path() is not None and not busy)
 
     def chosen_run(self) -> str | None:
@@ -782,10 +826,15 @@ class EvaluationTab(QWidget):
     def evaluate(self) -> Task | None:
         """Evaluate the chosen run on the chosen split, in a worker."""
         path, run_id = self.project_path(), self.chosen_run()
-        if path is None or run_id is None:
+        if path is None or run_id is None or self.project is None:
+            return None
+        if not self.project.data.names_data:
+            self._show_message(NO_DATA)
             return None
         self.cancel()
         split = str(self.split_combo.currentData())
+        # Taken on the Qt thread: a run that names no data is evaluated on the window's.
+        data = (self.project.data.model_copy(deep=True), str(self.project.training.task))
         self.evaluation = None
         self.error = None
         self.cell = None
@@ -817,7 +866,7 @@ class EvaluationTab(QWidget):
 
         task = self.tasks.start(
             "evaluate",
-            lambda cancelled: evaluate_work(path, run_id, split, cancelled),
+            lambda cancelled: evaluate_work(path, run_id, split, cancelled, data),
             arrived,
             failed,
             finished,

@@ -1,11 +1,13 @@
 """The Explain tab: why did a trained run predict what it did, for chosen samples.
 
 A person picks a run (newest first), samples (from the test split, or a dropped image file
-or CSV row), one or more attribution methods, the target class and the baseline, and gets
-one panel per method side by side: a heatmap over an image (with an opacity slider), signed
-bars per table feature, a series coloured by attribution, or highlighted tokens. Beside each
-panel, the honesty checks of `studio.explain.sanity`: does the map change when the weights
-are randomised, and do IG's attributions add up to the score change.
+or CSV row; for a project that names no data, such as an imported model, a .npy input file
+or a random input of the model's shape), one or more attribution methods, the target class
+and the baseline, and gets one panel per method side by side: a heatmap over an image (with
+an opacity slider), signed bars per table feature, a series coloured by attribution, or
+highlighted tokens. Beside each panel, the honesty checks of `studio.explain.sanity`: does
+the map change when the weights are randomised, and do IG's attributions add up to the score
+change.
 
 Layer methods (Grad-CAM, LayerConductance) use the layer chosen in the layer box or by
 clicking a node on the small map of the graph in this tab (the Graph tab's scene, seen
@@ -91,6 +93,12 @@ BASELINES = (("zeros", "Zeros"), ("blur", "Blurred input"), ("mean", "Data mean"
 # Layers whose conductance tints the canvas: the ones with weights.
 HEAT_LAYER_TYPES = ("studio.Conv1d", "studio.Conv2d", "studio.Linear", "studio.ConvTranspose2d")
 FILE_SAMPLE = -1
+# The list row of an input given as a .npy file or drawn at random (a project without data).
+GIVEN_INPUT = -2
+NO_DATA_MEAN = (
+    "The data mean needs a dataset, and this project names none: choose one in the Data tab "
+    "(and train or import again with it) to use this baseline."
+)
 # A layer's units shown as bars: the strongest ones.
 LAYER_BARS = 12
 
@@ -98,11 +106,15 @@ LAYER_BARS = 12
 # ----------------------------------------------------------------- what the worker hands over
 @dataclass
 class LoadedRun:
-    """A run ready to explain: its model, data and what the controls need to know."""
+    """A run ready to explain: its model, data and what the controls need to know.
+
+    `data` is None when the run's project names none (an imported model): it is then
+    explained on inputs the user gives (`given_input`), checked against `project`'s Input node.
+    """
 
     run_id: str
     model: nn.Module
-    data: LoadedData
+    data: LoadedData | None
     kinds: tuple[InputKind, ...]
     shapes: tuple[tuple[int, ...], ...]
     class_names: list[str]
@@ -114,6 +126,7 @@ class LoadedRun:
     value_ranges: list[tuple[float, float]]
     previews: list[SamplePreview]
     mean: Any = None  # the data mean (per input), computed when the "mean" baseline is used
+    project: Project | None = None  # the run's own copy: what a given input must fit
     # Captum hooks layers of the shared model while it works: one worker at a time uses it.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -162,19 +175,26 @@ class ExplainRequest:
     target: int | None
     baseline: str
     layer: str | None
+    # The model's input as given (a batch of one, no normalising): a .npy file or random.
+    given_input: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------- worker functions (no Qt)
 def load_trained(project_path: Path, run_id: str) -> LoadedRun:
-    """Read a run and prepare what the tab shows (runs in a worker: torch, data)."""
+    """Read a run and prepare what the tab shows (runs in a worker: torch, data).
+
+    A run whose project names no data (an imported model) loads without it; its inputs
+    then come from the user (`without_data`).
+    """
     import torch
 
-    from studio.training.trained import load_run, trained_model
+    from studio.training.trained import load_run_weights, trained_model
 
-    trained = load_run(project_path, run_id)
+    trained = load_run_weights(project_path, run_id)
     model = trained_model(trained)
     data = trained.data
-    graph = trained.project.main_graph
+    if data is None:
+        return without_data(trained.run_id, trained.project, model)
     test = data.test
     count = min(len(test), PREVIEW_SAMPLES)
     kinds: list[InputKind] = []
@@ -204,18 +224,7 @@ def load_trained(project_path: Path, run_id: str) -> LoadedRun:
                 preview.text = f"{tuple(first[i].shape)} series"
             previews.append(preview)
     feature_names = data.feature_names() if kinds[0] == "table" else []
-    modules = dict(model.named_modules())
-    ordered = [graph.node(node_id) for node_id in graph.topological_order()]
-    layers = [
-        node.name
-        for node in ordered
-        if node.name in modules and node.type_id not in ("studio.Input", "studio.Output")
-    ]
-    by_name = {node.name: node for node in graph.nodes}
-    heat_layers = [name for name in layers if by_name[name].type_id in HEAT_LAYER_TYPES]
-    convs = [name for name in layers if by_name[name].type_id.startswith("studio.Conv")]
-    linears = [name for name in layers if by_name[name].type_id == "studio.Linear"]
-    default_layer = convs[-1] if convs else (linears[0] if linears else None)
+    layers, heat_layers, default_layer = layer_choices(trained.project, model)
     value_ranges = []
     for array in data.prepared.inputs:
         sample = np.asarray(array[: min(len(array), 512)], dtype=np.float64)
@@ -234,7 +243,53 @@ def load_trained(project_path: Path, run_id: str) -> LoadedRun:
         default_layer=default_layer,
         value_ranges=value_ranges,
         previews=previews,
+        project=trained.project,
     )
+
+
+def without_data(run_id: str, project: Project, model: nn.Module) -> LoadedRun:
+    """A run whose project names no data: the Input node says the kind and shape."""
+    from studio.explain.inputs import model_input
+
+    _, shape, dtype = model_input(project)
+    by_rank: dict[int, InputKind] = {1: "table", 2: "sequence", 3: "image"}
+    kind: InputKind = "text" if dtype == "long" else by_rank.get(len(shape), "table")
+    layers, heat_layers, default_layer = layer_choices(project, model)
+    return LoadedRun(
+        run_id=run_id,
+        model=model,
+        data=None,
+        kinds=(kind,),
+        shapes=(shape,),
+        class_names=[],
+        feature_names=[],
+        vocabulary=None,
+        layers=layers,
+        heat_layers=heat_layers,
+        default_layer=default_layer,
+        value_ranges=[],
+        previews=[],
+        project=project,
+    )
+
+
+def layer_choices(project: Project, model: nn.Module) -> tuple[list[str], list[str], str | None]:
+    """The model's layers in graph order, those whose conductance tints the canvas, and the
+    layer chosen at first (the last convolution, else the first Linear)."""
+    graph = project.main_graph
+    modules = dict(model.named_modules())
+    ordered = [graph.node(node_id) for node_id in graph.topological_order()]
+    layers = [
+        node.name
+        for node in ordered
+        if node.name in modules and node.type_id not in ("studio.Input", "studio.Output")
+    ]
+    by_name = {node.name: node for node in graph.nodes}
+    heat_layers = [name for name in layers if by_name[name].type_id in HEAT_LAYER_TYPES]
+    convs = [name for name in layers if by_name[name].type_id.startswith("studio.Conv")]
+    linears = [name for name in layers if by_name[name].type_id == "studio.Linear"]
+    default_layer = convs[-1] if convs else (linears[0] if linears else None)
+    return layers, heat_layers, default_layer
 
 
 def _label_text(target: Any, class_names: Sequence[str]) -> str:
@@ -248,9 +303,16 @@ def _label_text(target: Any, class_names: Sequence[str]) -> str:
 
 
 def model_inputs(loaded: LoadedRun, request: ExplainRequest) -> Any:
-    """The batch to explain: test samples by index, or the file's sample normalised."""
+    """The batch to explain: test samples by index, the file's sample normalised, or the
+    input given as it is (already the model's input)."""
     import torch
 
+    from studio.explain.errors import ExplainError
+
+    if request.given_input is not None:
+        return torch.from_numpy(np.ascontiguousarray(request.given_input))
+    if loaded.data is None:
+        raise ExplainError("This project names no data: open a .npy input or draw a random one.")
     if request.file_sample is not None:
         sample = torch.from_numpy(np.asarray(request.file_sample, dtype=np.float32))[None]
         normalizer = loaded.data.test.normalizers[0]
@@ -265,15 +327,18 @@ def explain_request(
     """Explain the request's samples with each method in turn, checks included."""
     import torch
 
+    from studio.explain.errors import ExplainError
     from studio.explain.importance import data_mean
 
+    if request.baseline == "mean" and loaded.data is None:
+        raise ExplainError(NO_DATA_MEAN)
     inputs = model_inputs(loaded, request)
     steps = len(request.methods) + (1 if request.baseline == "mean" else 0)
     done = 0
     options: dict[str, Any] = {"baseline": request.baseline}
     if request.baseline == "mean":
         yield Progress(done, steps, "Averaging the training data for the mean baseline…")
-        if loaded.mean is None:
+        if loaded.mean is None and loaded.data is not None:
             loaded.mean = data_mean(loaded.data.train, limit=2000)
         done += 1
     options["data_mean"] = loaded.mean
@@ -735,6 +800,13 @@ def check_text(result: MethodResult) -> str:
 
 
 # ----------------------------------------------------------------- the tab
+SAMPLES_TITLE = "<b>Samples</b> (test split; select one or more)"
+NO_DATA_SAMPLES_TITLE = (
+    "<b>Input</b> (this project names no data: open a .npy file holding one input of the "
+    "model's shape, or draw a random one)"
+)
+
+
 class ExplainTab(QWidget):
     """Explain a trained run's predictions; see the module docstring."""
 
@@ -764,6 +836,10 @@ class ExplainTab(QWidget):
         self._file_task: Task | None = None
         self._file_sample: np.ndarray | None = None
         self._file_name = ""
+        self._input_task: Task | None = None
+        self._given_input: np.ndarray | None = None
+        self._given_name = ""
+        self._random_draws = 0  # each draw a new seed, so "Random input" gives another one
         self._pending: tuple[list[int], bool] | None = None
         self._visible = False
         self._build()
@@ -787,7 +863,9 @@ class ExplainTab(QWidget):
         form.addWidget(QLabel("<b>Run</b>"))
         form.addLayout(run_row)
 
-        form.addWidget(QLabel("<b>Samples</b> (test split; select one or more)"))
+        self.samples_label = QLabel(SAMPLES_TITLE)
+        self.samples_label.setWordWrap(True)
+        form.addWidget(self.samples_label)
         self.sample_list = QListWidget()
         self.sample_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.sample_list.setMinimumHeight(150)
@@ -797,6 +875,20 @@ class ExplainTab(QWidget):
         self.open_file_button.setToolTip("An image, or a CSV row, to explain (or drop it here)")
         self.open_file_button.clicked.connect(self._ask_file)
         file_row.addWidget(self.open_file_button)
+        # Without data (an imported model): the model's own input, from a file or at random.
+        self.open_input_button = QPushButton("Open input…")
+        self.open_input_button.setToolTip(
+            "A NumPy .npy file holding one input of the model's shape (as `studio explain "
+            "--input` takes)"
+        )
+        self.open_input_button.clicked.connect(self._ask_input)
+        self.random_input_button = QPushButton("Random input")
+        self.random_input_button.setToolTip(
+            "A random input of the model's shape for a quick look (token ids below the vocabulary)"
+        )
+        self.random_input_button.clicked.connect(self.use_random_input)
+        file_row.addWidget(self.open_input_button)
+        file_row.addWidget(self.random_input_button)
         file_row.addStretch(1)
         form.addLayout(file_row)
         self.file_error = QLabel()
@@ -940,7 +1032,7 @@ class ExplainTab(QWidget):
     def busy(self) -> bool:
         return any(
             task is not None and not task.done
-            for task in (self._load_task, self._explain_task, self._file_task)
+            for task in (self._load_task, self._explain_task, self._file_task, self._input_task)
         )
 
     @property
@@ -959,8 +1051,16 @@ class ExplainTab(QWidget):
         self.explain_button.setEnabled(loaded and not working)
         self.cancel_button.setEnabled(working)
         self.save_button.setEnabled(bool(self._saveable()))
-        self.open_file_button.setEnabled(loaded)
-        table = loaded and self.loaded is not None and self.loaded.kind == "table"
+        has_data = self.loaded is not None and self.loaded.data is not None
+        given = self.loaded is not None and self.loaded.data is None
+        self.open_file_button.setEnabled(has_data)
+        self.open_file_button.setVisible(not given)
+        reading = self._input_task is not None and not self._input_task.done
+        for button in (self.open_input_button, self.random_input_button):
+            button.setVisible(given)
+            button.setEnabled(given and not reading)
+        # Global importance averages over the validation split: only with data.
+        table = has_data and self.loaded is not None and self.loaded.kind == "table"
         self.importance_box.setVisible(bool(table))
         self.global_button.setEnabled(bool(table) and not self.importance_running)
         self.global_cancel.setEnabled(self.importance_running)
@@ -1015,6 +1115,7 @@ class ExplainTab(QWidget):
         self.project = project
         self.loaded = None
         self._file_sample = None
+        self._given_input = None
         self._pending = None
         self.clear_results()
         self._clear_importance()
@@ -1145,8 +1246,22 @@ class ExplainTab(QWidget):
         blur.setEnabled(item.kind in ("image", "sequence"))
         if item.kind not in ("image", "sequence") and self.baseline_combo.currentIndex() == 1:
             self.baseline_combo.setCurrentIndex(0)
+        mean = self.baseline_combo.model().item(2)  # type: ignore[attr-defined]
+        mean.setEnabled(item.data is not None)
+        mean.setToolTip("" if item.data is not None else NO_DATA_MEAN)
+        if item.data is None and self.baseline_combo.currentIndex() == 2:
+            self.baseline_combo.setCurrentIndex(0)
         self._show_layer()
-        self._set_state(f"Run {item.run_id}: choose samples and methods, then Explain.")
+        self._given_input = None
+        if item.data is None:
+            self.samples_label.setText(NO_DATA_SAMPLES_TITLE)
+            self._set_state(
+                f"Run {item.run_id}: this project names no data. Open a .npy input or draw a "
+                "random one, choose methods, then Explain."
+            )
+        else:
+            self.samples_label.setText(SAMPLES_TITLE)
+            self._set_state(f"Run {item.run_id}: choose samples and methods, then Explain.")
         self._update_controls()
         if self._pending is not None:
             indices, run = self._pending
@@ -1224,7 +1339,7 @@ class ExplainTab(QWidget):
     def select_samples(self, indices: Sequence[int]) -> None:
         """Select these test-split samples, adding list rows for any beyond the preview."""
         loaded = self.loaded
-        if loaded is None:
+        if loaded is None or loaded.data is None:
             return
         wanted = [int(i) for i in indices if 0 <= int(i) < len(loaded.data.test)]
         present = {
@@ -1296,6 +1411,80 @@ class ExplainTab(QWidget):
         if path:
             self.load_file(path)
 
+    def _ask_input(self) -> None:
+        folder = self.project.path.parent if self.project and self.project.path else Path.home()
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Explain an input from a file", str(folder), "NumPy array (*.npy);;All files (*)"
+        )
+        if path:
+            self.load_input(path)
+
+    def load_input(self, path: str | Path) -> Task | None:
+        """Read the model's input from a .npy file in the background, checked as `studio
+        explain --input` checks it (shape, dtype, token ids); bad input is said in red."""
+        loaded = self.loaded
+        path = Path(path)
+        if loaded is None or loaded.project is None:
+            self._show_file_error("Choose a trained run first; then an input can be explained.")
+            return None
+        project = loaded.project
+
+        def work(cancelled: Callable[[], bool]) -> Iterator[object]:
+            from studio.explain.inputs import read_input_array
+
+            yield read_input_array(path, project)
+
+        def read(item: object) -> None:
+            assert isinstance(item, np.ndarray)
+            self.set_given_input(path.name, item)
+
+        def failed(exc: BaseException, trace: str) -> None:
+            message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+            self._show_file_error(message)
+
+        self._input_task = self.tasks.start(
+            "read input file", work, read, failed, self._update_controls
+        )
+        self._update_controls()
+        return self._input_task
+
+    def use_random_input(self) -> None:
+        """A random input of the model's shape (a few numbers drawn: no worker needed)."""
+        from studio.explain.inputs import random_input
+
+        loaded = self.loaded
+        if loaded is None or loaded.project is None:
+            return
+        self._random_draws += 1
+        try:
+            array = random_input(loaded.project, seed=self._random_draws)
+        except StudioError as exc:
+            self._show_file_error(str(exc))
+            return
+        self.set_given_input(f"random input {self._random_draws}", array)
+
+    def set_given_input(self, name: str, batch: np.ndarray) -> None:
+        """Show `batch` (one input, batch of one) as the sample to explain, selected."""
+        self._given_input = batch
+        self._given_name = name
+        self.file_error.hide()
+        for row in range(self.sample_list.count()):
+            if self.sample_list.item(row).data(Qt.ItemDataRole.UserRole) == GIVEN_INPUT:
+                self.sample_list.takeItem(row)
+                break
+        sample = batch[0]
+        if sample.ndim == 3 and sample.shape[0] in (1, 3):
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(_qimage(image_rgb(sample)))), name)
+        else:
+            shown = ", ".join(f"{v:.3g}" for v in np.ravel(sample)[:8])
+            item = QListWidgetItem(f"{name}  {shown}")
+        item.setToolTip(f"{name}: shape {tuple(sample.shape)}, {sample.dtype}")
+        item.setData(Qt.ItemDataRole.UserRole, GIVEN_INPUT)
+        self.sample_list.insertItem(0, item)
+        self.sample_list.clearSelection()
+        item.setSelected(True)
+        self._update_controls()
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -1304,7 +1493,10 @@ class ExplainTab(QWidget):
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if files:
             event.acceptProposedAction()
-            self.load_file(files[0])
+            if self.loaded is not None and self.loaded.data is None:
+                self.load_input(files[0])
+            else:
+                self.load_file(files[0])
 
     def load_file(self, path: str | Path) -> Task | None:
         """Read an image or a CSV row in the background; bad input is said in red."""
@@ -1385,6 +1577,15 @@ class ExplainTab(QWidget):
             return None
         indices = self.selected_indices()
         file_sample = None
+        given = None
+        if GIVEN_INPUT in indices:
+            if self._given_input is None or len(indices) > 1:
+                self._set_state("Explain the given input on its own.", error=True)
+                return None
+            given = self._given_input
+        elif loaded.data is None:
+            self._set_state("Open a .npy input or draw a random one first.", error=True)
+            return None
         if FILE_SAMPLE in indices:
             if self._file_sample is None:
                 self._set_state("The file's sample is still being read.", error=True)
@@ -1402,13 +1603,19 @@ class ExplainTab(QWidget):
             return None
         request = ExplainRequest(
             methods=methods,
-            indices=[] if file_sample is not None else indices,
+            indices=[] if file_sample is not None or given is not None else indices,
             file_sample=file_sample,
             target=self.target_combo.currentData(),
             baseline=str(self.baseline_combo.currentData()),
             layer=layer,
+            given_input=given,
         )
-        names = [self._file_name] if file_sample is not None else [f"test #{i}" for i in indices]
+        if given is not None:
+            names = [self._given_name]
+        elif file_sample is not None:
+            names = [self._file_name]
+        else:
+            names = [f"test #{i}" for i in indices]
         self.cancel()
         self.clear_results()
         self.progress.setRange(0, len(methods))
@@ -1474,10 +1681,18 @@ class ExplainTab(QWidget):
         self._update_controls()
 
     def cancel_all(self) -> None:
-        for task in (self._load_task, self._explain_task, self._importance_task, self._file_task):
+        tasks = (
+            self._load_task,
+            self._explain_task,
+            self._importance_task,
+            self._file_task,
+            self._input_task,
+        )
+        for task in tasks:
             if task is not None:
                 task.cancel()
         self._load_task = self._explain_task = self._importance_task = self._file_task = None
+        self._input_task = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
 
@@ -1524,15 +1739,16 @@ class ExplainTab(QWidget):
     def compute_global_importance(self) -> Task | None:
         """Mean |attribution| per feature over the validation split, with progress."""
         loaded = self.loaded
-        if loaded is None or self.importance_running:
+        if loaded is None or loaded.data is None or self.importance_running:
             return None
+        data = loaded.data
         methods = [spec for spec in self.checked_methods() if spec.space == "input"]
         names = [spec.name for spec in methods]
         method = "IntegratedGradients" if "IntegratedGradients" in names else None
         method = method or (names[0] if names else "Saliency")
-        dataset = loaded.data.validation
+        dataset = data.validation
         if len(dataset) == 0:
-            dataset = loaded.data.test
+            dataset = data.test
         baseline = str(self.baseline_combo.currentData())
         target = self.target_combo.currentData()
         self._clear_importance()
@@ -1545,7 +1761,7 @@ class ExplainTab(QWidget):
             options: dict[str, Any] = {"baseline": baseline, "target": target}
             if baseline == "mean":
                 if loaded.mean is None:
-                    loaded.mean = data_mean(loaded.data.train, limit=2000)
+                    loaded.mean = data_mean(data.train, limit=2000)
                 options["data_mean"] = loaded.mean
             steps = global_importance_steps(
                 loaded.model, dataset, method=method, should_stop=cancelled, **options
