@@ -85,6 +85,7 @@ def find_patterns(
         *_glus(index),
         *_instance_norms(index),
         *_local_response_norms(index),
+        *_two_input_layers(index),
     ):
         if candidate.nodes & taken:
             continue
@@ -674,6 +675,9 @@ def _sources_behind_chain(index: _Index, name: str, limit: int = 6) -> list[str]
     return found
 
 
+_GLU_OPS = ("Sigmoid", "Split")
+
+
 def _glus(index: _Index) -> Iterator[Pattern]:
     """a · sigmoid(b), a and b the two halves a Split cuts x into: GLU spelled out."""
     for node in index.nodes:
@@ -681,15 +685,7 @@ def _glus(index: _Index) -> Iterator[Pattern]:
             continue
         for half, gated in ((node.input[0], node.input[1]), (node.input[1], node.input[0])):
             gate, split = index.made_by(gated), index.made_by(half)
-            if (
-                gate is None
-                or split is None
-                or (gate.op_type, split.op_type)
-                != (
-                    "Sigmoid",
-                    "Split",
-                )
-            ):
+            if gate is None or split is None or (gate.op_type, split.op_type) != _GLU_OPS:
                 continue
             if list(split.output) != [half, gate.input[0]]:
                 continue
@@ -931,4 +927,111 @@ def _inverse_root_mean_square(index: _Index, name: str, source: str) -> float | 
         return float(f"{eps:.7g}")
     if square.op_type == "Mul" and square.input[1] == source:
         return float(f"{eps:.7g}")
+    return None
+
+
+# ------------------------------------------------------------ two-input distances and angles
+
+_TWO_INPUT_OPS = frozenset(
+    {"Mul", "ReduceSum", "Max", "Sqrt", "Div", "Sub", "Add", "Pow", "Abs", "Clip", "Cast"}
+    | {"Unsqueeze", "Squeeze", "Expand", "Reciprocal", "Neg", "Identity", "ReduceL2"}
+)
+
+
+def _two_input_layers(index: _Index) -> Iterator[Pattern]:
+    """CosineSimilarity and PairwiseDistance, which exporters spell as products, sums and
+    powers of two inputs: claimed only when the layer reproduces the recorded result."""
+    for node in index.nodes:
+        if node.op_type not in ("Div", "Pow") or not index.is_activation(node.output[0]):
+            continue
+        found = _two_input_layer(index, node)
+        if found is not None:
+            yield found
+
+
+def _two_input_layer(index: _Index, end: Any) -> Pattern | None:
+    result = end.output[0]
+    region = _region_of(index, result)
+    if region is None:
+        return None
+    sources, ops = region
+    if len(sources) != 2 or ("ReduceSum" not in ops and "ReduceL2" not in ops):
+        return None
+    first, second = sources
+    shape, out = index.shape(first), index.shape(result)
+    if index.shape(second) != shape or len(shape) < 2 or out[:1] != shape[:1]:
+        return None
+    nodes = index.between(set(sources), result)
+    if nodes is None:
+        return None
+    for type_id, params in _two_input_candidates(index, nodes, shape, out):
+        difference = index.reproduces(type_id, params, {}, first, result, second)
+        if difference <= _TOLERANCE:
+            name = layer_name(end, type_id.removeprefix("studio.").lower())
+            return Pattern(nodes, first, result, end, name, type_id, params, {}, memory=second)
+    return None
+
+
+def _region_of(index: _Index, result: str) -> tuple[list[str], set[str]] | None:
+    """The activations `result` is computed from through `_TWO_INPUT_OPS` (in the order the
+    computation first reads them) and the operators on the way; None past `_WALK_LIMIT`."""
+    stack, seen, ops = [result], set(), set()
+    leaves: dict[str, int] = {}
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        i = index.producer.get(name)
+        node = None if i is None else index.nodes[i]
+        if node is None or node.op_type not in _TWO_INPUT_OPS:
+            first_reader = min(index.consumers[name], default=len(index.nodes))
+            leaves[name] = first_reader
+            continue
+        if len(seen) > _WALK_LIMIT:
+            return None
+        ops.add(node.op_type)
+        stack.extend(n for n in node.input if n and index.is_activation(n))
+    return sorted(leaves, key=lambda n: (leaves[n], n)), ops
+
+
+def _two_input_candidates(
+    index: _Index, nodes: frozenset[int], shape: tuple[int, ...], out: tuple[int, ...]
+) -> list[tuple[str, dict[str, object]]]:
+    """The settings the structure suggests: the summed axis, the norm's order, the eps."""
+    region = [index.nodes[i] for i in sorted(nodes)]
+    candidates: list[tuple[str, dict[str, object]]] = []
+    axes = [_reduced_axis(index, n) for n in region if n.op_type == "ReduceSum"]
+    axis = axes[0] if axes and axes[0] is not None else -1
+    if axis != 0 and len(out) == len(shape) - 1:
+        eps = _constant_of(index, region, "Max")
+        eps = 1e-8 if eps is None or not 1e-12 <= eps <= 1.0 else eps
+        # torch's axis is the catalog's dim: both count the first sample dim as 1.
+        candidates.append(("studio.CosineSimilarity", {"dim": axis, "eps": eps}))
+    keepdim = len(out) == len(shape)
+    if axis in (-1, len(shape) - 1) and (not keepdim or out[-1] == 1):
+        powers = [n for n in region if n.op_type == "Pow"]
+        p = _constant_of(index, powers[:1], "Pow") if powers else 2.0
+        p = 2.0 if p is None or not 0.0 <= p <= 1e6 else p
+        candidates.append(("studio.PairwiseDistance", {"p": p, "eps": 1e-6, "keepdim": keepdim}))
+    return candidates
+
+
+def _reduced_axis(index: _Index, node: Any) -> int | None:
+    axes = index.constant(node.input[1]) if len(node.input) > 1 else None
+    if axes is None:
+        axes = attributes(node).get("axes")
+    flat = [] if axes is None else np.asarray(axes).reshape(-1).tolist()
+    return int(flat[0]) if len(flat) == 1 else None
+
+
+def _constant_of(index: _Index, region: Sequence[Any], op_type: str) -> float | None:
+    """The scalar constant operand of the first `op_type` node in `region`, if any."""
+    for node in region:
+        if node.op_type != op_type:
+            continue
+        for name in node.input[1:]:
+            value = index.constant(name)
+            if value is not None and value.size == 1:
+                return float(value.reshape(-1)[0])
     return None
