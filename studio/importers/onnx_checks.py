@@ -277,6 +277,23 @@ def _array(tensor: Any) -> Any:
         return None
 
 
+def _fold_size(node: Any, arrays: Sequence[Any]) -> int:
+    """The most elements folding `node` makes, known before it runs."""
+    import numpy as np
+    from onnx import helper
+
+    if node.op_type == "ConstantOfShape":
+        return _elements(np.ravel(arrays[0]).tolist())
+    if node.op_type == "Concat":
+        return sum(int(np.size(a)) for a in arrays)
+    if node.op_type == "Gather" and len(arrays) == 2 and np.ndim(arrays[0]):
+        axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 0)
+        data, indices = arrays
+        rows = max(1, int(np.shape(data)[int(axis) % np.ndim(data)]))
+        return int(np.size(indices)) * (int(np.size(data)) // rows)
+    return max((int(np.size(a)) for a in arrays), default=0)
+
+
 def _folded(slim: Any, node: Any, known: Mapping[str, Any]) -> list[Any] | None:
     """The node's outputs when it is a `_FOLDABLE` operator on small constants, else None."""
     import numpy as np
@@ -285,10 +302,7 @@ def _folded(slim: Any, node: Any, known: Mapping[str, Any]) -> list[Any] | None:
     inputs = [name for name in node.input if name]
     if node.op_type not in _FOLDABLE or not all(name in known for name in inputs):
         return None
-    if (
-        node.op_type == "ConstantOfShape"
-        and _elements(np.ravel(known[inputs[0]]).tolist()) > _FOLD_LIMIT
-    ):
+    if _fold_size(node, [known[name] for name in inputs]) > _FOLD_LIMIT:
         return None
     try:
         from onnx.reference import ReferenceEvaluator
