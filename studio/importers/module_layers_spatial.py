@@ -246,8 +246,6 @@ def pad_call(
 
 # --------------------------------------------------------------------------------- upsampling
 
-_INTERPOLATING = {3: "linear", 4: "bilinear", 5: "trilinear"}
-
 
 def upsample_params(
     size: object, scale_factor: object, mode: object, align_corners: object
