@@ -117,8 +117,6 @@ TORCH_LIMITS: dict[Key, str] = {
 #: mapping that lands turns the entry into an XPASS failure; remove it then.
 NOT_YET_IMPORTED: dict[Key, str] = {
     ("onnx_import", "studio.GroupNorm"): "InstanceNormalization + Reshape + Mul + Add pattern",
-    ("onnx_import", "studio.CosineSimilarity"): "ONNX Max has no mapping",
-    ("onnx_import", "studio.PairwiseDistance"): "imported as Subtract, Pow, Sum",
     ("onnx_import", "studio.Chunk"): "imported as Slice nodes",
     ("onnx_import", "studio.Stack"): "imported as Unsqueeze + Concat",
     ("onnx_import", "studio.Parameter"): "an initializer as a graph output: no Input layer",
