@@ -150,3 +150,48 @@ def test_export_dialog_exports_an_imported_project_to_onnx(
         assert result.path is not None and result.path.is_file()
     finally:
         dialog.close()
+
+
+IRIS_MODEL = """
+import torch
+from torch import nn
+
+
+class IrisNet(nn.Module):
+    example_input_shape = (2, 4)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_evaluation_runs_on_the_data_chosen_after_importing(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    """ "Evaluate (when data is set)": the imported run is evaluated on the Data tab's choice."""
+    from studio.importers.command import check_outputs, import_source, write_import
+    from studio.plugins import default_registry
+
+    source = tmp_path / "iris_net.py"
+    source.write_text(IRIS_MODEL)
+    imported = import_source(f"{source}:IrisNet", default_registry())
+    project_path = tmp_path / "iris_net.strata"
+    write_import(imported, project_path, check_outputs(imported))
+    open_project(qtbot, main_window, project_path)
+    main_window.show_data_tab()
+    main_window.data_tab.choose_dataset("iris")
+    assert main_window.project is not None and main_window.project.data.dataset == "iris"
+    main_window.show_evaluation_tab()
+    tab = main_window.evaluation_tab
+    qtbot.waitUntil(tab.evaluate_button.isEnabled, timeout=TIMEOUT_MS)
+    assert tab.message_label.text() != NO_DATA
+    with qtbot.waitSignal(tab.evaluation_shown, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    assert tab.error is None, tab.error
+    assert tab.evaluation is not None and tab.evaluation.samples > 0
+    assert tab.evaluation.classification is not None  # iris's three classes, the run's weights
