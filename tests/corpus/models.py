@@ -68,7 +68,7 @@ class MnistExampleNet(nn.Module):
 class AlexNetSmall(nn.Module):
     """Krizhevsky et al. 2012 in torchvision's layout: features, adaptive pool, classifier."""
 
-    example_input_shape = (2, 3, 63, 63)
+    example_input_shape = (2, 3, 79, 79)
 
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
