@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         "--samples", default="0", help="with --tab explain: test-split indices (comma-separated)"
     )
     parser.add_argument(
+        "--input",
+        type=Path,
+        help="with --tab explain on a project without data: the .npy input to explain "
+        "(default: a random input of the model's shape)",
+    )
+    parser.add_argument(
         "--global-importance",
         action="store_true",
         help="with --tab explain on a table model: compute the global importance too",
@@ -218,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             return
         QTimer.singleShot(100, wait_for_evaluation)
 
-    explain_state = {"started": False, "global": False}
+    explain_state = {"started": False, "global": False, "input": False}
 
     def wait_for_explain() -> None:
         tab = window.explain_tab
@@ -227,10 +233,23 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
             return
         methods = args.methods.split(",")
-        if tab.loaded is not None and not explain_state["started"]:
+        given = tab.loaded is not None and tab.loaded.data is None
+        if given and tab.file_error.isVisible():
+            print(f"explain failed: {tab.file_error.text()}", file=sys.stderr)
+            window.close()
+            return
+        if given and not explain_state["input"]:
+            # A project without data (an imported model): its input from a file, or random.
+            explain_state["input"] = True
+            if args.input is not None:
+                tab.load_input(args.input)
+            else:
+                tab.use_random_input()
+        elif tab.loaded is not None and not explain_state["started"] and not tab.busy:
             explain_state["started"] = True
             tab.set_methods(methods)
-            tab.select_samples([int(i) for i in args.samples.split(",")])
+            if not given:
+                tab.select_samples([int(i) for i in args.samples.split(",")])
             tab.explain()
         elif explain_state["started"] and not tab.busy and len(tab.results) == len(methods):
             if args.global_importance and not explain_state["global"]:
