@@ -169,6 +169,47 @@ class IrisNet(nn.Module):
 """
 
 
+TOKEN_MODEL = """
+import torch
+from torch import nn
+
+
+class TokenClassifier(nn.Module):
+    example_input_shape = (2, 6)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(ids).mean(dim=1))
+"""
+
+
+def import_class(folder: Path, source: str, class_name: str) -> Path:
+    """`studio import FILE.py:CLASS` without `--dataset`, as the command does it."""
+    from studio.importers.command import check_outputs, import_source, write_import
+    from studio.plugins import default_registry
+
+    module = folder / f"{class_name.lower()}.py"
+    module.write_text(source)
+    imported = import_source(f"{module}:{class_name}", default_registry())
+    project_path = folder / f"{class_name.lower()}.strata"
+    write_import(imported, project_path, check_outputs(imported))
+    return project_path
+
+
+@pytest.fixture(scope="module")
+def imported_iris_net(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return import_class(tmp_path_factory.mktemp("iris_net"), IRIS_MODEL, "IrisNet")
+
+
+@pytest.fixture(scope="module")
+def imported_tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return import_class(tmp_path_factory.mktemp("tokens"), TOKEN_MODEL, "TokenClassifier")
+
+
 @pytest.mark.timeout(120)
 def test_evaluation_runs_on_the_data_chosen_after_importing(
     qtbot, main_window: MainWindow, tmp_path: Path
@@ -195,3 +236,33 @@ def test_evaluation_runs_on_the_data_chosen_after_importing(
     assert tab.error is None, tab.error
     assert tab.evaluation is not None and tab.evaluation.samples > 0
     assert tab.evaluation.classification is not None  # iris's three classes, the run's weights
+
+
+@pytest.mark.timeout(120)
+def test_random_inputs_of_a_table_and_of_token_ids_show_bars_and_tokens(
+    qtbot, main_window: MainWindow, imported_iris_net: Path, imported_tokens: Path
+) -> None:
+    tab = open_explain(qtbot, main_window, imported_iris_net)
+    assert tab.loaded is not None and tab.loaded.kind == "table"
+    qtbot.mouseClick(tab.random_input_button, Qt.MouseButton.LeftButton)
+    tab.set_methods(["IntegratedGradients"])
+    qtbot.mouseClick(tab.explain_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.busy and len(tab.results) == 1, timeout=TIMEOUT_MS)
+    (panel,) = tab.results
+    assert panel.result.error is None, panel.result.error
+    assert len(panel.bars) == 1 and panel.bars[0].bar_count == 4  # one bar per feature
+    assert np.isfinite(panel.bars[0].values).all()
+
+    tab = open_explain(qtbot, main_window, imported_tokens)
+    assert tab.loaded is not None and tab.loaded.kind == "text"
+    qtbot.mouseClick(tab.random_input_button, Qt.MouseButton.LeftButton)
+    tab.set_methods(["IntegratedGradients"])
+    qtbot.mouseClick(tab.explain_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.busy and len(tab.results) == 1, timeout=TIMEOUT_MS)
+    (panel,) = tab.results
+    assert panel.result.error is None, panel.result.error
+    ids = np.asarray(panel.result.attribution.inputs)
+    assert ids.shape == (1, 6) and ids.dtype.kind in "iu"
+    assert ids.min() >= 0 and ids.max() < 20  # below the Embedding's vocabulary
+    assert len(panel.tokens) == 1
+    assert panel.tokens[0].text().count("<span") == 6  # one highlighted token per id
