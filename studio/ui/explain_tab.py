@@ -1253,8 +1253,14 @@ class ExplainTab(QWidget):
             self.baseline_combo.setCurrentIndex(0)
         self._show_layer()
         self._given_input = None
-        if item.data is None:
+        if item.data is None and item.project is not None:
+            from studio.explain.inputs import input_description
+
             self.samples_label.setText(NO_DATA_SAMPLES_TITLE)
+            self.open_input_button.setToolTip(
+                f"A NumPy .npy file holding {input_description(item.project)}, as `studio "
+                "explain --input` takes"
+            )
             self._set_state(
                 f"Run {item.run_id}: this project names no data. Open a .npy input or draw a "
                 "random one, choose methods, then Explain."

@@ -74,6 +74,7 @@ def test_explain_tab_explains_a_npy_input_and_a_random_input_without_data(
     assert tab.open_input_button.isVisible() and tab.random_input_button.isVisible()
     assert not tab.open_file_button.isVisible()
     assert "names no data" in tab.samples_label.text()
+    assert "one input of shape (1, 28, 28) (float32)" in tab.open_input_button.toolTip()
     mean = tab.baseline_combo.model().item(2)  # type: ignore[attr-defined]
     assert not mean.isEnabled() and mean.toolTip() == NO_DATA_MEAN
     assert not tab.global_button.isVisible()
