@@ -292,7 +292,9 @@ def meta_output_shapes(
         tensors = [meta_tensor(shape) for shape in inputs]
         result = module(*tensors)
     outputs = result if isinstance(result, (tuple, list)) else (result,)
-    return [shape_of(t) for t in outputs]
+    # Without a batched input (a parameter, a constant) the result is the same for every sample.
+    batched = any(shape.batched for shape in inputs)
+    return [replace(shape_of(t), batched=batched) for t in outputs]
 
 
 def meta_tensor(shape: TensorShape) -> Any:

@@ -3,6 +3,7 @@ the first call's, the project holds the weights once, and the outputs reproduce 
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -46,6 +47,7 @@ def test_a_tower_called_twice_is_one_set_of_weights() -> None:
     assert sum(p.numel() for p in model.parameters()) == 4 * 9 + 4 + 4 + 1
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_an_onnx_layer_reading_the_same_initializers_again_is_tied(tmp_path) -> None:
     from studio.importers.onnx_import import import_onnx_file
 
