@@ -106,8 +106,13 @@ TORCH_LIMITS: dict[Key, str] = {
             ("Threshold", "a non-zero threshold"),
         )
     },
-    ("onnx", "studio.Constant"): "the legacy exporter's tracer refuses an output no input feeds",
-    ("onnx_import", "studio.Constant"): "the legacy exporter's tracer refuses it (see onnx)",
+    # Example 3 ("values") keeps its numbers in the state dict: an initializer, which exports.
+    **{
+        ("onnx", "studio.Constant", i): "the legacy exporter's tracer refuses an output no "
+        "input feeds"
+        for i in (0, 1, 2, 4)
+    },
+    ("onnx_import", "studio.Constant"): "a graph whose only output is a constant has no Input",
     ("onnx", "studio.Clamp", 2): "the legacy exporter clips integers at int(2.5); torch "
     "promotes them to float",
     ("onnx", "studio.PairwiseDistance", 1): "the legacy exporter's p=1 distance gives NaN",
