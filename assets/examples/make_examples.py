@@ -287,6 +287,72 @@ def shapes_cnn(r: LayerRegistry) -> Project:
     )
 
 
+def vision_transformer(r: LayerRegistry) -> Project:
+    """A ViT drawn from the palette: patches, a class token, learned positions, two blocks."""
+    b = Builder(r)
+    b.add("Input", "image", shape=[1, 8, 8], dtype="float")
+    b.add("Conv2d", "patches", out_channels=32, kernel_size=2, stride=2, padding=0)
+    b.add("Reshape", "flatten_patches", shape=[32, -1])
+    b.add("Permute", "tokens", dims=[2, 1])
+    b.add("Parameter", "class_token", shape=[1, 32], init="zeros")
+    b.add("Concat", "with_class", at=["class_token", "tokens"], dim=1)
+    b.add("Parameter", "position_table", shape=[17, 32], init="normal", scale=0.02)
+    b.add("Add", "positioned", at=["with_class", "position_table"])
+    common = {"nhead": 4, "dim_feedforward": 64, "activation": "gelu", "norm_first": True}
+    b.add("TransformerEncoderLayer", "block1", **common)
+    b.add("TransformerEncoderLayer", "block2", **common)
+    b.add("LayerNorm", "norm")
+    b.add("Select", "class_output", dim=1, index=0)
+    b.add("Linear", "head", out_features=10)
+    b.add("Output", "digit")
+    return Project(
+        "Vision transformer",
+        r,
+        graphs={"model": b.done()},
+        description=(
+            "A small vision transformer for the 8×8 digits: 2×2 patches become 16 tokens, a "
+            "learned class token and position table join them, two encoder blocks attend, and "
+            "the class token's output is classified."
+        ),
+        data=DataSection(dataset="digits"),
+        training=TrainingSection(epochs=30, batch_size=32, learning_rate=3e-3),
+    )
+
+
+def gpt_block(r: LayerRegistry) -> Project:
+    """A GPT-style decoder block drawn from the palette, reading texts left to right."""
+    b = Builder(r)
+    b.add("Input", "tokens", shape=[64], dtype="long")
+    b.add("Embedding", "token_embedding", num_embeddings=2000, embedding_dim=32)
+    b.add("Parameter", "position_embedding", shape=[64, 32], init="normal", scale=0.02)
+    b.add("Add", "embedded", at=["token_embedding", "position_embedding"])
+    b.add("LayerNorm", "ln_1")
+    b.add("MultiheadAttention", "causal_attention", num_heads=4, causal=True)
+    b.add("Add", "residual_1", at=["embedded", "causal_attention"])
+    b.add("LayerNorm", "ln_2")
+    b.add("Linear", "mlp_up", out_features=128)
+    b.add("GELU", "mlp_gelu", approximate="tanh")
+    b.add("Linear", "mlp_down", out_features=32)
+    b.add("Dropout", "mlp_dropout", p=0.1)
+    b.add("Add", "residual_2", at=["residual_1", "mlp_dropout"])
+    b.add("LayerNorm", "ln_final")
+    b.add("SelectLast", "last_token")
+    b.add("Linear", "classifier", out_features=2)
+    b.add("Output", "label")
+    return Project(
+        "GPT block classifier",
+        r,
+        graphs={"model": b.done()},
+        description=(
+            "One GPT-2-style block (pre-norm causal self-attention and a GELU MLP, each with a "
+            "residual connection) over word tokens with learned positions; the last token, "
+            "which has read the whole text, is classified."
+        ),
+        data=DataSection(dataset="text"),
+        training=TrainingSection(epochs=10, batch_size=32, learning_rate=1e-3),
+    )
+
+
 TEMPLATES = {
     "mlp_classifier": mlp,
     "mlp_regressor": mlp_regressor,
@@ -298,6 +364,8 @@ TEMPLATES = {
     "gan": gan,
     "residual_cnn": residual,
     "shapes_cnn": shapes_cnn,
+    "vision_transformer": vision_transformer,
+    "gpt_block": gpt_block,
 }
 
 
