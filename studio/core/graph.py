@@ -302,7 +302,21 @@ class Graph:
                     f"{state.node.name}.{used[0]} is connected; disconnect it before "
                     "reducing the number of outputs"
                 )
+        if any(p.when == name for p in (*state.spec.inputs, *state.spec.outputs)):
+            self._check_gated_ports(node_id, {**state.node.params, name: normalised}, name)
         return normalised
+
+    def _check_gated_ports(self, node_id: str, new_params: dict[str, Any], name: str) -> None:
+        """Refuse turning off a param (a recurrent layer's return_state) whose ports are used."""
+        state = self._state(node_id)
+        kept = {p.name for p in state.spec.output_ports(new_params)}
+        kept |= {p.name for p in state.spec.input_ports(new_params)}
+        used = {edge.src_port for edge in self.outgoing(node_id)} | set(state.inputs)
+        lost = sorted(used - kept)
+        if lost:
+            raise GraphEditError(
+                f"{state.node.name}.{lost[0]} is connected; disconnect it before turning {name} off"
+            )
 
     # ----------------------------------------------------------------- mutators
     def add_node(

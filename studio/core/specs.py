@@ -122,11 +122,16 @@ def _num(value: float) -> str:
 
 @dataclass(frozen=True)
 class PortSpec:
-    """A named input or output of a layer. Optional inputs may stay unconnected."""
+    """A named input or output of a layer. Optional inputs may stay unconnected.
+
+    `when` names a bool param: the port exists only while it is true (a recurrent layer's
+    final-state outputs), so nodes saved before the param existed keep their ports.
+    """
 
     name: str
     help: str = ""
     optional: bool = False
+    when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,9 @@ class LayerSpec:
         for variadic in (self.variadic_inputs, self.variadic_outputs):
             if variadic is not None and variadic not in self._by_name:
                 raise ValueError(f"layer {self.type_id}: unknown variadic param {variadic!r}")
+        for port in (*self.inputs, *self.outputs):
+            if port.when is not None and port.when not in self._by_name:
+                raise ValueError(f"layer {self.type_id}: port {port.name!r} needs unknown param")
 
     @property
     def namespace(self) -> str:
@@ -191,7 +199,7 @@ class LayerSpec:
     def input_ports(self, params: Mapping[str, object]) -> tuple[PortSpec, ...]:
         """The input ports a node with these params has."""
         if self.variadic_inputs is None:
-            return self.inputs
+            return _present(self.inputs, params)
         count = params.get(self.variadic_inputs, self.param(self.variadic_inputs).default)
         if not isinstance(count, int):
             return self.inputs
@@ -200,7 +208,7 @@ class LayerSpec:
     def output_ports(self, params: Mapping[str, object]) -> tuple[PortSpec, ...]:
         """The output ports a node with these params has."""
         if self.variadic_outputs is None:
-            return self.outputs
+            return _present(self.outputs, params)
         count = params.get(self.variadic_outputs, self.param(self.variadic_outputs).default)
         if isinstance(count, tuple):  # Split's sizes: one port per piece
             count = len(count)
@@ -223,3 +231,8 @@ class LayerSpec:
                 spec.validate(params[spec.name]) if spec.name in params else spec.default
             )
         return out
+
+
+def _present(ports: tuple[PortSpec, ...], params: Mapping[str, object]) -> tuple[PortSpec, ...]:
+    """The ports whose `when` param is unset or true (a missing param counts as false)."""
+    return tuple(p for p in ports if p.when is None or params.get(p.when) is True)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import logging
+import operator
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr
@@ -692,8 +693,13 @@ class _ExportMapper(_FxMapper):
                     f"uses the {kind}'s final state; the catalog's layer returns only its "
                     "output sequence (use out[:, -1] for the last step)",
                 )
+            states = _recurrent_states(region, outputs)
+            if states:
+                self.keep_states(self.tuples[call], states)
             first = _first_result_shape(region.module, _shape(call.args[0]))
-            others = [o for o in outputs if o not in results and _shape(o) != first]
+            others = [
+                o for o in outputs if o not in results and o not in states and _shape(o) != first
+            ]
             if others:
                 kind = type(region.module).__name__
                 raise Unmappable(
@@ -707,8 +713,23 @@ class _ExportMapper(_FxMapper):
                 f"{len(outputs)} of its results are used; the catalog's layer has one output"
             )
         for output in outputs:
-            if output not in self.results:
+            if output not in self.results and output not in self.states:
                 self.tensors[output] = value
+
+    def keep_states(self, layer: str, states: Mapping[fx.Node, int]) -> None:
+        """The recurrent layer's final states used after it: its h (and c) ports, batch first.
+
+        They stay out of `tensors` (torch's layout is (layers, N, H)): only another recurrent
+        layer's starting state may read them (`fx_import._starting_state`).
+        """
+        self.draft.set_param(layer, "return_state", True)
+        for output, index in states.items():
+            self.states[output] = [(layer, "h" if index == 1 else "c")]
+
+    def state(self, arg: object) -> list[Value] | None:
+        if isinstance(arg, fx.Node):
+            arg = self.proxies.get(arg, arg)
+        return super().state(arg)
 
     # ------------------------------------------------------------ shared weights
     def shared_weights(self) -> list[UnmappedConstruct]:
@@ -1016,6 +1037,24 @@ def _has_state(module: nn.Module | None) -> bool:
     if module is None:
         return False
     return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+
+def _recurrent_states(region: _Region, outputs: Sequence[fx.Node]) -> dict[fx.Node, int]:
+    """The outputs that are a recurrent op's final states → 1 for h, 2 for an LSTM's c.
+
+    ``aten.gru``/``aten.rnn_tanh`` return (output, h), ``aten.lstm`` (output, h, c); each is
+    read by a getitem inside the module's region.
+    """
+    if not isinstance(region.module, nn.RNN | nn.LSTM | nn.GRU):
+        return {}
+    found: dict[fx.Node, int] = {}
+    for output in outputs:
+        if output.target is not operator.getitem:
+            continue
+        source, index = output.args[0], output.args[1]
+        if isinstance(source, fx.Node) and source in region.nodes and index in (1, 2):
+            found[output] = 1 if index == 1 else 2
+    return found
 
 
 def _first_result_shape(module: nn.Module, in_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -294,6 +294,9 @@ class _FxMapper:
         self.tuples: dict[fx.Node, str] = {}
         # `out` of `out, _ = self.lstm(x)` → the recurrent draft node, for the `out[:, -1]` fuse.
         self.sequences: dict[fx.Node, str] = {}
+        # A recurrent layer's final state (`h`, or an LSTM's `(h, c)` or either half) → the
+        # draft ports giving it batch first; only another recurrent layer's start may use it.
+        self.states: dict[fx.Node, list[Value]] = {}
         self.failed: set[fx.Node] = set()
         self.constructs: list[UnmappedConstruct] = []
 
@@ -360,6 +363,8 @@ class _FxMapper:
             if own_rule is not None:
                 return own_rule(self, node, module)
             return self.module_layer(node, module)
+        if _is_state_view(self, node):
+            return _state_view(self, node)
         rule = (
             _METHOD_RULES.get(str(node.target))
             if node.op == "call_method"
@@ -386,6 +391,10 @@ class _FxMapper:
         return self.layer(node, mapped.type_id, mapped.params, chosen, dict(mapped.weights))
 
     # ------------------------------------------------------------ helpers for rules
+    def state(self, arg: object) -> list[Value] | None:
+        """The batch-first ports behind a recurrent layer's final state `arg`, or None."""
+        return self.states.get(arg) if isinstance(arg, fx.Node) else None
+
     def tensor(self, arg: object) -> Value:
         """The draft value of a traced tensor argument."""
         if isinstance(arg, fx.Node) and arg in self.tensors:
@@ -394,6 +403,12 @@ class _FxMapper:
             from studio.importers.fx_ops import attribute_tensor
 
             return attribute_tensor(self, arg)  # a class token: a Parameter or Constant node
+        if isinstance(arg, fx.Node) and arg in self.states:
+            raise Unmappable(
+                f"uses {arg.name}, a recurrent layer's final state (torch's (layers, N, H)), "
+                "other than to start another recurrent layer; the catalog's state port is batch "
+                "first (use out[:, -1] for the last step)"
+            )
         if isinstance(arg, fx.Node):
             raise Unmappable(f"uses {arg.name}, which is not a tensor the catalog can produce")
         raise Unmappable(f"uses the constant {arg!r} as a tensor; the catalog has no constants")
@@ -613,8 +628,8 @@ def _embedding(m: _FxMapper, node: fx.Node, module: nn.Embedding) -> Value:
 
 
 def _recurrent(m: _FxMapper, node: fx.Node, module: nn.RNN | nn.LSTM | nn.GRU) -> None:
-    if len(node.args) != 1 or node.kwargs:
-        raise Unmappable("an initial hidden state is passed; the catalog's layer starts at zero")
+    if len(node.args) > 2 or set(node.kwargs) - {"hx"}:
+        raise Unmappable("called with arguments other than the sequence and hx")
     if not module.batch_first:
         raise Unmappable("batch_first=False; the catalog's recurrent layers take (N, L, F)")
     if not module.bias:
@@ -632,9 +647,93 @@ def _recurrent(m: _FxMapper, node: fx.Node, module: nn.RNN | nn.LSTM | nn.GRU) -
         "output": "sequence",
     }
     weights = {f"rnn.{k}": v for k, v in module.state_dict().items()}
+    starts = _starting_state(m, node, isinstance(module, nn.LSTM))
     value = m.layer(node, f"studio.{kind}", params, weights=weights)
+    for (source, port), start in zip(starts, ("h0", "c0"), strict=False):
+        m.draft.graph.connect(source, port, value[0], start)
     m.tuples[node] = value[0]
     return None
+
+
+def _swaps_first_two(node: fx.Node) -> bool:
+    """`x.transpose(0, 1)` or `torch.transpose(x, 0, 1)`: torch's state layout ↔ batch first."""
+    method = node.op == "call_method" and node.target == "transpose"
+    function = node.op == "call_function" and node.target is torch.transpose
+    if not (method or function) or node.kwargs:
+        return False
+    return len(node.args) == 3 and {node.args[1], node.args[2]} == {0, 1}
+
+
+def _is_state_view(m: _FxMapper, node: fx.Node) -> bool:
+    """Whether `node` moves between torch's state layout and the catalog's batch-first one.
+
+    That is a transpose (or `.contiguous()`) of a recurrent layer's final state, or a
+    transpose of a batch-first tensor that only ever starts recurrent layers (as hx): the
+    Recurrent module's own code, and hand-written encoder-decoders that read the same.
+    """
+    source = node.args[0] if node.args else None
+    if not isinstance(source, fx.Node):
+        return False
+    if node.op == "call_method" and node.target == "contiguous":
+        return source in m.states
+    if not _swaps_first_two(node):
+        return False
+    return source in m.states or (source in m.tensors and _starts_recurrent_only(m, node))
+
+
+def _starts_recurrent_only(m: _FxMapper, node: fx.Node) -> bool:
+    """Whether every use of `node` (through `.contiguous()` or an (h, c) tuple) is an hx."""
+    for user in node.users:
+        if user.op == "call_method" and user.target == "contiguous":
+            if not _starts_recurrent_only(m, user):
+                return False
+            continue
+        if user.op != "call_module":
+            return False
+        module = m.root.get_submodule(str(user.target))
+        if not isinstance(module, nn.RNN | nn.LSTM | nn.GRU) or user.args[0] is node:
+            return False
+    return True
+
+
+def _state_view(m: _FxMapper, node: fx.Node) -> Value | None:
+    """A batch-first state as a catalog value, or a torch-layout one recorded for an hx."""
+    source = node.args[0]
+    assert isinstance(source, fx.Node)
+    if node.op == "call_method" and node.target == "contiguous":
+        m.states[node] = m.states[source]
+        return None
+    if source in m.states:
+        if len(m.states[source]) != 1:
+            raise Unmappable("transposes an LSTM's (h, c) pair; transpose h and c one at a time")
+        return m.states[source][0]
+    m.states[node] = [m.tensors[source]]
+    return None
+
+
+def _starting_state(m: _FxMapper, node: fx.Node, pairs: bool) -> list[Value]:
+    """The h0 (and c0) ports' sources: another recurrent layer's final state, or none.
+
+    torch's hx is (layers·directions, N, H); the catalog's is batch first, which only a
+    recurrent layer's own state port gives, so any other starting state is refused.
+    """
+    hx = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
+    if hx is None:
+        return []
+    parts = list(hx) if isinstance(hx, tuple | list) else [hx]
+    found: list[Value] = []
+    for part in parts:
+        state = m.state(part)
+        if state is None:
+            raise Unmappable(
+                "its starting state hx is not another recurrent layer's final state; the "
+                "catalog's h0 port takes (N, layers·directions, H), batch first, which only a "
+                "recurrent layer's h port gives"
+            )
+        found.extend(state)
+    if len(found) != (2 if pairs else 1):
+        raise Unmappable("its starting state is not an (h, c) pair for an LSTM, or one h")
+    return found
 
 
 def _multihead_attention(m: _FxMapper, node: fx.Node, module: nn.MultiheadAttention) -> None:
@@ -1058,8 +1157,18 @@ def _is_full_slice(value: object) -> bool:
 
 def _getitem(m: _FxMapper, node: fx.Node) -> Value | None:
     source, index = node.args
+    pair = m.states.get(source) if isinstance(source, fx.Node) else None
+    if pair is not None and len(pair) == 2 and isinstance(index, int) and index in (0, 1):
+        m.states[node] = [pair[index]]  # h or c of an LSTM's (h, c)
+        return None
     if isinstance(source, fx.Node) and source in m.tuples:
         kind = m.draft.type_of(m.tuples[source]).removeprefix("studio.")
+        if index == 1 and kind in ("RNN", "LSTM", "GRU"):
+            # The final state: the layer gains its h (and c) ports, batch first.
+            layer = m.tuples[source]
+            m.draft.set_param(layer, "return_state", True)
+            m.states[node] = [(layer, "h"), (layer, "c")] if kind == "LSTM" else [(layer, "h")]
+            return None
         if index != 0:
             raise Unmappable(
                 f"uses the {kind}'s second result (hidden state or attention weights); the "

@@ -198,6 +198,14 @@ class _OnnxMapper:
         self.recurrent_outputs: dict[str, Value] = {}
         self.recurrent_steps: dict[str, Value] = {}
         self.hidden_states: set[str] = set()
+        # A recurrent operator's used Y_h / Y_c, (directions, N, H) as torch's state, or the
+        # same layout made from a batch-first tensor → the batch-first draft value (its h or c
+        # port): another recurrent operator's initial state, or transposed back to batch first.
+        self.states: dict[str, Value] = {}
+        # A stacked operator's share of those: layer k's initial state sliced out of the whole
+        # (value, first row, end row), and its Y_h / Y_c (value, layer k) that a Concat joins.
+        self.state_slices: dict[str, tuple[Value, int, int]] = {}
+        self.state_pieces: dict[str, tuple[Value, int]] = {}
         # A bidirectional layer's last output, out[:, -1, :H] joined with out[:, 0, H:], read
         # in pieces (the Gathers, then the Slices): ONNX value → (draft value, which piece).
         self.end_pieces: dict[str, tuple[Value, str]] = {}
@@ -321,6 +329,7 @@ class _OnnxMapper:
             name in self.time_major
             or name in self.recurrent_outputs
             or name in self.recurrent_steps
+            or name in self.state_slices
         ):
             raise Unmappable(
                 f"uses {name!r}, a time-major sequence (L, N, ...); the catalog's layers take "
@@ -331,10 +340,11 @@ class _OnnxMapper:
                 f"uses {name!r}, a piece of a bidirectional recurrent layer's ends; the catalog's "
                 "layer gives them only joined (output 'last': out[:, -1, :H] with out[:, 0, H:])"
             )
-        if name in self.hidden_states:
+        if name in self.hidden_states or name in self.states:
             raise Unmappable(
-                f"uses {name!r}, a recurrent layer's final state; the catalog's layer returns "
-                "its output sequence (use out[:, -1] for the last step)"
+                f"uses {name!r}, a recurrent layer's final state (directions, N, H), other than "
+                "to start another recurrent layer or transposed to batch first; the catalog's "
+                "state port is (N, layers·directions, H) (use out[:, -1] for the last step)"
             )
         from studio.importers.onnx_ops_tensor import constant_node
 
@@ -729,6 +739,8 @@ def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
 def _transpose(m: _OnnxMapper, node: Any) -> Value | None:
     rank = len(m.shape(node.input[0]))
     perm = [int(p) for p in attributes(node).get("perm", list(range(rank))[::-1])]
+    if node.input[0] in m.states and perm == [1, 0, 2]:
+        return m.states[node.input[0]]  # a final state, batch first: the layer's h or c port
     if node.input[0] in m.recurrent_outputs and perm == [0, 2, 1, 3]:
         # (L, D, N, H) → (L, N, D, H), on the way to the joined sequence.
         m.recurrent_steps[node.output[0]] = m.recurrent_outputs[node.input[0]]
@@ -748,10 +760,14 @@ def _transpose(m: _OnnxMapper, node: Any) -> Value | None:
     return m.layer(node, "studio.Permute", {"dims": tuple(perm[1:])})
 
 
-def _concat(m: _OnnxMapper, node: Any) -> Value:
+def _concat(m: _OnnxMapper, node: Any) -> Value | None:
     inputs = [i for i in node.input if i]
     if len(inputs) == 1:
         return m.tensor(inputs[0])
+    joined = _joined_state(m, node, inputs)
+    if joined is not None:
+        m.states[node.output[0]] = joined
+        return None
     pieces = [m.end_pieces.get(i) for i in inputs]
     if pieces[0] is not None and len(pieces) == 2 and pieces[1] is not None:
         (value, first), (other, second) = pieces[0], pieces[1]
@@ -762,6 +778,24 @@ def _concat(m: _OnnxMapper, node: Any) -> Value:
             return value
     axis = _dim(int(attributes(node).get("axis", 0)), len(m.shape(node.output[0])))
     return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
+
+
+def _joined_state(m: _OnnxMapper, node: Any, inputs: list[str]) -> Value | None:
+    """Every layer's Y_h (or Y_c) of one stacked layer joined along axis 0 in order: its whole
+    final state (torch's h_n), which the layer's h (or c) port gives batch first."""
+    pieces = [m.state_pieces.get(i) for i in inputs]
+    if any(p is None for p in pieces) or int(attributes(node).get("axis", 0)) != 0:
+        return None
+    values = {p[0] for p in pieces if p is not None}
+    layers = [p[1] for p in pieces if p is not None]
+    if len(values) != 1:
+        return None
+    (value,) = values
+    if layers != list(range(len(layers))) or layers[-1] + 1 != m.draft.params_of(value[0]).get(
+        "num_layers"
+    ):
+        return None
+    return value
 
 
 def _reduce(type_id: str) -> OnnxRule:
@@ -847,7 +881,15 @@ def _is_bidirectional(m: _OnnxMapper, value: Value) -> bool:
 
 
 def _slice(m: _OnnxMapper, node: Any) -> None:
-    """Only the halves of a bidirectional layer's ends: out[:, -1, :H] and out[:, 0, H:]."""
+    """Only the halves of a bidirectional layer's ends: out[:, -1, :H] and out[:, 0, H:], and
+    a slice of a final state that keeps all of it (torch's hx split per layer, one layer)."""
+    whole = m.states.get(node.input[0]) or m.time_major.get(node.input[0])
+    if whole is not None and (rows := _state_rows(m, node)) is not None:
+        if rows == (0, m.shape(node.input[0])[0]):
+            m.states[node.output[0]] = whole
+        else:
+            m.state_slices[node.output[0]] = (whole, *rows)
+        return None
     piece = m.end_pieces.get(node.input[0])
     if piece is None:
         raise Unmappable(
@@ -870,6 +912,20 @@ def _slice(m: _OnnxMapper, node: Any) -> None:
         )
     m.end_pieces[node.output[0]] = (value, "forward" if end == "last" else "backward")
     return None
+
+
+def _state_rows(m: _OnnxMapper, node: Any) -> tuple[int, int] | None:
+    """The rows [start, end) a Slice keeps along axis 0 (torch's hx split per layer), else
+    None: only a state (or a batch-first tensor transposed into one) is sliced this way."""
+    starts, ends, axes, steps = (m.constant(node, i, "bounds") for i in (1, 2, 3, 4))
+    if starts is None or ends is None or starts.size != 1:
+        return None
+    if (axes is not None and int(axes.reshape(-1)[0]) != 0) or (
+        steps is not None and int(steps.reshape(-1)[0]) != 1
+    ):
+        return None
+    size = m.shape(node.input[0])[0]
+    return max(int(starts.reshape(-1)[0]), 0), min(int(ends.reshape(-1)[0]), size)
 
 
 def _text(value: object) -> str:
@@ -949,10 +1005,9 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
         raise Unmappable("clip and input_forget have no catalog setting")
     if kind == "GRU" and not a.get("linear_before_reset", 0):
         raise Unmappable("linear_before_reset=0 differs from torch's GRU")
-    for index in (4, 5, 6):
-        given = m.constant(node, index, "initial state or sequence lengths")
-        if given is not None and (index == 4 or np.any(given != 0)):
-            raise Unmappable("initial states and sequence lengths have no catalog setting")
+    if len(node.input) > 4 and node.input[4]:
+        raise Unmappable("sequence lengths have no catalog setting")
+    starts = _initial_states(m, node)
     layout = int(a.get("layout", 0))
     source = node.input[0]
     if layout == 0 and source in m.time_major:
@@ -992,6 +1047,7 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
     previous = value[0]
     stacked = (
         layout == 0
+        and _continues_state(m, previous, starts, directions)
         and m.draft.type_of(previous) == _RECURRENT[kind]
         and m.draft.params_of(previous)["hidden_size"] == hidden
         and m.draft.params_of(previous)["bidirectional"] == (directions == 2)
@@ -1002,6 +1058,8 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
     if stacked:
         layers = m.draft.params_of(previous)["num_layers"]
         assert isinstance(layers, int)
+        # The previous layer's Y_h alone is no longer the node's whole state, only a piece.
+        m.states = {k: v for k, v in m.states.items() if v[0] != previous}
         m.draft.set_param(previous, "num_layers", layers + 1)
         m.draft.add_weights(previous, named(layers))
         result = value
@@ -1016,15 +1074,88 @@ def _recurrent(m: _OnnxMapper, node: Any) -> None:
             _RECURRENT[kind],
             layer_name(node),
             params,
-            [value],
+            [value, *_first_layer_starts(starts)],
             where=_where(node),
             weights=named(0),
         )
     m.recurrent_outputs[node.output[0]] = result
     m.hidden_states.update(o for o in node.output[1:] if o)
+    _final_states(m, node, result[0], stacked)
     if layout == 1:
         raise Unmappable("layout=1 recurrent outputs (N, L, 1, H) are not supported yet")
     return None
+
+
+def _initial_states(m: _OnnxMapper, node: Any) -> list[tuple[Value, int]]:
+    """initial_h (and initial_c) computed by the model: the draft values for h0 (and c0), each
+    with the first of its rows this operator reads (layer k of a stack reads k·directions).
+
+    Zeros (torch's default, written out by the exporters) are no starting state at all; a
+    computed one must be another operator's final state or a batch-first tensor transposed
+    into torch's (directions, N, H), which are the values `m.states` and `m.time_major` hold.
+    """
+    found: list[tuple[Value, int]] = []
+    for index in (5, 6)[: 2 if node.op_type == "LSTM" else 1]:
+        if len(node.input) <= index or not node.input[index]:
+            continue
+        name = node.input[index]
+        value = m.states.get(name) or m.time_major.get(name)
+        if value is not None:
+            found.append((value, 0))
+        elif name in m.state_slices:
+            whole, start, _ = m.state_slices[name]
+            found.append((whole, start))
+        elif name in m.tensors or np.any(np.asarray(m.values[name]) != 0):
+            raise Unmappable(
+                "its initial state is neither another recurrent layer's final state nor a "
+                "batch-first (N, directions, H) tensor transposed to (directions, N, H)"
+            )
+    if len(found) not in (0, 2 if node.op_type == "LSTM" else 1):
+        raise Unmappable("an LSTM's initial h and c must both be computed, or both be zeros")
+    return found
+
+
+def _first_layer_starts(starts: list[tuple[Value, int]]) -> list[Value]:
+    if any(first != 0 for _, first in starts):
+        raise Unmappable(
+            "its initial state is a later layer's piece of a state, but the operator is no "
+            "next layer of a stack"
+        )
+    return [value for value, _ in starts]
+
+
+def _continues_state(
+    m: _OnnxMapper, previous: str, starts: list[tuple[Value, int]], directions: int
+) -> bool:
+    """Whether a next stacked operator may join `previous` as far as starting states go: both
+    start at zero, or it reads the rows of previous's h0 (and c0) that follow previous's."""
+    incoming = m.draft.graph.incoming(previous)
+    given = [incoming[p] for p in ("h0", "c0") if p in incoming]
+    if not starts:
+        return not given
+    layers = m.draft.params_of(previous).get("num_layers")
+    if len(given) != len(starts) or not isinstance(layers, int):
+        return False
+    return all(
+        (edge.src, edge.src_port) == value and first == layers * directions
+        for edge, (value, first) in zip(given, starts, strict=True)
+    )
+
+
+def _final_states(m: _OnnxMapper, node: Any, layer: str, stacked: bool) -> None:
+    """Y_h (and Y_c) that something reads become the layer's h (and c) ports."""
+    outputs = zip(node.output[1:3], ("h", "c"), strict=False)
+    used = [(o, port) for o, port in outputs if o and m.consumers.get(o)]
+    if not used:
+        return
+    m.draft.set_param(layer, "return_state", True)
+    layers = m.draft.params_of(layer)["num_layers"]
+    assert isinstance(layers, int)
+    for name, port in used:
+        if not stacked:
+            m.states[name] = (layer, port)  # until a next layer stacks onto this one
+        m.state_pieces[name] = ((layer, port), layers - 1)
+        m.hidden_states.discard(name)
 
 
 _RULES: dict[str, OnnxRule] = {

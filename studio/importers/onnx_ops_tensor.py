@@ -254,7 +254,8 @@ def _split(m: Any, node: Any) -> Value:
 
 def _slice(m: Any, node: Any) -> Value | None:
     source = node.input[0]
-    if source in m.end_pieces:
+    if source in m.end_pieces or source in m.states or source in m.time_major:
+        # A recurrent layer's ends, or its state (or its hx) split into layers.
         return _base("Slice")(m, node)
     before, after = m.shape(source), m.shape(node.output[0])
     if before == after:

@@ -75,7 +75,7 @@ def layer_record(spec: LayerSpec, origin: str) -> dict[str, Any]:
 
 
 def _port(port: PortSpec) -> dict[str, Any]:
-    return {"name": port.name, "help": port.help, "optional": port.optional}
+    return {"name": port.name, "help": port.help, "optional": port.optional, "when": port.when}
 
 
 def _param(param: ParamSpec) -> dict[str, Any]:
@@ -141,7 +141,13 @@ def _ports_text(ports: tuple[PortSpec, ...], variadic: str | None, stem: str) ->
         return f"{stem}1..{stem}N (N from {variadic})"
     if not ports:
         return "none"
-    return ", ".join(f"{p.name} (optional)" if p.optional else p.name for p in ports)
+    return ", ".join(_port_text(p) for p in ports)
+
+
+def _port_text(port: PortSpec) -> str:
+    if port.when is not None:
+        return f"{port.name} (with {port.when})"
+    return f"{port.name} (optional)" if port.optional else port.name
 
 
 def _param_text(param: ParamSpec) -> str:

@@ -184,12 +184,21 @@ class Sum(nn.Module):
 
 
 class Recurrent(nn.Module):
-    """An RNN, LSTM or GRU (batch first) that returns one tensor instead of a tuple.
+    """An RNN, LSTM or GRU (batch first) that returns one tensor, or a tuple with its state.
 
     With ``output="last"`` it returns the final state of the top layer, (N, H) or (N, 2H) when
     bidirectional: the forward direction ends at the last step, the backward one at the first.
     Reading it from the output sequence rather than ``h_n`` gives the same values for all three
     kinds, whose hidden states differ in type (the LSTM's is a pair).
+
+    States are batch first, (N, num_layers * directions, H), like every tensor on the canvas;
+    torch's own are (num_layers * directions, N, H), so they are transposed on the way in and
+    out. `h0` (and, for an LSTM, `c0` with it) start the layer from a given state instead of
+    zeros; with `return_state` the module returns ``(out, h)``, or ``(out, h, c)`` for an LSTM.
+
+    The kind and `return_state` are marked by attributes that exist only when they hold
+    (``cells``, ``gives_state``): TorchScript decides ``hasattr`` while compiling and skips the
+    other branch, so each instance has one return type and calls its torch layer one way.
 
     Args:
         mode: "RNN", "LSTM" or "GRU".
@@ -199,6 +208,7 @@ class Recurrent(nn.Module):
         bidirectional: Also read the sequence backwards.
         dropout: Dropout between stacked layers.
         output: "sequence" for (N, L, H * directions) or "last" for (N, H * directions).
+        return_state: Also return the final state(s), batch first.
     """
 
     def __init__(
@@ -210,6 +220,7 @@ class Recurrent(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         output: str = "sequence",
+        return_state: bool = False,
     ) -> None:
         super().__init__()
         kinds = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
@@ -224,9 +235,34 @@ class Recurrent(nn.Module):
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.last_only = output == "last"
+        if mode == "LSTM":
+            self.cells = True
+        if return_state:
+            self.gives_state = True
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)
+    def forward(
+        self,
+        x: torch.Tensor,
+        h0: torch.Tensor | None = None,
+        c0: torch.Tensor | None = None,
+    ):  # -> Tensor, or a tuple of 2 or 3 with return_state (TorchScript infers each instance's)
+        if hasattr(self, "cells"):
+            hx: tuple[torch.Tensor, torch.Tensor] | None = None
+            if h0 is not None and c0 is not None:
+                hx = (h0.transpose(0, 1).contiguous(), c0.transpose(0, 1).contiguous())
+            out, (h, c) = self.rnn(x, hx)
+            if hasattr(self, "gives_state"):
+                return self._sequence_or_last(out), h.transpose(0, 1), c.transpose(0, 1)
+            return self._sequence_or_last(out)
+        start: torch.Tensor | None = None
+        if h0 is not None:
+            start = h0.transpose(0, 1).contiguous()
+        out, h = self.rnn(x, start)
+        if hasattr(self, "gives_state"):
+            return self._sequence_or_last(out), h.transpose(0, 1)
+        return self._sequence_or_last(out)
+
+    def _sequence_or_last(self, out: torch.Tensor) -> torch.Tensor:
         if not self.last_only:
             return out
         if self.bidirectional:

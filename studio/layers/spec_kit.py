@@ -215,7 +215,35 @@ def conv_transpose(name: str, help: str, builder: str) -> LayerSpec:
     )
 
 
+STATE_LAYOUT = "(N, num_layers·directions, H): batch first, unlike torch's (layers, N, H)"
+
+
 def recurrent(name: str, help: str) -> LayerSpec:
+    """RNN, LSTM or GRU: a sequence in, optional starting state in, final state out on demand.
+
+    The state ports read batch first like every other tensor on the canvas; the module
+    transposes to and from torch's (num_layers·directions, N, H).
+    """
+    pairs = name == "LSTM"
+    memory = (" and c0" if pairs else "", " and c" if pairs else "")
+    inputs = [
+        PortSpec("in", "The sequence (N, L, F)."),
+        PortSpec(
+            "h0",
+            f"Optional starting state {STATE_LAYOUT}, e.g. an encoder's final h; "
+            "unconnected, it starts from zeros." + (" Connect c0 with it." if pairs else ""),
+            optional=True,
+        ),
+    ]
+    outputs = [
+        PortSpec("out", "The sequence (N, L, H·directions), or its last step with 'last'."),
+        PortSpec("h", f"Final hidden state {STATE_LAYOUT}.", when="return_state"),
+    ]
+    if pairs:
+        inputs.append(
+            PortSpec("c0", f"Optional starting cell state {STATE_LAYOUT}.", optional=True)
+        )
+        outputs.append(PortSpec("c", f"Final cell state {STATE_LAYOUT}.", when="return_state"))
     return layer(
         name,
         "Recurrent",
@@ -233,7 +261,16 @@ def recurrent(name: str, help: str) -> LayerSpec:
             ("sequence", "last"),
             "'sequence' returns every step (N, L, H); 'last' returns the final state (N, H).",
         ),
+        bool_param(
+            "return_state",
+            False,
+            f"Also output the final state on port h{memory[1]}, {STATE_LAYOUT}, to start "
+            f"another recurrent layer (its h0{memory[0]}), as a sequence-to-sequence decoder "
+            "does.",
+        ),
         key=("hidden_size", "output"),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
     )
 
 

@@ -43,7 +43,7 @@ PARAM_KEYS = {
     "max_length",
     "nullable",
 }
-PORT_KEYS = {"name", "help", "optional"}
+PORT_KEYS = {"name", "help", "optional", "when"}
 
 # Runs the command in a fresh interpreter and reports which torch modules it loaded.
 RUN_AND_LIST_TORCH = """

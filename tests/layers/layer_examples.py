@@ -122,7 +122,21 @@ EXAMPLES: dict[str, list[Example]] = {
     "studio.GroupNorm": [ex((16, 4, 4), out=(16, 4, 4))],
     "studio.Dropout": [ex((20,), out=(20,))],
     "studio.Dropout2d": [ex((6, 4, 4), out=(6, 4, 4))],
-    "studio.RNN": [ex((9, 5), out=(9, 64))],
+    "studio.RNN": [
+        ex((9, 5), out=(9, 64)),
+        # A starting state in and the final one out, batch first: (N, layers·directions, H).
+        ex(
+            (9, 5),
+            (4, 8),
+            out=(16,),
+            more_outs=((4, 8),),
+            hidden_size=8,
+            num_layers=2,
+            bidirectional=True,
+            output="last",
+            return_state=True,
+        ),
+    ],
     "studio.LSTM": [
         ex((9, 5), out=(9, 64)),
         ex(
@@ -134,8 +148,39 @@ EXAMPLES: dict[str, list[Example]] = {
             bidirectional=True,
             output="last",
         ),
+        # An encoder LSTM's h and c start a decoder; its own come out on h and c.
+        ex(
+            (9, 5),
+            (1, 20),
+            (1, 20),
+            out=(9, 20),
+            more_outs=((1, 20), (1, 20)),
+            hidden_size=20,
+            return_state=True,
+        ),
+        ex(
+            (9, 5),
+            out=(9, 12),
+            more_outs=((2, 6), (2, 6)),
+            hidden_size=6,
+            bidirectional=True,
+            return_state=True,
+        ),
+        ex((9, 5), (2, 6), (2, 6), out=(9, 6), hidden_size=6, num_layers=2),
     ],
-    "studio.GRU": [ex((9, 5), out=(20,), hidden_size=20, output="last")],
+    "studio.GRU": [
+        ex((9, 5), out=(20,), hidden_size=20, output="last"),
+        ex((9, 5), (1, 20), out=(9, 20), hidden_size=20),
+        ex(
+            (9, 5),
+            out=(20,),
+            more_outs=((3, 20),),
+            hidden_size=20,
+            num_layers=3,
+            output="last",
+            return_state=True,
+        ),
+    ],
     "studio.MultiheadAttention": [
         ex((10, 32), out=(10, 32)),
         ex((6, 8), out=(6, 8), num_heads=2, causal=True),

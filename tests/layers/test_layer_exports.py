@@ -133,6 +133,7 @@ NOT_YET_IMPORTED: dict[Key, str] = {
     ("onnx_import", "studio.Scale", 1): "integer inputs: ONNX Cast has no mapping",
     ("onnx_import", "studio.Pow", 1): "integer inputs: ONNX Cast has no mapping",
     ("fx_import", "studio.LSTM", 1): "a bidirectional last output indexes several dimensions",
+    ("fx_import", "studio.RNN", 1): "a bidirectional last output indexes several dimensions",
 }
 
 

@@ -1,4 +1,4 @@
-"""Builders for RNN, LSTM and GRU, wrapped so that each returns a single tensor."""
+"""Builders for RNN, LSTM and GRU, wrapped so that each returns the tensors its ports show."""
 
 from __future__ import annotations
 
@@ -41,4 +41,5 @@ def _recurrent(mode: str, params: Mapping[str, Any], shape: TensorShape) -> nn.M
         bidirectional=params["bidirectional"],
         dropout=params["dropout"],
         output=params["output"],
+        return_state=bool(params.get("return_state", False)),
     )
