@@ -79,7 +79,7 @@ def project_with_a_shape_error(tmp_path: Path) -> Path:
     (graph,) = document["graphs"]
     for node in graph["nodes"]:
         if node["type"] == "studio.Input":
-            node["params"]["shape"] = [4, 5, 6]  # a picture into a Linear: needs a Flatten
+            node["params"]["dtype"] = "long"  # token ids into a Linear: needs an Embedding
     path = tmp_path / "wrong_shapes.strata"
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
@@ -93,5 +93,5 @@ def test_a_project_with_problems_fails_at_the_analysis(
     assert result.returncode == 1
     assert "  ok    load wrong_shapes.strata" in result.stdout
     assert "FAIL  analyse in the window" in result.stdout
-    assert "Insert Flatten" in result.stdout
+    assert "Insert Embedding" in result.stdout
     assert "compile" not in result.stdout

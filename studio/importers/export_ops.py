@@ -360,6 +360,18 @@ def _attention(m: _ExportMapper, node: fx.Node) -> Value:
     )
 
 
+def _reshape_or_squeeze(m: _ExportMapper, node: fx.Node) -> Value:
+    """(N, 1) into one value per sample (N): a Squeeze, as ``.squeeze(1)`` or ``.view(-1)``.
+
+    A score per sample (a discriminator's, a regression's) ends this way; any other reshape is
+    the shared rule's (Flatten or Reshape).
+    """
+    before, after = _shape(node.args[0]), _shape(node)
+    if len(before) == 2 and before[1] == 1 and after == before[:1]:
+        return m.layer(node, "studio.Squeeze", {"dim": 1})
+    return _reshape_call(m, node)
+
+
 # Ops that copy a parameter into a layer of their own (F.linear(x, self.w) → Linear).
 COPIES_WEIGHTS = {"aten.linear", "aten.layer_norm", "aten.embedding", "aten.conv1d", "aten.conv2d"}
 
@@ -388,11 +400,11 @@ ATEN_RULES: dict[str, Rule] = {
     "aten.log_softmax": _softmax("studio.LogSoftmax"),
     "aten._log_softmax": _softmax("studio.LogSoftmax"),
     "aten.dropout": _dropout,
-    "aten.view": _reshape_call,
-    "aten.reshape": _reshape_call,
-    "aten._unsafe_view": _reshape_call,
+    "aten.view": _reshape_or_squeeze,
+    "aten.reshape": _reshape_or_squeeze,
+    "aten._unsafe_view": _reshape_or_squeeze,
     "aten.unflatten": _reshape_call,
-    "aten.squeeze": _reshape_call,
+    "aten.squeeze": _reshape_or_squeeze,
     "aten.unsqueeze": _reshape_call,
     "aten.flatten": _flatten_call,
     "aten.permute": fx_import._permute,

@@ -414,10 +414,27 @@ class _OnnxMapper:
 
 
 def _spread_activations(nodes: Sequence[Any], activations: set[str]) -> None:
-    """Add every value computed from the inputs (a Shape of one is a constant, not one)."""
+    """Add every value computed from the inputs (a Shape of one is a constant, not one).
+
+    An If, Loop or Scan reads outer values inside its branches without listing them as inputs;
+    those count too, or an If on a shape test would pass for a constant (its example result).
+    """
     for node in nodes:
-        if node.op_type not in ("Shape", "Size") and any(i in activations for i in node.input):
+        read = [*node.input, *_branch_reads(node)]
+        if node.op_type not in ("Shape", "Size") and any(i in activations for i in read):
             activations.update(o for o in node.output if o)
+
+
+def _branch_reads(node: Any) -> list[str]:
+    """The names a node's subgraphs read (their own results included, which is harmless)."""
+    names: list[str] = []
+    for attribute in node.attribute:
+        graphs = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
+        for graph in graphs:
+            for inner in graph.node:
+                names.extend(inner.input)
+                names.extend(_branch_reads(inner))
+    return names
 
 
 def _live_nodes(nodes: Sequence[Any], outputs: Sequence[str]) -> set[int]:

@@ -155,7 +155,7 @@ def test_shape_mismatch_names_node_and_fix(capsys, tmp_path):
     )
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 1
-    assert "hidden1: Linear expects" in out and "(N, 1, 4, 4)" in out and "Flatten" in out
+    assert "hidden1: Linear mixes" in out and "(N, 1, 4, 4)" in out and "Flatten" in out
 
 
 def test_missing_input_connection(capsys, tmp_path):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from studio.core.shapes import DType, ShapeError, TensorShape
+from studio.core.shapes import DType, ShapeError, TensorShape, collect_warnings
 from studio.layers import CATALOG, load_builder, load_shape_rule
 
 SPECS = {spec.type_id.removeprefix("studio."): spec for spec in CATALOG}
@@ -31,9 +31,25 @@ def message(layer: str, *dims: tuple[int, ...], dtype: DType = "float", **params
     return str(by_rule.value)
 
 
-def test_linear_on_an_image_says_to_flatten() -> None:
-    assert message("Linear", (16, 8, 8)) == (
-        "Linear expects (N, F) or (N, L, F); it receives (N, 16, 8, 8). Insert Flatten before it."
+def test_linear_on_an_image_runs_and_warns_to_flatten() -> None:
+    """torch's Linear mixes the last dim at any rank; on an image that is rarely what a beginner
+    meant, so the rule accepts (as torch does) and its warning keeps the Flatten advice."""
+    spec = SPECS["Linear"]
+    rule = load_shape_rule(spec)
+    assert rule is not None
+    with collect_warnings() as notes:
+        shapes = rule(spec.validate_params({"out_features": 4}), [TensorShape((16, 8, 8))])
+    assert shapes == [TensorShape((16, 8, 4))]
+    assert notes == [
+        "Linear mixes only the last dimension of its input (N, 16, 8, 8), separately at every "
+        "other position. Insert Flatten before it to classify the whole image (for "
+        "channels-last features, this is already right)."
+    ]
+
+
+def test_linear_on_a_scalar_per_sample_says_to_reshape() -> None:
+    assert message("Linear", ()) == (
+        "Linear expects (N, ..., F); it receives (N). Insert Reshape before it."
     )
 
 

@@ -47,31 +47,17 @@ BATCH_MIXING = {
 
 # Where torch runs silently but the result is rarely what was meant, the rule still accepts and
 # warns: Dropout1d on (N, C) takes the samples for the channels and zeroes whole samples.
-WARNS_WHERE_TORCH_DOES_NOT = {("studio.Dropout1d", 1)}
-
-# Rules that still refuse what torch runs, in files another part of issue 16 is rewriting; each
-# entry fails (strict) once its rule accepts, and is then removed.
-_ANY_RANK_LINEAR = "rules/dense.py: Linear takes (N, *, F) of any rank"
-_PER_SAMPLE = "rules/pooling.py: torch pools (N, L) or (N, H, W) per sample, as one unbatched input"
-_LONG_POOL = "rules/pooling.py: torch pools integers too"
-_LAST_ANY = "rules/reshape.py: x[:, -1] runs on any rank"
-PENDING: dict[tuple[str, int, str], str] = {
-    ("studio.Linear", 3, "float"): _ANY_RANK_LINEAR,
-    ("studio.Linear", 4, "float"): _ANY_RANK_LINEAR,
-    ("studio.MaxPool1d", 1, "float"): _PER_SAMPLE,
-    ("studio.AvgPool1d", 1, "float"): _PER_SAMPLE,
-    ("studio.MaxPool2d", 2, "float"): _PER_SAMPLE,
-    ("studio.AvgPool2d", 2, "float"): _PER_SAMPLE,
-    ("studio.AdaptiveAvgPool2d", 2, "float"): _PER_SAMPLE,
-    ("studio.AdaptiveAvgPool2d", 4, "float"): "rules/pooling.py: any (N, ..., H, W)",
-    ("studio.MaxPool2d", 2, "long"): _LONG_POOL,
-    ("studio.MaxPool2d", 3, "long"): _LONG_POOL,
-    ("studio.AvgPool1d", 1, "long"): _LONG_POOL,
-    ("studio.AvgPool1d", 2, "long"): _LONG_POOL,
-    ("studio.AvgPool2d", 2, "long"): _LONG_POOL,
-    ("studio.AvgPool2d", 3, "long"): _LONG_POOL,
-    **{("studio.SelectLast", rank, dtype): _LAST_ANY for rank in (1, 3, 4) for dtype in DTYPES},
+# Linear on three or more dims after the batch (an image) mixes only the last one: a beginner
+# almost always wanted Flatten first.
+WARNS_WHERE_TORCH_DOES_NOT = {
+    ("studio.Dropout1d", 1),
+    ("studio.Linear", 3),
+    ("studio.Linear", 4),
 }
+
+# Rules that still refuse what torch runs, each entry with the file to change; each entry fails
+# (strict) once its rule accepts, and is then removed.
+PENDING: dict[tuple[str, int, str], str] = {}
 
 
 _OWN_RULES = ("activation", "normalization", "regularization", "recurrent", "io")

@@ -149,11 +149,14 @@ def test_a_problem_is_listed_and_clicking_it_selects_the_node(
     qtbot, main_window: MainWindow, registry: LayerRegistry, wait_for_analysis
 ) -> None:
     graph, linear_id = broken_image_graph(registry)
+    # Token ids into a Linear: torch refuses them (an image it takes, so that only warns).
+    (image,) = [node for node in graph.nodes if node.type_id == "studio.Input"]
+    graph.set_param(image.id, "dtype", "long")
     main_window.set_project(Project("broken", registry, graphs={"model": graph}))
     wait_for_analysis(main_window)
     panel = main_window.problems_panel
     lines = panel.lines()
-    flatten = [line for line in lines if line.startswith("classifier:") and "Flatten" in line]
+    flatten = [line for line in lines if line.startswith("classifier:") and "Embedding" in line]
     assert flatten, lines
     assert main_window.problems_status.text().startswith("1 problem")
     assert main_window.params_status.text() == "Parameters: —"
@@ -161,7 +164,7 @@ def test_a_problem_is_listed_and_clicking_it_selects_the_node(
 
     item = main_window.current.scene.nodes[linear_id]
     assert item.badge.isVisible()
-    assert "Flatten" in item.badge.toolTip()
+    assert "Embedding" in item.badge.toolTip()
     assert item.problem is not None and item.problem.node_id == linear_id
 
     main_window.view.pan_by(900, 600)  # move the node off-centre first

@@ -5,21 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from studio.core.shapes import ShapeError, TensorShape
+from studio.core.shapes import ShapeError, TensorShape, warn
 from studio.layers.rules.checks import (
     expect_at_least,
     expect_float,
     expect_input_count,
-    expect_layout,
     only_input,
 )
 
 
 def linear(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    """(N, F) or (N, L, F) → the same with F replaced by out_features."""
+    """(N, ..., F) → the same with F replaced by out_features, as torch does at any rank.
+
+    On an image (three or more dims after the batch) torch mixes only the last dim, at every
+    row and channel: right for channels-last features (ConvNeXt, MLP-Mixer), but a beginner
+    feeding a conv's output there almost always wanted Flatten first. So it runs, and warns.
+    """
     shape = only_input("Linear", inputs)
     expect_float("Linear", shape)
-    expect_layout("Linear", shape, "F", "L, F")
+    expect_at_least("Linear", shape, 1, "..., F")
+    if len(shape.dims) >= 3:
+        warn(
+            f"Linear mixes only the last dimension of its input {shape}, separately at every "
+            "other position. Insert Flatten before it to classify the whole image (for "
+            "channels-last features, this is already right)."
+        )
     return [TensorShape((*shape.dims[:-1], params["out_features"]))]
 
 

@@ -253,9 +253,10 @@ def index(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[Tens
 
 
 def select(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
-    """One position along a dimension, which disappears."""
+    """One position along a dimension, which disappears: on (N, D) that leaves (N), one value
+    per sample, as ``x[:, 0]`` does in torch."""
     shape = only_input("Select", inputs)
-    expect_at_least("Select", shape, 2, "..., D")
+    expect_at_least("Select", shape, 1, "..., D")
     position = sample_dim("Select", shape, params["dim"]) - 1
     size = shape.dims[position]
     chosen = params["index"]
@@ -280,8 +281,9 @@ def transpose(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[
 
 
 def squeeze(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    """Removes one dim of size 1; (N, 1) becomes (N), one value per sample, as in torch."""
     shape = only_input("Squeeze", inputs)
-    expect_at_least("Squeeze", shape, 2, "..., 1, ...")
+    expect_at_least("Squeeze", shape, 1, "..., 1, ...")
     position = sample_dim("Squeeze", shape, params["dim"]) - 1
     if shape.dims[position] != 1:
         raise ShapeError(

@@ -8,6 +8,7 @@ from typing import Any
 from studio.core.shapes import ShapeError, TensorShape
 from studio.layers.rules.checks import (
     check_window,
+    expect_at_least,
     expect_float,
     expect_layout,
     only_input,
@@ -16,6 +17,10 @@ from studio.layers.rules.checks import (
 )
 
 _LAYOUTS = {1: "C, L", 2: "C, H, W", 3: "C, D, H, W"}
+_PER_SAMPLE_LAYOUTS = {1: "L", 2: "H, W"}
+
+# torch pools integers with these (the average rounds down); the others refuse them.
+_INTEGER_POOLS = {"MaxPool2d", "AvgPool1d", "AvgPool2d"}
 
 
 def max_pool1d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
@@ -46,15 +51,22 @@ def _pool(
     layer: str, spatial_dims: int, params: Mapping[str, Any], inputs: Sequence[TensorShape]
 ) -> TensorShape:
     shape = only_input(layer, inputs)
-    expect_float(layer, shape)
-    expect_layout(layer, shape, _LAYOUTS[spatial_dims])
+    if layer not in _INTEGER_POOLS:
+        expect_float(layer, shape)
+    layouts = [_LAYOUTS[spatial_dims]]
+    if spatial_dims in _PER_SAMPLE_LAYOUTS:
+        # torch reads (N, L) or (N, H, W) as one unbatched (C, ...) input whose channels are
+        # the samples, which pools each sample on its own: the same as a channel of one.
+        layouts.append(_PER_SAMPLE_LAYOUTS[spatial_dims])
+    expect_layout(layer, shape, *layouts)
     kernel, padding = params["kernel_size"], params["padding"]
     if 2 * padding > kernel:
         raise ShapeError(
             f"{layer}'s padding ({padding}) must be at most half its kernel_size ({kernel}). "
             "Lower padding or raise kernel_size."
         )
-    channels, *spatial = shape.dims
+    kept = shape.dims[: len(shape.dims) - spatial_dims]
+    spatial = list(shape.dims[len(kept) :])
     check_window(layer, spatial, kernel, padding)
     if layer == "AvgPool3d" and min(spatial) < kernel:
         # torch's 3-d average pooling alone refuses an input smaller than its kernel, padding
@@ -67,7 +79,7 @@ def _pool(
     stride = params["stride"] or kernel  # 0 means "same as the kernel"
     ceil_mode = params.get("ceil_mode", False)
     sizes = (pooled_size(s, kernel, stride, padding, ceil_mode) for s in spatial)
-    return TensorShape((channels, *sizes))
+    return TensorShape((*kept, *sizes), shape.dtype)
 
 
 def pooled_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> int:
@@ -84,11 +96,12 @@ def pooled_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bo
 def adaptive_avg_pool2d(
     params: Mapping[str, Any], inputs: Sequence[TensorShape]
 ) -> list[TensorShape]:
-    """(N, C, H, W) → (N, C, *output_size), whatever H and W are."""
+    """(N, ..., H, W) → (N, ..., *output_size), whatever H and W are: torch pools the last two
+    dims of any input, reading (N, H, W) as one unbatched image whose channels are the samples."""
     shape = only_input("AdaptiveAvgPool2d", inputs)
     expect_float("AdaptiveAvgPool2d", shape)
-    expect_layout("AdaptiveAvgPool2d", shape, "C, H, W")
-    return [TensorShape((shape.dims[0], *params["output_size"]))]
+    expect_at_least("AdaptiveAvgPool2d", shape, 2, "..., H, W")
+    return [TensorShape((*shape.dims[:-2], *params["output_size"]))]
 
 
 def adaptive_avg_pool1d(

@@ -10,7 +10,6 @@ from studio.core.shapes import ShapeError, TensorShape
 from studio.layers.rules.checks import (
     expect_at_least,
     expect_float,
-    expect_layout,
     only_input,
 )
 from studio.layers.rules.ops import reduced
@@ -58,8 +57,10 @@ def permute(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[Te
 
 
 def select_last(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    """``x[:, -1]``: the last position of the first dim after the batch, at any rank; on (N, L)
+    it leaves one value per sample, (N)."""
     shape = only_input("SelectLast", inputs)
-    expect_layout("SelectLast", shape, "L, F")
+    expect_at_least("SelectLast", shape, 1, "L, ...")
     return [TensorShape(shape.dims[1:], shape.dtype)]
 
 
