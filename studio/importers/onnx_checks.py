@@ -225,30 +225,49 @@ def _inferred(model: Any, inputs: Sequence[Any], shapes: Sequence[Sequence[int]]
             graph.input.append(
                 helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims))
             )
-    _fold_small_constants(slim)
+    _fold_small_constants(slim, {value.name: _known_shape(value.type) for value in graph.input})
     try:
-        return onnx.shape_inference.infer_shapes(
+        inferred = onnx.shape_inference.infer_shapes(
             slim, check_type=False, strict_mode=False, data_prop=True
         )
     except Exception:  # shapes stay unknown: what needs them is refused by the walk
         return slim
+    # A Shape of a computed value (`x.shape[0]` after a layer, under a dynamic batch) is known
+    # now; folding it once more lets the sizes built from it (an Expand's) be known too.
+    sizes = {v.name: _known_shape(v.type) for v in (*graph.input, *inferred.graph.value_info)}
+    if not any(n.op_type == "Shape" and sizes.get(n.input[0]) for n in inferred.graph.node):
+        return inferred
+    _fold_small_constants(inferred, sizes)
+    try:
+        return onnx.shape_inference.infer_shapes(
+            inferred, check_type=False, strict_mode=False, data_prop=True
+        )
+    except Exception:
+        return inferred
 
 
 # Operators that, given small constant inputs, make small constants: torch's legacy exporter
 # computes a Pad's pads with a chain of them, which shape inference cannot follow.
+# torch's legacy exporter writes `expand(n, -1, -1)` as Where(Equal(sizes, -1), 1, sizes) on
+# such constants, with n the batch (a constant, or Shape(x)[0] of an input whose shape the
+# example run fixes): the elementwise operators fold too, their broadcast bounded beforehand.
+_ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Not", "Where"})
 _FOLDABLE = frozenset(
     {"Constant", "ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast"}
-    | {"Squeeze", "Unsqueeze", "Gather"}
+    | {"Squeeze", "Unsqueeze", "Gather", "Shape"}
+    | _ELEMENTWISE
 )
 _FOLD_LIMIT = 4096
 
 
-def _fold_small_constants(slim: Any) -> None:
+def _fold_small_constants(slim: Any, fixed: Mapping[str, tuple[int, ...] | None]) -> None:
     """Replace the slim graph's chains of `_FOLDABLE` operators on small constants by the
     constants they make, so shape inference sees the values that decide later sizes.
 
-    Nothing large is made: a ConstantOfShape is folded only when its shape is small, and the
-    other operators make at most what they read.
+    `fixed` holds the shapes known before running (the inputs' at the example's sizes, then
+    what inference found): a Shape of one of them is a constant too. Nothing large is made: a
+    ConstantOfShape is folded only when its shape is small, an elementwise operator only when
+    its broadcast is, and the other operators make at most what they read.
     """
     from onnx import numpy_helper
 
@@ -256,7 +275,7 @@ def _fold_small_constants(slim: Any) -> None:
     known = {t.name: array for t in graph.initializer if (array := _array(t)) is not None}
     kept = []
     for node in graph.node:
-        values = _folded(slim, node, known)
+        values = _input_shape(node, fixed) or _folded(slim, node, known)
         if values is None:
             kept.append(node)
             continue
@@ -265,6 +284,20 @@ def _fold_small_constants(slim: Any) -> None:
             graph.initializer.append(numpy_helper.from_array(value, name))
     del graph.node[:]
     graph.node.extend(kept)
+
+
+def _input_shape(node: Any, fixed: Mapping[str, Any]) -> list[Any] | None:
+    """A Shape of a model input, whose sizes the example run fixes (the batch included): a
+    few integers, known before anything runs. None for anything else."""
+    import numpy as np
+    from onnx import helper
+
+    if node.op_type != "Shape" or fixed.get(node.input[0]) is None:
+        return None
+    sizes = list(fixed[node.input[0]])
+    bounds = {a.name: int(helper.get_attribute_value(a)) for a in node.attribute}
+    start, end = bounds.get("start", 0), bounds.get("end", len(sizes))
+    return [np.asarray(sizes[start:end], dtype=np.int64)]
 
 
 def _array(tensor: Any) -> Any:
@@ -286,6 +319,11 @@ def _fold_size(node: Any, arrays: Sequence[Any]) -> int:
         return _elements(np.ravel(arrays[0]).tolist())
     if node.op_type == "Concat":
         return sum(int(np.size(a)) for a in arrays)
+    if node.op_type in _ELEMENTWISE:
+        try:
+            return _elements(np.broadcast_shapes(*(np.shape(a) for a in arrays)))
+        except ValueError:
+            return 0  # shapes that do not broadcast: the run refuses it, nothing large is made
     if node.op_type == "Gather" and len(arrays) == 2 and np.ndim(arrays[0]):
         axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 0)
         data, indices = arrays

@@ -13,6 +13,8 @@ import io
 import warnings
 from pathlib import Path
 
+import numpy as np
+import onnx
 import pytest
 import torch
 from torch import nn
@@ -25,7 +27,7 @@ from studio.core.registry import LayerRegistry
 from studio.core.shapes import TensorShape
 from studio.importers.command import check_outputs
 from studio.importers.export_import import import_module_export
-from studio.importers.mapping import ImportedModel, UnsupportedModelError
+from studio.importers.mapping import ImportedModel, ImportFailure, UnsupportedModelError
 from studio.importers.onnx_import import import_onnx_file
 from studio.training.losses import make_loss, match_target
 from tests.importers.onnx_models import export_onnx
@@ -146,3 +148,76 @@ def test_rules_give_one_value_per_sample_where_torch_does(
     (shape,) = rule(spec.validate_params(params), [TensorShape(dims)])
     assert shape == TensorShape(())
     assert str(shape) == "(N)"
+
+
+# --- a class token expanded to the batch -------------------------------------------------------
+
+
+class ClassToken(nn.Module):
+    """A vision transformer's start: `cls_token.expand(x.shape[0], -1, -1)` joined to tokens."""
+
+    example_input_shape = (2, 4, 8)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.randn(1, 1, 8))
+        self.pos_embed = nn.Parameter(torch.randn(1, 5, 8))
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        cls = self.cls_token.expand(x.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=1) + self.pos_embed
+
+
+@pytest.mark.parametrize("dynamic_batch", [False, True], ids=["fixed-batch", "dynamic-batch"])
+def test_a_class_token_expanded_to_the_batch_imports_from_the_legacy_exporter(
+    dynamic_batch: bool, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    """The exporter writes the sizes as Where(Equal(sizes, -1), 1, sizes) with the batch from
+    Shape(x)[0] (or the example's 2): the check folds them, the token is a per-model tensor."""
+    module = ClassToken().eval()
+    if dynamic_batch:
+        path = export_onnx(module, tmp_path / "model.onnx")
+    else:
+        path = _export(module, tmp_path, dynamo=False)
+    imported = import_onnx_file(path, registry)
+    assert check_outputs(imported) <= 1e-5
+    graph = imported.project.main_graph
+    token = next(n for n in graph.nodes if n.type_id == "studio.Constant")
+    assert token.params["shape"] == (1, 8)
+    assert "studio.Concat" in _types(imported)
+
+
+def test_a_size_built_from_the_batch_is_still_bounded(
+    registry: LayerRegistry, tmp_path: Path
+) -> None:
+    """Folding Shape(x)[0] makes an Expand's size known before running, so a huge one is
+    refused by its size, nothing run (it used to be refused as unknown)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["batch"], axis=0),
+        helper.make_node("Mul", ["batch", "million"], ["side"]),
+        helper.make_node("Concat", ["side", "side"], ["dims"], axis=0),
+        helper.make_node("Expand", ["one", "dims"], ["wide"], name="expand"),
+        helper.make_node("ReduceSum", ["wide"], ["total"], keepdims=1),
+        helper.make_node("Add", ["x", "total"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "hostile",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+        [
+            numpy_helper.from_array(np.array([0], np.int64), "zero"),
+            numpy_helper.from_array(np.array([1_000_000], np.int64), "million"),
+            numpy_helper.from_array(np.ones((1, 1), np.float32), "one"),
+        ],
+    )
+    path = tmp_path / "hostile.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(ImportFailure, match="nothing was run") as refused:
+        import_onnx_file(path, registry)
+    assert "node 'expand' (Expand) making 'wide' (2000000×2000000)" in str(refused.value)
