@@ -19,6 +19,7 @@ import numpy as np
 
 from studio.importers.mapping import Unmappable, Value
 from studio.importers.onnx_nodes import attributes
+from studio.importers.onnx_patterns import masked_fill
 
 Rule = Callable[[Any, Any], Value | None]
 
@@ -156,6 +157,36 @@ def _binary(m: Any, node: Any) -> Value:
                 return m.layer(node, type_id, {param: value}, [other])  # type: ignore[no-any-return]
     params = {"inputs": 2} if node.op_type in ("Add", "Mul") else {}
     return m.layer(node, _TYPES[node.op_type], params, [left, right])  # type: ignore[no-any-return]
+
+
+class _Operands:
+    """What `onnx_patterns.masked_fill` asks of the mapper: constants and activations."""
+
+    def __init__(self, m: Any) -> None:
+        self.m = m
+
+    def constant(self, name: str) -> np.ndarray | None:
+        if not name or name in self.m.tensors or name not in self.m.values:
+            return None
+        return np.asarray(self.m.values[name])
+
+    def is_activation(self, name: str) -> bool:
+        return name in self.m.tensors
+
+
+def _where(m: Any, node: Any) -> Value:
+    """`masked_fill(mask, -inf)` on a constant mask (a causal mask outside an attention the
+    patterns recognise) is the addition of a constant: -inf where filled, 0 elsewhere."""
+    filled = masked_fill(_Operands(m), node)
+    if filled is None:
+        raise Unmappable(
+            "a Where other than filling a constant mask with -inf (masked_fill) has no catalog "
+            "layer"
+        )
+    source, mask = filled
+    name = f"{node.output[0]}_mask"
+    m.values[name] = mask
+    return m.layer(node, "studio.Add", {"inputs": 2}, [source, name])  # type: ignore[no-any-return]
 
 
 def _pow(m: Any, node: Any) -> Value:
@@ -371,6 +402,7 @@ RULES: dict[str, Any] = {
     "ReduceSum": _base_then("ReduceSum", _reduce("studio.Sum")),
     "ReduceMax": _reduce("studio.Max"),
     "ReduceMin": _reduce("studio.Min"),
+    "Where": _where,
 }
 
 __all__ = ["RULES", "constant_node", "per_sample_equation"]

@@ -379,6 +379,11 @@ def _through_scaling_and_masks(index: _Index, name: str) -> tuple[str, list[np.n
     for _ in range(_WALK_LIMIT):
         scaled = _through_scaling(index, name)
         node = index.made_by(scaled)
+        filled = None if node is None else masked_fill(index, node)
+        if filled is not None:
+            name, mask = filled
+            masks.append(mask)
+            continue
         if node is None or node.op_type != "Add":
             return scaled, masks
         left, right = node.input[0], node.input[1]
@@ -391,6 +396,33 @@ def _through_scaling_and_masks(index: _Index, name: str) -> tuple[str, list[np.n
         else:
             return scaled, masks
     return name, masks
+
+
+def masked_fill(index: Any, node: Any) -> tuple[str, np.ndarray] | None:
+    """`x.masked_fill(mask, -inf)` (ONNX Where(mask, -inf, x), or Where(keep, x, -inf)) on a
+    constant mask, as (x, the additive mask it equals): -inf where filled, 0 elsewhere.
+
+    Only a fill of -inf (or a huge negative number, which a softmax reads as the same) adds up
+    to the same thing; any other fill replaces values, which an addition does not. `index`
+    is anything with `constant` and `is_activation` (the patterns' index, the op mapper).
+    """
+    if node.op_type != "Where" or len(node.input) != 3:
+        return None
+    condition = index.constant(node.input[0])
+    if condition is None or condition.dtype != np.bool_:
+        return None
+    for filled_when, source, fill in (
+        (True, node.input[2], node.input[1]),
+        (False, *node.input[1:]),
+    ):
+        values = index.constant(fill)
+        if values is None or not index.is_activation(source):
+            continue
+        if values.size != 1 or float(values.reshape(())) > -1e9:
+            return None
+        where = condition if filled_when else ~condition
+        return source, np.where(where, np.float32(values.reshape(())), np.float32(0))
+    return None
 
 
 def _is_causal_mask(mask: np.ndarray) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import onnx
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from studio.compile.codegen import generate_code
 from studio.compile.compiler import compile_graph
@@ -221,3 +223,72 @@ def test_a_size_built_from_the_batch_is_still_bounded(
     with pytest.raises(ImportFailure, match="nothing was run") as refused:
         import_onnx_file(path, registry)
     assert "node 'expand' (Expand) making 'wide' (2000000×2000000)" in str(refused.value)
+
+
+# --- a causal mask applied with masked_fill ----------------------------------------------------
+
+
+class CausalAttention(nn.Module):
+    """minGPT's attention: a (1, 1, B, B) lower-triangular buffer, masked_fill with -inf."""
+
+    example_input_shape = (2, 6, 8)
+
+    def __init__(self, embed: int = 8, heads: int = 2, block: int = 8) -> None:
+        super().__init__()
+        self.c_attn = nn.Linear(embed, 3 * embed)
+        self.c_proj = nn.Linear(embed, embed)
+        self.heads, self.embed = heads, embed
+        self.register_buffer("bias", torch.tril(torch.ones(block, block)).view(1, 1, block, block))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.size()
+        q, k, v = self.c_attn(x).split(self.embed, dim=2)
+        k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(b, t, c)
+        return self.c_proj(y)
+
+
+@pytest.mark.parametrize("route", ["onnx-torchscript", "onnx-dynamo"])
+def test_a_masked_fill_causal_mask_is_the_attention_causal_flag(
+    route: str, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    """ONNX Where(mask == 0, -inf, scores) is the additive causal mask the pattern knew."""
+    imported = _imports(CausalAttention(), route, registry, tmp_path)
+    (attention,) = [
+        n for n in imported.project.main_graph.nodes if n.type_id == "studio.MultiheadAttention"
+    ]
+    assert attention.params["causal"] is True
+
+
+class MaskedSoftmax(nn.Module):
+    """A masked_fill outside any attention: the Where becomes the addition of a constant."""
+
+    example_input_shape = (2, 4, 4)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("keep", torch.tril(torch.ones(6, 6)).view(1, 6, 6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.size(1)
+        return x.masked_fill(self.keep[:, :t, :t] == 0, float("-inf")).softmax(-1)
+
+
+def test_a_masked_fill_on_a_constant_mask_is_an_added_constant(
+    registry: LayerRegistry, tmp_path: Path
+) -> None:
+    imported = _imports(MaskedSoftmax(), "onnx-torchscript", registry, tmp_path)
+    assert _types(imported) == [
+        "studio.Input",
+        "studio.Constant",
+        "studio.Add",
+        "studio.Softmax",
+        "studio.Output",
+    ]
+    mask = next(n for n in imported.project.main_graph.nodes if n.type_id == "studio.Constant")
+    values = imported.state_dict[f"{mask.name}.value"]
+    assert torch.isinf(values).sum() == 6 and values.max() == 0  # above the diagonal of 4x4
