@@ -538,6 +538,11 @@ class _ExportMapper(_FxMapper):
             return self.tensors.get(node)
         if node.op != "call_function" or node in self.constants:
             return None  # a constant becomes a node only where a layer reads it
+        if self.is_state_view(node):
+            return self.state_view(node)
+        used = [a for a in node.all_input_nodes if a in self.states]
+        if used:
+            raise fx_import.state_refusal(self, used[0])
         rule = ATEN_RULES.get(op_name(node))
         if rule is None:
             value = node.meta.get("val")
@@ -730,6 +735,47 @@ class _ExportMapper(_FxMapper):
         if isinstance(arg, fx.Node):
             arg = self.proxies.get(arg, arg)
         return super().state(arg)
+
+    def is_state_view(self, node: fx.Node) -> bool:
+        """A transpose(0, 1) between torch's state layout and batch first, or a copy of a
+        state: the Recurrent module's own code (generated code imported back) and
+        hand-written encoder-decoders that transpose their states the same way."""
+        name = op_name(node)
+        source = node.args[0] if node.args else None
+        if not isinstance(source, fx.Node) or name not in _STATE_VIEWS:
+            return False
+        if name != "aten.transpose":
+            return source in self.states
+        if {*node.args[1:3]} != {0, 1}:
+            return False
+        return source in self.states or (
+            source in self.tensors and self.starts_recurrent_only(node)
+        )
+
+    def starts_recurrent_only(self, node: fx.Node) -> bool:
+        """Whether every use of `node` (through copies) is a recurrent layer's starting state."""
+        for user in node.users:
+            if op_name(user) in _STATE_VIEWS and op_name(user) != "aten.transpose":
+                if not self.starts_recurrent_only(user):
+                    return False
+                continue
+            region = self.regions.get(user)
+            if region is None or not isinstance(region.module, nn.RNN | nn.LSTM | nn.GRU):
+                return False
+        return True
+
+    def state_view(self, node: fx.Node) -> Value | None:
+        source = node.args[0]
+        assert isinstance(source, fx.Node)
+        if op_name(node) != "aten.transpose":
+            self.states[node] = self.states[source]
+            return None
+        if source in self.states:
+            if len(self.states[source]) != 1:
+                raise Unmappable("transposes an LSTM's (h, c) pair; transpose h and c apart")
+            return self.states[source][0]
+        self.states[node] = [self.tensors[source]]
+        return None
 
     # ------------------------------------------------------------ shared weights
     def shared_weights(self) -> list[UnmappedConstruct]:
@@ -1037,6 +1083,9 @@ def _has_state(module: nn.Module | None) -> bool:
     if module is None:
         return False
     return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+
+_STATE_VIEWS = ("aten.transpose", "aten.contiguous", "aten.clone")
 
 
 def _recurrent_states(region: _Region, outputs: Sequence[fx.Node]) -> dict[fx.Node, int]:

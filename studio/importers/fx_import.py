@@ -365,6 +365,9 @@ class _FxMapper:
             return self.module_layer(node, module)
         if _is_state_view(self, node):
             return _state_view(self, node)
+        used = [a for a in node.all_input_nodes if a in self.states]
+        if used and node.target is not operator.getitem:
+            raise state_refusal(self, used[0])
         rule = (
             _METHOD_RULES.get(str(node.target))
             if node.op == "call_method"
@@ -404,11 +407,7 @@ class _FxMapper:
 
             return attribute_tensor(self, arg)  # a class token: a Parameter or Constant node
         if isinstance(arg, fx.Node) and arg in self.states:
-            raise Unmappable(
-                f"uses {arg.name}, a recurrent layer's final state (torch's (layers, N, H)), "
-                "other than to start another recurrent layer; the catalog's state port is batch "
-                "first (use out[:, -1] for the last step)"
-            )
+            raise state_refusal(self, arg)
         if isinstance(arg, fx.Node):
             raise Unmappable(f"uses {arg.name}, which is not a tensor the catalog can produce")
         raise Unmappable(f"uses the constant {arg!r} as a tensor; the catalog has no constants")
@@ -655,6 +654,16 @@ def _recurrent(m: _FxMapper, node: fx.Node, module: nn.RNN | nn.LSTM | nn.GRU) -
     return None
 
 
+def state_refusal(m: _FxMapper, arg: fx.Node) -> Unmappable:
+    """Why a recurrent layer's final state cannot be used as `arg` is (its layout differs)."""
+    layer = m.draft.where(m.states[arg][0][0])
+    return Unmappable(
+        f"uses {arg.name}, the final state of {layer}, in torch's (layers, N, H), other than "
+        "to start another recurrent layer; the catalog's state port h is batch first, "
+        "(N, layers, H) (for the top layer's last step use out[:, -1], output 'last')"
+    )
+
+
 def _swaps_first_two(node: fx.Node) -> bool:
     """`x.transpose(0, 1)` or `torch.transpose(x, 0, 1)`: torch's state layout ↔ batch first."""
     method = node.op == "call_method" and node.target == "transpose"
@@ -726,7 +735,7 @@ def _starting_state(m: _FxMapper, node: fx.Node, pairs: bool) -> list[Value]:
         state = m.state(part)
         if state is None:
             raise Unmappable(
-                "its starting state hx is not another recurrent layer's final state; the "
+                "its initial hidden state hx is not another recurrent layer's final state; the "
                 "catalog's h0 port takes (N, layers·directions, H), batch first, which only a "
                 "recurrent layer's h port gives"
             )
@@ -1161,6 +1170,9 @@ def _getitem(m: _FxMapper, node: fx.Node) -> Value | None:
     if pair is not None and len(pair) == 2 and isinstance(index, int) and index in (0, 1):
         m.states[node] = [pair[index]]  # h or c of an LSTM's (h, c)
         return None
+    if pair is not None:
+        assert isinstance(source, fx.Node)
+        raise state_refusal(m, source)
     if isinstance(source, fx.Node) and source in m.tuples:
         kind = m.draft.type_of(m.tuples[source]).removeprefix("studio.")
         if index == 1 and kind in ("RNN", "LSTM", "GRU"):

@@ -253,6 +253,24 @@ def test_a_drawn_encoder_decoder_compiles_writes_the_same_code_and_trains() -> N
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.timeout(60)
+def test_the_drawn_graphs_code_imports_back_with_its_state_ports(tmp_path: Path) -> None:
+    """`studio code` then `studio import` (torch.export): the Recurrent module's transposes
+    between torch's state layout and batch first map back to the h/c and h0/c0 ports."""
+    path = tmp_path / "seq2seq.py"
+    path.write_text(generate_code(_drawn_seq2seq(), class_name="Seq2Seq"))
+    imported = import_source(f"{path}:Seq2Seq", REGISTRY, input_shapes=[(2, 7, 3), (2, 5, 3)])
+    assert imported.front_end == "torch.export"
+    assert _relative_error(imported) < 1e-5
+    graph = imported.project.main_graph
+    decoder = next(n for n in graph.nodes if n.name.startswith("decoder"))
+    incoming = graph.incoming(decoder.id)
+    assert {port: edge.src_port for port, edge in incoming.items() if port != "in"} == {
+        "h0": "h",
+        "c0": "c",
+    }
+
+
 def test_return_state_stays_on_while_a_state_port_is_connected() -> None:
     graph = _drawn_seq2seq()
     encoder = graph.node_by_name("encoder")
