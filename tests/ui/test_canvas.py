@@ -93,6 +93,20 @@ def test_a_variadic_node_gets_a_port_per_input(registry: LayerRegistry, qtbot) -
         scene.close()
 
 
+def test_return_state_shows_a_recurrent_cards_state_ports(registry: LayerRegistry, qtbot) -> None:
+    graph = Graph(registry)
+    lstm = graph.add_node("studio.LSTM", name="encoder")
+    scene = GraphScene(graph)
+    try:
+        item = scene.nodes[lstm.id]
+        assert set(item.port_positions("out")) == {"out"}
+        assert set(item.port_positions("in")) == {"in", "h0", "c0"}
+        graph.set_param(lstm.id, "return_state", True)
+        assert set(item.port_positions("out")) == {"out", "h", "c"}
+    finally:
+        scene.close()
+
+
 def test_an_analysis_report_labels_cards_and_edges(scene: GraphScene, graph: Graph) -> None:
     report = next(analyse_graph(graph_snapshot(graph), graph.registry))
     assert isinstance(report, ShapeReport)
