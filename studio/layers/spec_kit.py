@@ -225,7 +225,7 @@ def recurrent(name: str, help: str) -> LayerSpec:
     transposes to and from torch's (num_layers·directions, N, H).
     """
     pairs = name == "LSTM"
-    memory = (" and c0" if pairs else "", " and c" if pairs else "")
+    memory = (" and c0" if pairs else "", "s h and c" if pairs else " h")
     inputs = [
         PortSpec("in", "The sequence (N, L, F)."),
         PortSpec(
@@ -259,12 +259,13 @@ def recurrent(name: str, help: str) -> LayerSpec:
             "output",
             "sequence",
             ("sequence", "last"),
-            "'sequence' returns every step (N, L, H); 'last' returns the final state (N, H).",
+            "'sequence' returns every step (N, L, H); 'last' returns only the last step (N, H) "
+            "(each direction's final one when bidirectional).",
         ),
         bool_param(
             "return_state",
             False,
-            f"Also output the final state on port h{memory[1]}, {STATE_LAYOUT}, to start "
+            f"Also output the final state on port{memory[1]}, {STATE_LAYOUT}, to start "
             f"another recurrent layer (its h0{memory[0]}), as a sequence-to-sequence decoder "
             "does.",
         ),
