@@ -284,7 +284,7 @@ class _OnnxMapper:
     def map_pattern(self, pattern: Pattern) -> None:
         """The one catalog layer for a pattern of operators, or one construct naming it."""
         anchor = pattern.anchor
-        if pattern.source in self.failed or pattern.memory in self.failed:
+        if any(n in self.failed for n in (pattern.source, pattern.memory, *pattern.more)):
             self.failed.add(pattern.result)
             return
         try:
@@ -294,7 +294,11 @@ class _OnnxMapper:
                 pattern.type_id,
                 pattern.name,
                 pattern.params,
-                [self.tensor(name) for name in (pattern.source, pattern.memory) if name],
+                [
+                    self.tensor(name)
+                    for name in (pattern.source, pattern.memory, *pattern.more)
+                    if name
+                ],
                 where=_where(anchor),
                 weights={k: _torch(v) for k, v in pattern.weights.items()},
             )

@@ -63,6 +63,7 @@ class Pattern:
     weights: Mapping[str, np.ndarray]
     problem: str | None = None
     memory: str | None = None  # the second input of a cross-attention
+    more: tuple[str, ...] = ()  # the inputs after those two, of a layer of several (Stack)
 
 
 def find_patterns(
@@ -84,6 +85,8 @@ def find_patterns(
         *_rms_norms(index),
         *_glus(index),
         *_instance_norms(index),
+        *_group_norms(index),
+        *_stacks(index),
         *_local_response_norms(index),
         *_two_input_layers(index),
     ):
@@ -778,6 +781,105 @@ def _instance_norms(index: _Index) -> Iterator[Pattern]:
         if index.reproduces(type_id, params, weights, source, result) <= _TOLERANCE:
             name = layer_name(node, type_id.removeprefix("studio.").lower())
             yield Pattern(nodes, source, result, node, name, type_id, params, weights)
+
+
+def _stacks(index: _Index) -> Iterator[Pattern]:
+    """torch.stack as ONNX writes it: each tensor unsqueezed at one axis, then concatenated
+    along it, the unsqueezed values read by nothing else."""
+    for i, node in enumerate(index.nodes):
+        inputs = [name for name in node.input if name]
+        if node.op_type != "Concat" or len(inputs) < 2:
+            continue
+        axis = int(attributes(node).get("axis", 0)) % len(index.shape(node.output[0]))
+        made = [index.made_by(name) for name in inputs]
+        if axis == 0 or any(
+            m is None
+            or m.op_type != "Unsqueeze"
+            or not index.is_activation(m.input[0])
+            or _unsqueeze_axis(index, m) != axis
+            or index.readers(m.output[0]) != [i]
+            for m in made
+        ):
+            continue
+        sources = [m.input[0] for m in made if m is not None]
+        nodes = frozenset({i, *(index.producer[name] for name in inputs)})
+        first, *rest = sources
+        yield Pattern(
+            nodes,
+            first,
+            node.output[0],
+            node,
+            layer_name(node, "stack"),
+            "studio.Stack",
+            {"dim": axis},
+            {},
+            memory=rest[0],
+            more=tuple(rest[1:]),
+        )
+
+
+def _unsqueeze_axis(index: _Index, node: Any) -> int | None:
+    """The one axis an Unsqueeze adds, counted in its output (None for several)."""
+    axes = index.constant(node.input[1]) if len(node.input) > 1 else None
+    listed = attributes(node).get("axes") if axes is None else np.ravel(axes).tolist()
+    if listed is None or len(listed) != 1:
+        return None
+    return int(listed[0]) % len(index.shape(node.output[0]))
+
+
+def _group_norms(index: _Index) -> Iterator[Pattern]:
+    """GroupNorm as torch's legacy exporter writes it: x reshaped to (N, G, rest),
+    InstanceNormalization with unit scale and zero shift, reshaped back to x's shape, then
+    times a per-channel weight and plus a per-channel bias (both absent without affine)."""
+    for node in index.nodes:
+        before = index.made_by(node.input[0]) if node.op_type == "InstanceNormalization" else None
+        if (
+            before is None
+            or before.op_type != "Reshape"
+            or not index.is_activation(before.input[0])
+        ):
+            continue
+        source = before.input[0]
+        shape, grouped = index.shape(source), index.shape(node.input[0])
+        readers = index.readers(node.output[0])
+        if len(shape) < 3 or len(grouped) != 3 or grouped[0] != shape[0] or len(readers) != 1:
+            continue
+        groups, channels = grouped[1], shape[1]
+        scale, shift = index.constant(node.input[1]), index.constant(node.input[2])
+        if scale is None or shift is None or np.any(scale != 1) or np.any(shift != 0):
+            continue
+        after = index.nodes[readers[0]]
+        if after.op_type != "Reshape" or index.shape(after.output[0]) != shape:
+            continue
+        result, weight, bias = after.output[0], np.ones(channels), np.zeros(channels)
+        for op, neutral in (("Mul", weight), ("Add", bias)):
+            step = _affine_step(index, result, op, channels)
+            if step is not None:
+                result, values = step
+                neutral[:] = values
+        nodes = index.between(source, result)
+        if nodes is None:
+            continue
+        eps = float(f"{float(attributes(node).get('epsilon', 1e-5)):.7g}")
+        params = {"num_groups": groups, "eps": eps}
+        weights = {"weight": weight, "bias": bias}
+        if index.reproduces("studio.GroupNorm", params, weights, source, result) <= _TOLERANCE:
+            name = layer_name(node, "groupnorm")
+            yield Pattern(nodes, source, result, node, name, "studio.GroupNorm", params, weights)
+
+
+def _affine_step(index: _Index, name: str, op: str, channels: int) -> tuple[str, Any] | None:
+    """The one `op` reading `name` with a per-channel constant (C, 1, ...): its result and the
+    constant's C values."""
+    readers = index.readers(name)
+    if len(readers) != 1 or index.nodes[readers[0]].op_type != op:
+        return None
+    node = index.nodes[readers[0]]
+    other = node.input[1] if node.input[0] == name else node.input[0]
+    values = index.constant(other)
+    if values is None or values.size != channels or values.shape[:1] != (channels,):
+        return None
+    return node.output[0], values.reshape(-1)
 
 
 def _local_response_norms(index: _Index) -> Iterator[Pattern]:

@@ -292,3 +292,35 @@ def test_a_masked_fill_on_a_constant_mask_is_an_added_constant(
     mask = next(n for n in imported.project.main_graph.nodes if n.type_id == "studio.Constant")
     values = imported.state_dict[f"{mask.name}.value"]
     assert torch.isinf(values).sum() == 6 and values.max() == 0  # above the diagonal of 4x4
+
+
+# --- layers the legacy exporter spells out -----------------------------------------------------
+
+
+def test_group_norm_with_its_learned_scale_and_shift_imports_as_one_layer(
+    registry: LayerRegistry, tmp_path: Path
+) -> None:
+    """Reshape to (N, G, rest), InstanceNormalization, Reshape back, Mul and Add: GroupNorm."""
+    module = nn.GroupNorm(2, 4, eps=1e-3)
+    with torch.no_grad():
+        module.weight.uniform_(0.5, 1.5)
+        module.bias.uniform_(-1.0, 1.0)
+    module.example_input_shape = (2, 4, 3, 3)  # type: ignore[assignment]
+    imported = _imports(module, "onnx-torchscript", registry, tmp_path)
+    norm = next(n for n in imported.project.main_graph.nodes if n.type_id == "studio.GroupNorm")
+    assert _types(imported) == ["studio.Input", "studio.GroupNorm", "studio.Output"]
+    assert norm.params["num_groups"] == 2 and norm.params["eps"] == 1e-3
+    assert torch.equal(imported.state_dict[f"{norm.name}.weight"], module.weight.detach())
+
+
+class ThreeStacked(nn.Module):
+    example_input_shape = (2, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack((x, x.exp(), x.abs()), dim=-1)
+
+
+def test_three_tensors_stacked_import_as_one_stack(registry: LayerRegistry, tmp_path: Path) -> None:
+    imported = _imports(ThreeStacked(), "onnx-torchscript", registry, tmp_path)
+    (stack,) = [n for n in imported.project.main_graph.nodes if n.type_id == "studio.Stack"]
+    assert stack.params["inputs"] == 3 and "studio.Unsqueeze" not in _types(imported)
