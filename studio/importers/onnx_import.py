@@ -302,11 +302,14 @@ class _OnnxMapper:
                 where=_where(anchor),
                 weights={k: _torch(v) for k, v in pattern.weights.items()},
             )
+            for port, name in enumerate(pattern.more_results, start=2):
+                self.tensors[name] = (self.tensors[pattern.result][0], f"out{port}")
         except Unmappable as exc:
             kind = pattern.type_id.removeprefix("studio.") or "attention"
             self.constructs.append(
                 UnmappedConstruct(anchor.name or anchor.output[0], kind, _where(anchor), str(exc))
             )
+            self.failed.update(pattern.more_results)  # reported once, with the layer
             value = self.stand_in(pattern.result, pattern.name)
             if value is None:
                 self.failed.add(pattern.result)

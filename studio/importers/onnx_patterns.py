@@ -64,6 +64,7 @@ class Pattern:
     problem: str | None = None
     memory: str | None = None  # the second input of a cross-attention
     more: tuple[str, ...] = ()  # the inputs after those two, of a layer of several (Stack)
+    more_results: tuple[str, ...] = ()  # the layer's other outputs, ports out2, out3, ...
 
 
 def find_patterns(
@@ -87,6 +88,7 @@ def find_patterns(
         *_instance_norms(index),
         *_group_norms(index),
         *_stacks(index),
+        *_chunks(index),
         *_local_response_norms(index),
         *_two_input_layers(index),
     ):
@@ -816,6 +818,87 @@ def _stacks(index: _Index) -> Iterator[Pattern]:
             memory=rest[0],
             more=tuple(rest[1:]),
         )
+
+
+def _chunks(index: _Index) -> Iterator[Pattern]:
+    """torch.chunk as the legacy exporter writes it: one Slice per piece, of one source along
+    one axis, in order from 0, each ceil(size / pieces) long but the last, which ends it."""
+    pieces: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)
+    for i, node in enumerate(index.nodes):
+        cut = _one_axis_slice(index, node) if node.op_type == "Slice" else None
+        if cut is not None and index.is_activation(node.input[0]):
+            axis, start, length = cut
+            pieces[node.input[0], axis].append((start, length, i))
+    for (source, axis), found in pieces.items():
+        found.sort()
+        count, size = len(found), index.shape(source)[axis]
+        starts = [start for start, _, _ in found]
+        lengths = [length for _, length, _ in found]
+        step = -(-size // count) if count > 1 else 0
+        if (
+            axis == 0
+            or count < 2
+            or len(index.readers(source)) != count
+            or lengths[:-1] != [step] * (count - 1)
+            or starts != [k * step for k in range(count)]
+            or starts[-1] + lengths[-1] != size
+        ):
+            continue
+        order = [i for _, _, i in found]
+        if _near_recurrent(index, source, [index.nodes[i].output[0] for i in order]):
+            continue  # a recurrent layer's states or ends: the op rules keep them together
+        if order != sorted(order):
+            continue  # the walk maps the layer at the first piece; the others come after it
+        outputs = [index.nodes[i].output[0] for i in order]
+        anchor = index.nodes[order[0]]
+        yield Pattern(
+            frozenset(order),
+            source,
+            anchor.output[0],
+            anchor,
+            layer_name(anchor, "chunk"),
+            "studio.Chunk",
+            {"chunks": count, "dim": axis},
+            {},
+            more_results=tuple(outputs[1:]),
+        )
+
+
+_RECURRENT = frozenset({"RNN", "GRU", "LSTM"})
+_LAYOUT = frozenset({"Transpose", "Squeeze", "Unsqueeze", "Reshape", "Gather", "Slice", "Concat"})
+
+
+def _near_recurrent(index: _Index, source: str, pieces: Sequence[str]) -> bool:
+    """Whether the source comes from a recurrent operator through layout operators, or a
+    piece feeds one (an initial state cut per layer)."""
+    if any(index.nodes[r].op_type in _RECURRENT for p in pieces for r in index.readers(p)):
+        return True
+    name = source
+    for _ in range(_WALK_LIMIT):
+        node = index.made_by(name)
+        if node is None:
+            return False
+        if node.op_type in _RECURRENT:
+            return True
+        if node.op_type not in _LAYOUT:
+            return False
+        name = node.input[0]
+    return False
+
+
+def _one_axis_slice(index: _Index, node: Any) -> tuple[int, int, int] | None:
+    """(axis, start, length) of a step-1 Slice along one axis with constant bounds."""
+    bounds = [index.constant(name) if name else None for name in node.input[1:5]]
+    starts, _, axes, steps = (*bounds, None, None, None)[:4]
+    if starts is None or np.size(starts) != 1 or len(node.input) < 4 or axes is None:
+        return None
+    if steps is not None and np.ravel(steps).tolist() != [1]:
+        return None
+    shape = index.shape(node.input[0])
+    axis = int(np.ravel(axes)[0]) % len(shape)
+    start = int(np.ravel(starts)[0])
+    start = max(0, start + shape[axis] if start < 0 else min(start, shape[axis]))
+    return axis, start, index.shape(node.output[0])[axis]
 
 
 def _unsqueeze_axis(index: _Index, node: Any) -> int | None:

@@ -121,7 +121,6 @@ TORCH_LIMITS: dict[Key, str] = {
 #: How the import falls short while its mapping is still to be written. Strict xfail: a
 #: mapping that lands turns the entry into an XPASS failure; remove it then.
 NOT_YET_IMPORTED: dict[Key, str] = {
-    ("onnx_import", "studio.Chunk"): "imported as Slice nodes",
     ("onnx_import", "studio.Parameter"): "an initializer as a graph output: no Input layer",
     ("fx_import", "studio.GlobalAvgPool"): "its copied module is traced into Mean + Reshape",
     ("fx_import", "studio.PositionalEncoding"): "its copied module is untraceable Python",
