@@ -417,6 +417,14 @@ def _squeeze(m: Any, node: fx.Node) -> Value:
     return m.layer(node, "studio.Squeeze", {"dim": _dim(dim, len(_shape(node.args[0])))})  # type: ignore[no-any-return]
 
 
+def _unflatten(m: Any, node: fx.Node) -> Value:
+    """`x.unflatten(d, sizes)` past the batch keeps each sample's values in order: a Reshape
+    of the whole sample to the result (our Reshape module is `x.flatten(1).unflatten(1, s)`)."""
+    source = node.args[0]
+    _dim(_arg(node, 1, "dim"), len(_shape(source)))
+    return m.layer(node, "studio.Reshape", {"shape": _shape(node)[1:]})  # type: ignore[no-any-return]
+
+
 def _unsqueeze(m: Any, node: fx.Node) -> Value:
     dim = _arg(node, 1, "dim")
     return m.layer(node, "studio.Unsqueeze", {"dim": _dim(dim, len(_shape(node)))})  # type: ignore[no-any-return]
@@ -541,6 +549,7 @@ METHOD_RULES: dict[str, Rule] = {
     "index_select": _index_select,
     "transpose": _transpose,
     "expand": _expand,
+    "unflatten": _unflatten,
     "amax": _reduce("studio.Max"),
     "amin": _reduce("studio.Min"),
     "max": _reduce("studio.Max", pair=True),
