@@ -343,6 +343,16 @@ def _squeeze_or_unsqueeze(m: Any, node: Any) -> Value | None:
     return m.layer(node, type_id, {"dim": _dim(axes[0], rank)})  # type: ignore[no-any-return]
 
 
+def _reshape(m: Any, node: Any) -> Value | None:
+    """(N, 1) into one value per sample (N), as `.view(-1)` writes a score per sample: a
+    Squeeze; any other reshape is the importer's own rule."""
+    source = node.input[0]
+    before, after = m.shape(source), m.shape(node.output[0])
+    if source in m.tensors and len(before) == 2 and before[1] == 1 and after == before[:1]:
+        return m.layer(node, "studio.Squeeze", {"dim": 1})  # type: ignore[no-any-return]
+    return _base("Reshape")(m, node)
+
+
 def _expand(m: Any, node: Any) -> Value:
     before, after = m.shape(node.input[0]), m.shape(node.output[0])
     if before == after:
@@ -398,6 +408,7 @@ RULES: dict[str, Any] = {
     "Squeeze": _squeeze_or_unsqueeze,
     "Unsqueeze": _squeeze_or_unsqueeze,
     "Expand": _expand,
+    "Reshape": _reshape,
     "ReduceMean": _base_then("ReduceMean", _reduce("studio.Mean")),
     "ReduceSum": _base_then("ReduceSum", _reduce("studio.Sum")),
     "ReduceMax": _reduce("studio.Max"),

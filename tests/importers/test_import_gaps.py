@@ -86,6 +86,27 @@ def test_a_score_per_sample_imports(route: str, registry: LayerRegistry, tmp_pat
     assert imported.expected[0].shape == (2,)
 
 
+class FlatScorer(nn.Module):
+    """A regression head's ending: (N, 1) viewed as (N)."""
+
+    example_input_shape = (2, 5)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(5, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x).view(-1)
+
+
+@pytest.mark.parametrize("route", ["python", "onnx-torchscript"])
+def test_a_view_to_one_value_per_sample_imports(
+    route: str, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    imported = _imports(FlatScorer(), route, registry, tmp_path)
+    assert _types(imported) == ["studio.Input", "studio.Linear", "studio.Squeeze", "studio.Output"]
+
+
 def test_an_if_on_a_shape_test_is_refused_not_read_as_a_constant(
     registry: LayerRegistry, tmp_path: Path
 ) -> None:
