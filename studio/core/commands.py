@@ -194,9 +194,7 @@ class SetSharesCommand(Command):
         self.owner = owner
         self.old = graph.node(node_id).shares
         name = graph.node(node_id).name
-        self.text = (
-            f"Untie {name}" if owner is None else f"Tie {name} to {graph.node(owner).name}"
-        )
+        self.text = f"Untie {name}" if owner is None else f"Tie {name} to {graph.node(owner).name}"
 
     def do(self) -> None:
         self.graph.set_shares(self.node_id, self.owner)

@@ -33,13 +33,6 @@ from torch.fx.proxy import TraceError
 
 from studio.core.registry import LayerRegistry
 from studio.importers import module_layers_spatial as spatial
-from studio.importers.module_layers import module_rule
-from studio.importers.module_layers_attention import (
-    causal_mask,
-    decoder_layer_params,
-    is_studio_causal_block,
-    mask_only_nodes,
-)
 from studio.importers.mapping import (
     GraphDraft,
     ImportedModel,
@@ -48,6 +41,13 @@ from studio.importers.mapping import (
     UnmappedConstruct,
     UnsupportedModelError,
     Value,
+)
+from studio.importers.module_layers import module_rule
+from studio.importers.module_layers_attention import (
+    causal_mask,
+    decoder_layer_params,
+    is_studio_causal_block,
+    mask_only_nodes,
 )
 
 _MIN_TRACE_BATCH = 2  # a batch of 1 cannot tell the batch dimension from a reshape's 1
@@ -299,6 +299,9 @@ class _FxMapper:
         self.states: dict[fx.Node, list[Value]] = {}
         self.failed: set[fx.Node] = set()
         self.constructs: list[UnmappedConstruct] = []
+        # Each call_module node → the draft layers made for it, in order; a later call of the
+        # same module ties its layers to the first call's.
+        self.layers_of_call: dict[fx.Node, list[str]] = {}
 
     # ------------------------------------------------------------ walking
     def map_graph(self, graph: fx.Graph) -> None:
@@ -422,14 +425,34 @@ class _FxMapper:
         name: str | None = None,
     ) -> Value:
         sources = [self.tensor(a) for a in (inputs if inputs is not None else node.args[:1])]
-        return self.draft.add_layer(
+        first = self.first_call_layer(node)
+        value = self.draft.add_layer(
             type_id,
             name or node.name,
             params,
             sources,
             where=self.where(node),
             weights=weights,
+            shares=first,
         )
+        if node.op == "call_module":
+            self.layers_of_call.setdefault(node, []).append(value[0])
+        return value
+
+    def first_call_layer(self, node: fx.Node) -> str | None:
+        """For a later call of a module already called, the first call's matching layer.
+
+        A module called twice (a siamese tower) is one set of weights, so each layer of the
+        later call is tied to the layer made at the same place in the first call.
+        """
+        if node.op != "call_module":
+            return None
+        calls = [n for n in self.layers_of_call if n.target == node.target]
+        if not calls or calls[0] is node:
+            return None
+        made = len(self.layers_of_call.get(node, []))
+        first = self.layers_of_call[calls[0]]
+        return first[made] if made < len(first) else None
 
     def kind(self, node: fx.Node) -> str:
         if node.op == "call_module":
@@ -1328,6 +1351,7 @@ _FUNCTION_RULES: dict[object, Rule] = {
     F.interpolate: _interpolate,
     F.dropout: _dropout_call("studio.Dropout"),
     F.dropout2d: _dropout_call("studio.Dropout2d"),
+    F.dropout1d: _dropout_call("studio.Dropout1d"),
     F.max_pool3d: _pool_call("MaxPool3d"),
     F.avg_pool3d: _pool_call("AvgPool3d"),
     F.adaptive_avg_pool1d: _spatial_call(spatial.adaptive_call("AdaptiveAvgPool1d")),
@@ -1338,7 +1362,6 @@ _FUNCTION_RULES: dict[object, Rule] = {
     F.pixel_unshuffle: _spatial_call(spatial.pixel_unshuffle_call),
     F.channel_shuffle: _spatial_call(spatial.channel_shuffle_call),
     torch.channel_shuffle: _spatial_call(spatial.channel_shuffle_call),
-    F.dropout1d: _dropout_call("studio.Dropout1d"),
 }
 
 _METHOD_RULES: dict[str, Rule] = {

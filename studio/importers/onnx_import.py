@@ -651,12 +651,6 @@ def _alias(m: _OnnxMapper, node: Any) -> Value:
     return m.tensor(node.input[0])
 
 
-def _dropout(m: _OnnxMapper, node: Any) -> Value:
-    if len(node.output) > 1 and node.output[1] and m.consumers.get(node.output[1]):
-        raise Unmappable("uses the dropout mask; the catalog's Dropout returns only its output")
-    ratio = m.constant(node, 1, "ratio")
-    p = float(ratio) if ratio is not None else float(attributes(node).get("ratio", 0.5))
-    return m.layer(node, "studio.Dropout", {"p": p})
 def _cast(m: _OnnxMapper, node: Any) -> Value:
     """A cast between float types (a float64 input made float32) keeps the values."""
     values = (m.values.get(node.input[0]), m.values.get(node.output[0]))
@@ -665,6 +659,12 @@ def _cast(m: _OnnxMapper, node: Any) -> Value:
     return m.tensor(node.input[0])
 
 
+def _dropout(m: _OnnxMapper, node: Any) -> Value:
+    if len(node.output) > 1 and node.output[1] and m.consumers.get(node.output[1]):
+        raise Unmappable("uses the dropout mask; the catalog's Dropout returns only its output")
+    ratio = m.constant(node, 1, "ratio")
+    p = float(ratio) if ratio is not None else float(attributes(node).get("ratio", 0.5))
+    return m.layer(node, "studio.Dropout", {"p": p})
 
 
 def _pool(kind: str) -> OnnxRule:
@@ -1201,13 +1201,13 @@ _RULES: dict[str, OnnxRule] = {
     "Softmax": _softmax("studio.Softmax"),
     "LogSoftmax": _softmax("studio.LogSoftmax"),
     "Identity": _alias,
+    "Cast": _cast,
     "Dropout": _dropout,
     "MaxPool": _pool("MaxPool"),
     "AveragePool": _pool("AvgPool"),
     "GlobalAveragePool": _global_average_pool,
     "BatchNormalization": _batch_norm,
     "Flatten": _reshape,
-    "Cast": _cast,
     "Reshape": _reshape,
     "Squeeze": _reshape,
     "Unsqueeze": _reshape,

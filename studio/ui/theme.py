@@ -118,6 +118,10 @@ DARK = Theme(
         "Activation": "#e3c560",
         "Merge": "#35c4a1",
         "Reshape": "#8fa4c8",
+        "Padding": "#9fb7a0",
+        "Sampling": "#f08a7a",
+        "Arithmetic": "#c9b27c",
+        "Tensor": "#7fb0d8",
     },
 )
 
@@ -178,6 +182,10 @@ LIGHT = Theme(
         "Activation": "#a88208",
         "Merge": "#12917a",
         "Reshape": "#4f6a9e",
+        "Padding": "#4c7a4e",
+        "Sampling": "#c2493a",
+        "Arithmetic": "#8a6d1f",
+        "Tensor": "#2d6f9e",
     },
 )
 

@@ -5,8 +5,9 @@ catalog test runs them through the shape rules in a process without torch. A lay
 catalog without an example here fails `test_every_layer_has_an_example`.
 
 The core layers' examples are below; each later family keeps its own in an ``examples_*.py``
-file beside this one, whose ``examples(ex)`` is called with `ex` and merged into `EXAMPLES`. They are loaded by
-file path, because the catalog test loads this file by path in a process without pytest.
+file beside this one, whose ``examples(ex)`` is called with `ex` and merged into `EXAMPLES`.
+They are loaded by file path, because the catalog test loads this file by path in a process
+without pytest.
 """
 
 from __future__ import annotations

@@ -55,6 +55,10 @@ CATEGORY_ICONS = [
     "activation",
     "merge",
     "reshape",
+    "padding",
+    "sampling",
+    "arithmetic",
+    "tensor",
 ]
 TOOLBAR_ICONS = ["new", "open", "save", "undo", "redo", "fit", "layout"]
 
