@@ -289,17 +289,19 @@ def _slice(m: Any, node: Any) -> Value | None:
         # A recurrent layer's ends, or its state (or its hx) split into layers.
         return _base("Slice")(m, node)
     before, after = m.shape(source), m.shape(node.output[0])
-    if before == after:
-        return m.tensor(source)  # type: ignore[no-any-return]
     starts, ends = _ints(m, node, 1, "starts"), _ints(m, node, 2, "ends")
     axes = _ints(m, node, 3, "axes") or list(range(len(starts or [])))
     steps = _ints(m, node, 4, "steps") or [1] * len(axes)
+    if before == after and all(step > 0 for step in steps):
+        # Forwards and keeping every size: the whole tensor (a `x[:, :]`). A backwards step
+        # of the same size is a flip, refused below, never read as the input itself.
+        return m.tensor(source)  # type: ignore[no-any-return]
     if starts is None or ends is None:
         raise Unmappable("a Slice without constant bounds")
     cut = [
         (axis % len(before), start, end, step)
         for axis, start, end, step in zip(axes, starts, ends, steps, strict=True)
-        if after[axis % len(before)] != before[axis % len(before)]
+        if after[axis % len(before)] != before[axis % len(before)] or step < 0
     ]
     if len(cut) != 1:
         raise Unmappable("a Slice along several dimensions at once; the catalog's cuts one")

@@ -211,3 +211,25 @@ def test_max_indices_are_refused_in_words(registry: LayerRegistry) -> None:
 
     with pytest.raises(UnsupportedModelError, match="values only"):
         import_module(Argmax(), registry)
+
+
+class Flipped(nn.Module):
+    """`x.flip(1)` keeps the shape; an exporter writes it as a Slice stepping backwards."""
+
+    example_input_shape = (2, 4, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flip(1) * 2.0
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_a_flip_is_never_read_as_the_input_itself(
+    dynamo: bool, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    path = export_onnx(Flipped(), tmp_path / "model.onnx", dynamo=dynamo)
+    try:
+        imported = import_onnx_file(path, registry)
+    except UnsupportedModelError as error:
+        assert "step -1" in str(error) or "flip" in str(error).lower()
+    else:
+        _same_outputs(imported, Flipped())
