@@ -30,7 +30,11 @@ step "ruff check" ruff check .
 step "ruff format --check" ruff format --check .
 step "mypy" mypy
 step "lint-imports" lint-imports --no-cache
-step "pytest" python -m pytest "$@"
+# One pytest worker per core, at most four, each taking whole files (module fixtures such as
+# the trained templates are built once); STRATA_TEST_WORKERS=0 runs in this process, and any
+# -n or --dist given on the command line wins.
+workers="${STRATA_TEST_WORKERS:-$(python -c 'import os; print(min(4, os.cpu_count() or 1))')}"
+step "pytest" python -m pytest -n "$workers" --dist loadfile "$@"
 
 echo
 if ((${#failed[@]})); then

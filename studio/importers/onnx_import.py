@@ -480,50 +480,6 @@ def _dim(axis: int, rank: int) -> int:
 # --------------------------------------------------------------------------------- rules
 
 
-def _conv(m: _OnnxMapper, node: Any) -> Value:
-    a = attributes(node)
-    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        raise Unmappable("auto_pad has no catalog setting; export with explicit pads")
-    weight = m.constant(node, 1, "weight")
-    bias = m.constant(node, 2, "bias")
-    assert weight is not None
-    if weight.ndim not in (3, 4):
-        raise Unmappable(f"a {weight.ndim - 2}-d convolution; the catalog has 1-d and 2-d")
-    params = {
-        "out_channels": int(weight.shape[0]),
-        "kernel_size": _single(a.get("kernel_shape") or weight.shape[2:], "kernel_size", 1),
-        "stride": _single(a.get("strides"), "stride", 1),
-        "padding": _single(a.get("pads"), "padding", 0),
-        "dilation": _single(a.get("dilations"), "dilation", 1),
-        "groups": int(a.get("group", 1)),
-        "bias": bias is not None,
-    }
-    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
-    type_id = "studio.Conv2d" if weight.ndim == 4 else "studio.Conv1d"
-    return m.layer(node, type_id, params, weights=weights)
-
-
-def _conv_transpose(m: _OnnxMapper, node: Any) -> Value:
-    a = attributes(node)
-    weight = m.constant(node, 1, "weight")
-    bias = m.constant(node, 2, "bias")
-    assert weight is not None
-    if weight.ndim != 4 or int(a.get("group", 1)) != 1 or "output_shape" in a:
-        raise Unmappable("only 2-d, ungrouped ConvTranspose without output_shape is in the catalog")
-    if _single(a.get("dilations"), "dilation", 1) != 1:
-        raise Unmappable("dilations have no catalog setting")
-    out_channels = int(weight.shape[1])
-    params = {
-        "out_channels": out_channels,
-        "kernel_size": _single(a.get("kernel_shape") or weight.shape[2:], "kernel_size", 1),
-        "stride": _single(a.get("strides"), "stride", 1),
-        "padding": _single(a.get("pads"), "padding", 0),
-        "output_padding": _single(a.get("output_padding"), "output_padding", 0),
-    }
-    bias = bias if bias is not None else np.zeros(out_channels, dtype=np.float32)
-    return m.layer(node, "studio.ConvTranspose2d", params, weights={"weight": weight, "bias": bias})
-
-
 def _gemm(m: _OnnxMapper, node: Any) -> Value:
     a = attributes(node)
     if a.get("transA", 0):
@@ -630,12 +586,6 @@ def _plain(type_id: str, **sources: tuple[str, float]) -> OnnxRule:
     return rule
 
 
-def _gelu(m: _OnnxMapper, node: Any) -> Value:
-    if attributes(node).get("approximate", b"none") not in (b"none", "none"):
-        raise Unmappable("approximate='tanh'; the catalog's GELU is exact")
-    return m.layer(node, "studio.GELU", {})
-
-
 def _softmax(type_id: str) -> OnnxRule:
     def rule(m: _OnnxMapper, node: Any) -> Value:
         rank = len(m.shape(node.input[0]))
@@ -665,57 +615,6 @@ def _dropout(m: _OnnxMapper, node: Any) -> Value:
     ratio = m.constant(node, 1, "ratio")
     p = float(ratio) if ratio is not None else float(attributes(node).get("ratio", 0.5))
     return m.layer(node, "studio.Dropout", {"p": p})
-
-
-def _pool(kind: str) -> OnnxRule:
-    def rule(m: _OnnxMapper, node: Any) -> Value:
-        a = attributes(node)
-        kernel = list(a.get("kernel_shape", []))
-        if len(kernel) not in (1, 2):
-            raise Unmappable(f"{len(kernel)}-d pooling; the catalog has 1-d and 2-d")
-        if a.get("ceil_mode", 0) or _single(a.get("dilations"), "dilation", 1) != 1:
-            raise Unmappable("ceil_mode and dilations have no catalog setting")
-        if len(node.output) > 1 and node.output[1]:
-            raise Unmappable("returns indices; the catalog's MaxPool does not")
-        padding = _single(a.get("pads"), "padding", 0)
-        if kind == "AvgPool" and padding and not a.get("count_include_pad", 0):
-            raise Unmappable("count_include_pad=0 with padding has no catalog setting")
-        params = {
-            "kernel_size": _single(kernel, "kernel_size", 1),
-            "stride": _single(a.get("strides"), "stride", 1),
-            "padding": padding,
-        }
-        return m.layer(node, f"studio.{kind}{len(kernel)}d", params)
-
-    return rule
-
-
-def _global_average_pool(m: _OnnxMapper, node: Any) -> Value:
-    shape = m.shape(node.input[0])
-    if len(shape) != 4:
-        raise Unmappable("the catalog's keep-dims global pooling is for images (N, C, H, W)")
-    return m.layer(node, "studio.AdaptiveAvgPool2d", {"output_size": (1, 1)})
-
-
-def _batch_norm(m: _OnnxMapper, node: Any) -> Value:
-    a = attributes(node)
-    if a.get("training_mode", 0):
-        raise Unmappable("training_mode=1 has no catalog setting")
-    scale, bias, mean, var = (m.constant(node, i, "statistics") for i in range(1, 5))
-    rank = len(m.shape(node.input[0]))
-    if rank not in (2, 3, 4):
-        raise Unmappable(f"BatchNormalization of rank {rank}; the catalog has 1-d and 2-d")
-    momentum = min(max(round(1.0 - _float_attribute(a.get("momentum", 0.9)), 7), 0.0), 1.0)
-    params = {"eps": _float_attribute(a.get("epsilon", 1e-5)), "momentum": momentum}
-    weights = {
-        "weight": scale,
-        "bias": bias,
-        "running_mean": mean,
-        "running_var": var,
-        "num_batches_tracked": np.array(0),
-    }
-    type_id = "studio.BatchNorm2d" if rank == 4 else "studio.BatchNorm1d"
-    return m.layer(node, type_id, params, weights=weights)
 
 
 def _reshape(m: _OnnxMapper, node: Any) -> Value | None:
@@ -956,31 +855,6 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _resize(m: _OnnxMapper, node: Any) -> Value:
-    """Resize by a whole factor: torch's nearest (asymmetric, floor) or bilinear (half pixel)."""
-    a = attributes(node)
-    before, after = m.shape(node.input[0]), m.shape(node.output[0])
-    if after == before:
-        return m.tensor(node.input[0])
-    factors = {b / c for b, c in zip(after[2:], before[2:], strict=True)}
-    if after[:2] != before[:2] or len(factors) != 1:
-        raise Unmappable(f"resizes {before} into {after}; the catalog scales H and W alike")
-    factor = factors.pop()
-    mode = _text(a.get("mode", "nearest"))
-    transform = _text(a.get("coordinate_transformation_mode", "half_pixel"))
-    nearest = mode == "nearest" and transform == "asymmetric"
-    if nearest and _text(a.get("nearest_mode", "round_prefer_floor")) != "floor":
-        nearest = False
-    bilinear = mode == "linear" and transform in ("half_pixel", "pytorch_half_pixel")
-    if not factor.is_integer() or not (nearest or bilinear):
-        raise Unmappable(
-            f"mode {mode!r} with {transform!r} coordinates and factor {factor:g}: the catalog's "
-            "Upsample is torch's nearest or bilinear (align_corners=False) by a whole factor"
-        )
-    params = {"scale_factor": int(factor), "mode": "nearest" if nearest else "bilinear"}
-    return m.layer(node, "studio.Upsample", params)
-
-
 def _layer_normalization(m: _OnnxMapper, node: Any) -> Value:
     a = attributes(node)
     rank = len(m.shape(node.input[0]))
@@ -1186,8 +1060,6 @@ _RULES: dict[str, OnnxRule] = {
     "RNN": _recurrent,
     "LSTM": _recurrent,
     "GRU": _recurrent,
-    "Conv": _conv,
-    "ConvTranspose": _conv_transpose,
     "Gemm": _gemm,
     "MatMul": _matmul,
     "Add": _merge("studio.Add"),
@@ -1195,7 +1067,6 @@ _RULES: dict[str, OnnxRule] = {
     "Relu": _plain("studio.ReLU"),
     "LeakyRelu": _plain("studio.LeakyReLU", negative_slope=("alpha", 0.01)),
     "Elu": _plain("studio.ELU", alpha=("alpha", 1.0)),
-    "Gelu": _gelu,
     "Sigmoid": _plain("studio.Sigmoid"),
     "Tanh": _plain("studio.Tanh"),
     "Softmax": _softmax("studio.Softmax"),
@@ -1203,10 +1074,6 @@ _RULES: dict[str, OnnxRule] = {
     "Identity": _alias,
     "Cast": _cast,
     "Dropout": _dropout,
-    "MaxPool": _pool("MaxPool"),
-    "AveragePool": _pool("AvgPool"),
-    "GlobalAveragePool": _global_average_pool,
-    "BatchNormalization": _batch_norm,
     "Flatten": _reshape,
     "Reshape": _reshape,
     "Squeeze": _reshape,
@@ -1217,7 +1084,6 @@ _RULES: dict[str, OnnxRule] = {
     "ReduceSum": _reduce("studio.Sum"),
     "Gather": _gather,
     "Slice": _slice,
-    "Resize": _resize,
     "LayerNormalization": _layer_normalization,
 }
 
