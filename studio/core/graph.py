@@ -489,6 +489,7 @@ class Graph:
                 params=node["params"],
                 position=(x, y),
                 node_id=node["id"],
+                shares=node.get("shares"),
             )
         for edge in data["edges"]:
             graph.connect(

@@ -17,9 +17,8 @@ The graph is then read in two ways:
   buffers alone (a causal mask) a Constant node, where the catalog has those layers.
 
 An op with no mapping is reported with its own source line and module path. A module with
-weights called twice (a siamese tower) is tied to its first call where the graph can tie
-weights (`_can_tie`), else refused rather than imported as two copies that would train apart;
-one tensor used as the weight of two different layers (tied embeddings) is refused. torch.export
+weights called twice (a siamese tower) is tied to its first call; one tensor used as the
+weight of two different layers (tied embeddings) is refused. torch.export
 failures that are not about the model's values
 (`ExportUnavailable`) let the caller fall back to the fx importer.
 """
@@ -779,37 +778,15 @@ class _ExportMapper(_FxMapper):
 
     # ------------------------------------------------------------ shared weights
     def shared_weights(self) -> list[UnmappedConstruct]:
-        """Modules with weights called twice, and tensors that are two layers' weights."""
-        calls: dict[str, dict[str, fx.Node]] = {}
-        for node in self.program.graph.nodes:
-            for key, path in _stack(node):
-                if path:
-                    calls.setdefault(path, {}).setdefault(key, node)
-        shared = [
-            path
-            for path, keys in calls.items()
-            if len(keys) > 1 and _has_state(self.submodule(path)) and not _can_tie(self.draft)
-        ]
-        outermost = [p for p in shared if not any(p.startswith(q + ".") for q in shared)]
-        constructs = []
-        for path in outermost:
-            keys = calls[path]
-            second = list(keys.values())[1]
-            module = self.submodule(path)
-            constructs.append(
-                UnmappedConstruct(
-                    f"self.{path}",
-                    type(module).__name__,
-                    self.call_site(second),
-                    f"self.{path} is called {len(keys)} times; the graph has no shared weights "
-                    "yet, so importing it would make untied copies that train apart. Call it "
-                    "once (e.g. on the inputs stacked along the batch) or import it alone",
-                )
-            )
-        constructs += self.tied_weights(outermost)
-        return constructs
+        """Tensors that are the weights of two different layers (tied embeddings).
 
-    def tied_weights(self, shared_modules: Sequence[str]) -> list[UnmappedConstruct]:
+        A module called twice is tied to its first call by the fx mapper's `layer`; one
+        tensor read by two different modules cannot be tied, since a tie joins two layers of
+        one type, and is refused rather than imported as copies that would train apart.
+        """
+        return self.tied_weights()
+
+    def tied_weights(self) -> list[UnmappedConstruct]:
         constructs = []
         for node in self.program.graph.nodes:
             target = self.lifted.get(node.name) if node.op == "placeholder" else None
@@ -825,16 +802,15 @@ class _ExportMapper(_FxMapper):
                 else:
                     owner = f"self.{target}"  # one Parameter node, read wherever it is used
                 owners.setdefault(owner, user)
-            in_shared = any(target.startswith(p + ".") for p in shared_modules)
-            if len(owners) > 1 and not in_shared:
+            if len(owners) > 1:
                 users = " and ".join(owners)
                 constructs.append(
                     UnmappedConstruct(
                         f"self.{target}",
                         "tied weights",
                         self.call_site(next(iter(owners.values()))),
-                        f"self.{target} is used by {users}; the graph has no shared weights "
-                        "yet, so importing it would make untied copies that train apart",
+                        f"self.{target} is used by {users}; a tie joins two layers of one "
+                        "type, so importing it would make copies that train apart",
                     )
                 )
         return constructs
@@ -1068,21 +1044,6 @@ def _pair_tensors(recorded: _Call, region: _Region) -> dict[int, fx.Node] | None
                 unpaired.remove(source)
                 break
     return None if unpaired else pairs
-
-
-def _can_tie(draft: GraphDraft) -> bool:
-    """Whether the graph ties a layer to another's weights (a module called twice).
-
-    Where it does, each later call of a layer module is tied to the first call's layer (by
-    the fx mapper's `layer`); only tensors used by ops outside layer modules stay refused.
-    """
-    return hasattr(draft.graph, "set_shares") and hasattr(_FxMapper, "first_call_layer")
-
-
-def _has_state(module: nn.Module | None) -> bool:
-    if module is None:
-        return False
-    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
 
 
 _STATE_VIEWS = ("aten.transpose", "aten.contiguous", "aten.clone")

@@ -425,7 +425,8 @@ class _FxMapper:
         name: str | None = None,
     ) -> Value:
         sources = [self.tensor(a) for a in (inputs if inputs is not None else node.args[:1])]
-        first = self.first_call_layer(node)
+        # A layer without weights (a ReLU of the tower) has nothing to share: left untied.
+        first = self.first_call_layer(node) if weights else None
         value = self.draft.add_layer(
             type_id,
             name or node.name,

@@ -91,6 +91,7 @@ def _structural_signals(graph: Graph) -> list[SignalInstance]:
         graph.param_changed,
         graph.edge_added,
         graph.edge_removed,
+        graph.shares_changed,  # a tie changes the parameter count
     ]
 
 

@@ -76,3 +76,14 @@ def test_the_tie_is_saved_and_read_back(
     assert again.main_graph.node(ids["head"]).shares == ids["stem"]
     assert again.main_graph.node(ids["stem"]).shares is None
     assert "shares" not in again.main_graph.node(ids["stem"]).to_dict()
+
+
+def test_a_copy_for_a_worker_keeps_the_tie(
+    sample: tuple[Graph, dict[str, str]], registry: LayerRegistry
+) -> None:
+    """The window's analysis (summary, parameter count) runs on a copy made with from_dict."""
+    graph, ids = sample
+    graph.set_shares(ids["head"], ids["stem"])
+    copy = Graph.from_dict(graph.to_dict(), registry)
+    assert copy.node(ids["head"]).shares == ids["stem"]
+    assert copy.to_dict() == graph.to_dict()

@@ -17,9 +17,9 @@ from studio.cli import EXIT_OK, main
 from studio.core.errors import StudioError
 from studio.core.registry import LayerRegistry
 from studio.importers.command import compiled_model
-from studio.importers.export_import import FRONT_END, _can_tie, import_python_file
+from studio.importers.export_import import FRONT_END, import_python_file
 from studio.importers.inputs import InputArg, TensorInput, parse_input
-from studio.importers.mapping import GraphDraft, ImportedModel, UnsupportedModelError
+from studio.importers.mapping import ImportedModel, UnsupportedModelError
 from studio.training.runs import runs_folder
 
 MODELS = Path(__file__).with_name("export_models.py")
@@ -162,11 +162,6 @@ def test_value_dependent_branch_is_refused_with_its_line(
 
 def test_module_called_twice_is_one_set_of_weights(registry: LayerRegistry) -> None:
     inputs: list[InputArg] = [TensorInput((2, 4)), TensorInput((2, 4))]
-    if not _can_tie(GraphDraft(registry)):
-        message = _refusal(registry, "Siamese", inputs)
-        assert "self.tower is called 2 times" in message and "no shared weights" in message
-        assert _line("return self.tower(a) - self.tower(b)") in message
-        return
     imported = _import(registry, "Siamese", inputs)
     graph = imported.project.main_graph
     tied = [n for n in graph.nodes if n.shares is not None and n.type_id == "studio.Linear"]
@@ -179,6 +174,7 @@ def test_tensor_used_as_two_layers_weights_is_refused(registry: LayerRegistry) -
     message = _refusal(registry, "TiedHead", [TensorInput((2, 5))])
     assert "self.wte.weight is used by self.wte and" in message
     assert "F.linear(x, self.wte.weight)" in message
+    assert "a tie joins two layers of one type" in message
 
 
 def test_falls_back_to_fx_where_torch_export_cannot_run(registry: LayerRegistry) -> None:

@@ -31,12 +31,8 @@ def test_a_tower_called_twice_is_one_set_of_weights() -> None:
     assert check_outputs(imported) < 1e-6
     graph = imported.project.main_graph
     ties = {n.name: graph.node(n.shares).name for n in graph.nodes if n.shares}
-    assert ties == {
-        "tower_4": "tower_0",
-        "tower_5": "tower_1",
-        "tower_6": "tower_2",
-        "tower_7": "tower_3",
-    }
+    # Only the layer with weights is tied; the tower's ReLU, pooling and Flatten have none.
+    assert ties == {"tower_4": "tower_0"}
     assert sorted(imported.state_dict) == [
         "head.bias",
         "head.weight",

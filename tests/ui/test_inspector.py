@@ -435,3 +435,32 @@ def test_a_tied_layer_shows_whose_weights_it_uses_and_unties_undoably(
     assert graph.node(again.id).shares == tower.id
     assert main_window.inspector.untie_button is not None
     assert card.subtitle == "Linear = tower"
+
+
+def test_tied_weights_are_counted_once_in_the_status_bar(
+    qtbot, main_window: MainWindow, registry: LayerRegistry
+) -> None:
+    """The window's analysis works on a copy of the graph: the tie must travel with it."""
+    graph = Graph(registry)
+    x = graph.add_node("studio.Input", name="x", params={"shape": [4]})
+    tower = graph.add_node("studio.Linear", name="tower", params={"out_features": 3})
+    again = graph.add_node("studio.Linear", name="again", params={"out_features": 3})
+    both = graph.add_node("studio.Add", name="both")
+    out = graph.add_node("studio.Output", name="y")
+    graph.connect(x.id, "out", tower.id, "in")
+    graph.connect(x.id, "out", again.id, "in")
+    for port, node in zip(graph.input_ports(both.id), (tower, again), strict=True):
+        graph.connect(node.id, "out", both.id, port)
+    graph.connect(both.id, "out", out.id, "in")
+    graph.set_shares(again.id, tower.id)
+    main_window.set_project(Project("tied", registry, graphs={"model": graph}))
+    status = main_window.params_status
+    qtbot.waitUntil(lambda: status.text() == "Parameters: 15", timeout=30_000)
+    select(main_window, graph, "again")
+    button = main_window.inspector.untie_button
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status.text() == "Parameters: 30", timeout=30_000)
+    assert main_window.modified
+    main_window.undo_action.trigger()
+    qtbot.waitUntil(lambda: status.text() == "Parameters: 15", timeout=30_000)
