@@ -201,6 +201,32 @@ def _slice(m: _ExportMapper, node: fx.Node) -> Value:
     return m.new_layer(node, "studio.Slice", params, [source], "x[a:b]")
 
 
+def _index(m: _ExportMapper, node: fx.Node) -> Value:
+    """`x[:, [-1], :]` and `x[:, idx]` with a fixed list: an Index node along that dimension."""
+    source, indices = node.args[0], list(node.args[1])  # type: ignore[arg-type]
+    used = [(dim, index) for dim, index in enumerate(indices) if index is not None]
+    if len(used) != 1:
+        raise Unmappable("indexes several dimensions at once; the catalog's Index takes one")
+    dim, index = used[0]
+    if dim == 0:
+        raise Unmappable("indexes the batch dimension; the catalog's layers keep it")
+    value = m.constants.get(index) if isinstance(index, fx.Node) else None
+    if not isinstance(value, torch.Tensor) or value.dtype in (torch.bool, torch.uint8):
+        raise Unmappable(
+            "indexes with positions computed in forward or a mask; the catalog's "
+            "Index keeps a fixed list of positions"
+        )
+    if value.ndim > 1:
+        raise Unmappable("indexes with a table of positions; the catalog's Index takes a list")
+    size = _shape(source)[dim]
+    positions = tuple(int(i) % size for i in value.reshape(-1).tolist())
+    if value.ndim == 0:
+        return m.new_layer(node, "studio.Select", {"dim": dim, "index": positions[0]}, [source])
+    return m.new_layer(
+        node, "studio.Index", {"dim": dim, "indices": positions}, [source], "x[:, idx]"
+    )
+
+
 def _expand(m: _ExportMapper, node: fx.Node) -> Value:
     if _shape(node) == _shape(node.args[0]):
         return m.tensor(node.args[0])
@@ -438,6 +464,7 @@ ATEN_RULES: dict[str, Rule] = {
     "aten.adaptive_avg_pool2d": _adaptive_call,
     "aten.select": _select,
     "aten.slice": _slice,
+    "aten.index": _index,
     "aten.split": _split,
     "aten.split_with_sizes": _split,
     "aten.chunk": _split,

@@ -498,6 +498,9 @@ def _live_nodes(graph: fx.Graph) -> set[fx.Node]:
 
 
 def _flatten_output(value: object) -> list[object]:
+    """The tensors a forward returns, in order; a None (nanoGPT's loss without targets) is none."""
+    if value is None:
+        return []
     if isinstance(value, tuple | list):
         return [v for item in value for v in _flatten_output(item)]
     if isinstance(value, dict):

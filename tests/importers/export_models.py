@@ -333,3 +333,26 @@ class BertEmbeddings(nn.Module):
         positions = torch.arange(input_ids.size(1), device=input_ids.device).unsqueeze(0)
         x = self.word_embeddings(input_ids) + self.position_embeddings(positions)
         return self.LayerNorm(x + self.token_type_embeddings(token_type_ids))
+
+
+class LastTokenLogits(nn.Module):
+    """nanoGPT's inference path: logits of the last position kept as a length-1 sequence
+    (`x[:, [-1], :]`), returned with a loss that is None without targets."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 5, bias=False)
+
+    def forward(self, x, targets=None):
+        x = self.norm(x)
+        if targets is not None:
+            return self.head(x), F.mse_loss(x, targets)
+        return self.head(x[:, [-1], :]), None
+
+
+class PickedPositions(nn.Module):
+    """Fixed positions listed in forward, in their own order (`x[:, [2, 0]]`)."""
+
+    def forward(self, x):
+        return torch.relu(x[:, [2, 0]])

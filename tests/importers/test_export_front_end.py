@@ -274,3 +274,14 @@ def test_constant_indices_of_embeddings_become_parameters(registry: LayerRegistr
     # Positions 0..5 are six learned rows; token type 0 everywhere is one, for every sample.
     assert shapes == [(6, 8), (8,)]
     _assert_reproduces(imported)
+
+
+def test_a_list_index_and_a_none_output_import(registry: LayerRegistry) -> None:
+    imported = _import(registry, "LastTokenLogits", [TensorInput((2, 6, 8))])
+    assert "Index" in _types(imported)
+    assert len(imported.expected) == 1  # the None loss is no output
+    _assert_reproduces(imported)
+    picked = _import(registry, "PickedPositions", [TensorInput((2, 4, 3))])
+    index = next(n for n in picked.project.main_graph.nodes if n.type_id == "studio.Index")
+    assert index.params["dim"] == 1 and tuple(index.params["indices"]) == (2, 0)
+    _assert_reproduces(picked)
