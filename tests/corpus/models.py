@@ -1235,6 +1235,182 @@ class SiameseNetwork(nn.Module):
         return torch.sigmoid(self.head(torch.abs(self.tower(left) - self.tower(right))))
 
 
+# ------------------------------------------------------------------ as their authors wrote them
+# The classes above write each architecture the way the catalog reads best (batch first, a
+# sampling layer that is the mean in eval). These keep the published code's own habits, which
+# are what a user brings: sequence-first recurrences, weights tied between an embedding and its
+# output head, noise drawn in forward, LSTM cells stepped in a Python loop.
+
+
+class WordLanguageModelRNN(nn.Module):
+    """pytorch/examples word_language_model RNNModel: sequence first, logits flattened."""
+
+    example_input_shape = (12, 2)
+    example_input_dtype = "long"
+
+    def __init__(self, ntoken: int = 50, ninp: int = 16, nhid: int = 16) -> None:
+        super().__init__()
+        self.ntoken = ntoken
+        self.drop = nn.Dropout(0.2)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        self.rnn = nn.LSTM(ninp, nhid, 2, dropout=0.2)
+        self.decoder = nn.Linear(nhid, ntoken)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        output, _hidden = self.rnn(self.drop(self.encoder(tokens)))
+        decoded = self.decoder(self.drop(output)).view(-1, self.ntoken)
+        return F.log_softmax(decoded, dim=1)
+
+
+class NanoGPTBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, block_size: int) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim)
+        self.c_attn = nn.Linear(dim, 3 * dim)
+        self.c_proj = nn.Linear(dim, dim)
+        self.ln_2 = nn.LayerNorm(dim)
+        self.c_fc = nn.Linear(dim, 4 * dim)
+        self.mlp_proj = nn.Linear(4 * dim, dim)
+        self.heads, self.dim = heads, dim
+        causal = torch.tril(torch.ones(block_size, block_size))
+        self.register_buffer("bias", causal.view(1, 1, block_size, block_size))
+
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.size()
+        q, k, v = self.c_attn(x).split(self.dim, dim=2)
+        k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attend(self.ln_1(x))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+
+class NanoGPT(nn.Module):
+    """karpathy/nanoGPT's GPT: the token table tied to the head, (logits, loss) returned,
+    only the last position's logits without targets."""
+
+    example_input_shape = (2, 16)
+    example_input_dtype = "long"
+
+    def __init__(self, vocab: int = 64, block_size: int = 16, dim: int = 32) -> None:
+        super().__init__()
+        self.block_size = block_size
+        self.transformer = nn.ModuleDict(
+            {
+                "wte": nn.Embedding(vocab, dim),
+                "wpe": nn.Embedding(block_size, dim),
+                "drop": nn.Dropout(0.0),
+                "h": nn.ModuleList([NanoGPTBlock(dim, 4, block_size) for _ in range(2)]),
+                "ln_f": nn.LayerNorm(dim),
+            }
+        )
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        _b, t = idx.size()
+        assert t <= self.block_size, f"Cannot forward sequence of length {t}"
+        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is not None:
+            logits = self.lm_head(x)
+            return logits, F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+        return self.lm_head(x[:, [-1], :]), None
+
+
+class ExamplesVAE(nn.Module):
+    """pytorch/examples vae: the noise is drawn in forward, in eval mode too."""
+
+    example_input_shape = (2, 1, 28, 28)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h1 = F.relu(self.fc1(x.view(-1, 784)))
+        mu, logvar = self.fc21(h1), self.fc22(h1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
+
+
+class MnistRNN(nn.Module):
+    """pytorch/examples mnist_rnn: rows of the image as steps, the last step classified."""
+
+    example_input_shape = (2, 28, 28)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(input_size=28, hidden_size=64, batch_first=True)
+        self.batchnorm = nn.BatchNorm1d(64)
+        self.dropout1 = nn.Dropout2d(0.25)
+        self.dropout2 = nn.Dropout2d(0.5)
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        output, _hidden = self.rnn(x.reshape(-1, 28, 28))
+        output = self.dropout1(self.batchnorm(output[:, -1, :]))
+        output = self.dropout2(F.relu(self.fc1(output)))
+        return F.log_softmax(self.fc2(output), dim=1)
+
+
+class ActorCritic(nn.Module):
+    """pytorch/examples reinforcement_learning actor-critic: two heads on one trunk."""
+
+    example_input_shape = (2, 4)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.affine1 = nn.Linear(4, 128)
+        self.action_head = nn.Linear(128, 2)
+        self.value_head = nn.Linear(128, 1)
+        self.saved_actions: list[object] = []
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = F.relu(self.affine1(x))
+        return F.softmax(self.action_head(x), dim=-1), self.value_head(x)
+
+
+class TimeSequencePrediction(nn.Module):
+    """pytorch/examples time_sequence_prediction: two LSTMCells stepped over the sequence."""
+
+    example_input_shape = (2, 6)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm1 = nn.LSTMCell(1, 16)
+        self.lstm2 = nn.LSTMCell(16, 16)
+        self.linear = nn.Linear(16, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = []
+        h_t = torch.zeros(x.size(0), 16, dtype=x.dtype)
+        c_t = torch.zeros(x.size(0), 16, dtype=x.dtype)
+        h_t2 = torch.zeros(x.size(0), 16, dtype=x.dtype)
+        c_t2 = torch.zeros(x.size(0), 16, dtype=x.dtype)
+        for input_t in x.split(1, dim=1):
+            h_t, c_t = self.lstm1(input_t, (h_t, c_t))
+            h_t2, c_t2 = self.lstm2(h_t, (h_t2, c_t2))
+            outputs.append(self.linear(h_t2))
+        return torch.cat(outputs, dim=1)
+
+
 CORPUS: dict[str, type[nn.Module]] = {
     cls.__name__: cls
     for cls in (
@@ -1269,6 +1445,12 @@ CORPUS: dict[str, type[nn.Module]] = {
         SimpleViT,
         SwinStyleBlock,
         SiameseNetwork,
+        WordLanguageModelRNN,
+        NanoGPT,
+        ExamplesVAE,
+        MnistRNN,
+        ActorCritic,
+        TimeSequencePrediction,
     )
 }
 """Every corpus model by class name."""
