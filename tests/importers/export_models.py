@@ -356,3 +356,40 @@ class PickedPositions(nn.Module):
 
     def forward(self, x):
         return torch.relu(x[:, [2, 0]])
+
+
+class ExamplesVAE(nn.Module):
+    """PyTorch's VAE example: noise drawn in forward, in eval mode too."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(12, 10)
+        self.fc21 = nn.Linear(10, 3)
+        self.fc22 = nn.Linear(10, 3)
+        self.fc3 = nn.Linear(3, 12)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def forward(self, x):
+        h1 = F.relu(self.fc1(x))
+        mu, logvar = self.fc21(h1), self.fc22(h1)
+        return torch.sigmoid(self.fc3(self.reparameterize(mu, logvar))), mu, logvar
+
+
+class InPlaceSamplingVAE(ExamplesVAE):
+    """The older in-place spelling: logvar.mul(0.5).exp_(), eps.mul(std).add_(mu)."""
+
+    def reparameterize(self, mu, logvar):
+        std = logvar.div(2).exp_()
+        eps = torch.randn_like(mu)
+        return eps.mul(std).add_(mu)
+
+
+class OtherNoise(nn.Module):
+    """Noise that is no reparameterised sample: still refused, by name."""
+
+    def forward(self, x):
+        return x + torch.randn_like(x)

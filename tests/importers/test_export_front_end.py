@@ -285,3 +285,24 @@ def test_a_list_index_and_a_none_output_import(registry: LayerRegistry) -> None:
     index = next(n for n in picked.project.main_graph.nodes if n.type_id == "studio.Index")
     assert index.params["dim"] == 1 and tuple(index.params["indices"]) == (2, 0)
     _assert_reproduces(picked)
+
+
+@pytest.mark.parametrize("name", ["ExamplesVAE", "InPlaceSamplingVAE"])
+def test_noise_drawn_in_forward_becomes_a_gaussian_sample(
+    registry: LayerRegistry, name: str
+) -> None:
+    imported = _import(registry, name, [TensorInput((4, 12))])
+    assert _types(imported).count("GaussianSample") == 1
+    assert "Exp" not in _types(imported)  # the std went into the layer with the noise
+    assert "noise at 0" in imported.front_end
+    _assert_reproduces(imported)  # in eval: the mean, as the source with its noise at 0
+    model = compiled_model(imported).train()
+    x = imported.example_inputs[0]
+    with torch.no_grad():
+        first, second = model(x)[0], model(x)[0]
+    assert not torch.equal(first, second)  # training draws a sample each call
+
+
+def test_other_noise_is_refused_by_name(registry: LayerRegistry) -> None:
+    message = _refusal(registry, "OtherNoise", [TensorInput((2, 3))])
+    assert "randn_like" in message
