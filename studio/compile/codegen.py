@@ -30,6 +30,7 @@ from studio.compile.compiler import (
     class_name_for,
     live_nodes,
     module_owner,
+    weight_ties,
 )
 from studio.compile.inference import ShapeInference, infer_shapes
 from studio.core.errors import StudioError
@@ -81,6 +82,9 @@ def generate_code(
             )
         expr = _constructor_expression(ctor, custom, node.name)
         init_lines.append(f"self.{names[node_id]} = {expr}")
+    for node_id, owner in weight_ties(graph, modules):
+        # One tensor for both, as the compiled model holds it (tied embeddings).
+        init_lines.append(f"self.{names[node_id]}.weight = self.{names[owner]}.weight")
     class_name = _model_class_name(class_name, custom)
     forward_args, forward_lines = _forward(graph, names)
     title = class_name if title is None else title

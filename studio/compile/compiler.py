@@ -11,6 +11,7 @@ import keyword
 import operator
 import re
 import unicodedata
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -148,19 +149,61 @@ def build_modules(
             if owner is None:
                 continue
             inputs = inference.input_shapes(node_id)
+            if graph.is_weight_tied(node_id):
+                # Its own module, holding the owner's Parameter as its weight; an owner that
+                # feeds no Output is built only to lend it that tensor.
+                lender = modules.get(owner) or _build(graph, owner, inference.input_shapes(owner))
+                modules[node_id] = _tie_weight(graph, node_id, owner, lender, inputs)
+                continue
             if owner not in modules:  # the other layer feeds no Output: built for this one
                 modules[owner] = _build(graph, owner, inputs)
             _check_tie(graph, node_id, owner, modules[owner], inputs)
     return modules
 
 
+def weight_ties(graph: Graph, modules: Mapping[str, nn.Module]) -> list[tuple[str, str]]:
+    """(node, owner) of every weight tie among `modules`: `node`'s weight is `owner`'s."""
+    return [
+        (node_id, owner)
+        for node_id in modules
+        if (owner := graph.node(node_id).shares) is not None
+        and owner in modules
+        and graph.is_weight_tied(node_id)
+    ]
+
+
 def module_owner(graph: Graph, node_id: str) -> str:
-    """The node whose module `node_id` calls: itself, or the node whose weights it uses."""
+    """The node whose module `node_id` calls: itself, or the node whose module it uses.
+
+    A weight-tied node (a Linear and an Embedding) calls its own module, which holds the
+    other's weight tensor.
+    """
+    if graph.is_weight_tied(node_id):
+        return node_id
     return graph.node(node_id).shares or node_id
 
 
 def _build(graph: Graph, node_id: str, inputs: list[TensorShape]) -> nn.Module:
     return load_builder(graph.spec(node_id))(graph.node(node_id).params, inputs)
+
+
+def _tie_weight(
+    graph: Graph, node_id: str, owner: str, lender: nn.Module, inputs: list[TensorShape]
+) -> nn.Module:
+    """`node_id`'s own module with `lender`'s weight Parameter in place of its own."""
+    module = _build(graph, node_id, inputs)
+    weight = lender.weight
+    assert isinstance(weight, nn.Parameter)
+    own = tuple(module.get_parameter("weight").shape)
+    shared = tuple(weight.shape)
+    if own != shared:
+        message = (
+            f"its weight is tied to {graph.node(owner).name}'s ({shared[0]} × {shared[1]}), "
+            f"but its own would be {own[0]} × {own[1]}; make them agree or untie it"
+        )
+        raise CompileError(graph, [Problem(message, node_id)])
+    module.weight = weight
+    return module
 
 
 def _check_tie(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from studio.core.graph import Edge, Graph, Node
+from studio.core.graph import Edge, Graph, Node, is_weight_tie
 from studio.core.shapes import ShapeError, TensorShape, collect_warnings, describe
 from studio.core.specs import LayerSpec
 from studio.layers import load_builder, load_shape_rule
@@ -101,13 +101,22 @@ class ShapeInference:
         self.results.pop(node.id, None)
         self._dirty.discard(node.id)
         self._dirty.update(self.graph.sharers(node.id))
+        if node.shares is not None and node.shares in self.graph:
+            self._dirty.add(node.shares)  # a Linear checks the tables tied to its weight
 
     def _on_param_changed(self, node_id: str, name: str, value: object) -> None:
         self._dirty.add(node_id)
         self._dirty.update(self.graph.sharers(node_id))
+        shares = self.graph.node(node_id).shares
+        if shares is not None and shares in self.graph:
+            self._dirty.add(shares)
 
     def _on_shares_changed(self, node_id: str, owner: object) -> None:
         self._dirty.add(node_id)
+        if isinstance(owner, str) and owner in self.graph:
+            self._dirty.add(owner)
+        # An untied Linear may still show the problem of a tie it no longer has.
+        self._dirty.update(n for n, r in self.results.items() if r.problem and n in self.graph)
 
     def _on_edge(self, edge: Edge) -> None:
         self._dirty.add(edge.dst)
@@ -179,7 +188,7 @@ class ShapeInference:
         if present and not any(shape.batched for shape in present):
             # Only per-model tensors (parameters, constants) come in: so does the result.
             shapes = [replace(shape, batched=False) for shape in shapes]
-        tie = self._tie_problem(node)
+        tie = self._tie_problem(node, present) or self._tied_table_problem(node, present)
         if tie is not None:
             return NodeShapes(inputs, {}, Problem(tie, node_id))
         ports = spec.output_ports(node.params)
@@ -188,12 +197,13 @@ class ShapeInference:
             inputs, {p.name: s for p, s in zip(ports, shapes, strict=True)}, None, warnings
         )
 
-    def _tie_problem(self, node: Node) -> str | None:
+    def _tie_problem(self, node: Node, present: Sequence[TensorShape] = ()) -> str | None:
         """Why `node` cannot use the weights it is tied to, or None (no tie, or it holds).
 
-        The tie holds when the other node exists, is of the same type, keeps its own weights
-        and has the same settings; whether both inputs build weights of the same sizes is
-        checked by the compiler, which builds both.
+        A module tie holds when the other node exists, is of the same type, keeps its own
+        weights and has the same settings; whether both inputs build weights of the same sizes
+        is checked by the compiler, which builds both. A weight tie (a Linear and an
+        Embedding) holds when the table and the Linear's weight have the same sizes.
         """
         if node.shares is None:
             return None
@@ -203,6 +213,10 @@ class ShapeInference:
                 "inspector or undo the removal"
             )
         owner = self.graph.node(node.shares)
+        if is_weight_tie(node.type_id, owner.type_id):
+            if owner.shares is not None:
+                return f"it uses the weights of {owner.name}, which uses another layer's weights"
+            return self._weight_tie_problem(node, owner, present)
         if owner.type_id != node.type_id:
             return f"it uses the weights of {owner.name}, which is not a {node.type_id} layer"
         if owner.shares is not None:
@@ -214,6 +228,55 @@ class ShapeInference:
                 f"it uses the weights of {owner.name}, so its settings must be the same; "
                 f"{name} is {node.params[name]!r} here and {owner.params[name]!r} there"
             )
+        return None
+
+    def _weight_tie_problem(
+        self, node: Node, owner: Node, present: Sequence[TensorShape]
+    ) -> str | None:
+        """Why a Linear and an Embedding cannot hold one weight tensor, or None.
+
+        The tensor is the Embedding's table, (num_embeddings × embedding_dim), and the
+        Linear's weight, (out_features × its input's features). A tied Linear is checked
+        here in full; a tied Embedding only for the rows, since the Linear's input lies
+        downstream of it: the Linear checks the width (`_tied_table_problem`).
+        """
+        if node.type_id == "studio.Linear":
+            rows, width = owner.params["num_embeddings"], owner.params["embedding_dim"]
+            features = present[0].dims[-1] if present and present[0].dims else None
+            out = node.params["out_features"]
+            if out != rows or (features is not None and features != width):
+                would = f"{out} × {features if features is not None else '?'}"
+                return (
+                    f"its weight is tied to {owner.name}'s table ({rows} × {width}), but its "
+                    f"weight would be {would} (out_features × input features); make them "
+                    "agree or untie it"
+                )
+            return None
+        rows, out = node.params["num_embeddings"], owner.params["out_features"]
+        if rows != out:
+            return (
+                f"its table is tied to {owner.name}'s weight, which has {out} rows "
+                f"(out_features), but its table would have {rows} (num_embeddings); make "
+                "them agree or untie it"
+            )
+        return None
+
+    def _tied_table_problem(self, node: Node, present: Sequence[TensorShape]) -> str | None:
+        """For a Linear whose weight an Embedding uses: why its input's width does not fit."""
+        if node.type_id != "studio.Linear" or not present:
+            return None
+        features = present[0].dims[-1] if present[0].dims else None
+        for sharer_id in self.graph.sharers(node.id):
+            sharer = self.graph.node(sharer_id)
+            if sharer.type_id != "studio.Embedding":
+                continue
+            rows, width = sharer.params["num_embeddings"], sharer.params["embedding_dim"]
+            if features != width:
+                return (
+                    f"its weight is {sharer.name}'s table ({rows} × {width}), but its input has "
+                    f"{features} features, so its weight would be "
+                    f"{node.params['out_features']} × {features}; make them agree or untie it"
+                )
         return None
 
     # ----------------------------------------------------------------- problems

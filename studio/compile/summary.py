@@ -121,7 +121,9 @@ def summarize(
                 inference.input_shapes(node_id),
                 batch_size if flops else 0,
             )
-            if node.shares in live:
+            if node.shares in live and graph.is_weight_tied(node_id):
+                params -= _table_size(graph, node_id)  # the one shared tensor, counted there
+            elif node.shares in live:
                 params = 0  # the weights are the other layer's, counted there
         rows.append(
             LayerRow(
@@ -135,6 +137,16 @@ def summarize(
             )
         )
     return ModelSummary(rows, batch_size)
+
+
+def _table_size(graph: Graph, node_id: str) -> int:
+    """The numbers in the Embedding table a weight tie shares (the Linear's weight too)."""
+    node = graph.node(node_id)
+    owner = graph.node(node.shares) if node.shares else node
+    table = node if node.type_id == "studio.Embedding" else owner
+    rows, width = table.params["num_embeddings"], table.params["embedding_dim"]
+    assert isinstance(rows, int) and isinstance(width, int)
+    return rows * width
 
 
 def _measure(

@@ -38,6 +38,17 @@ _STEM_ROOM = MAX_NAME_LENGTH - 10
 _NUMBERED = re.compile(r"(.+)_([1-9][0-9]*)")
 
 
+WEIGHT_TIES: frozenset[frozenset[str]] = frozenset(
+    {frozenset({"studio.Linear", "studio.Embedding"})}
+)
+"""Pairs of layer types that can be weight-tied: each keeps its module, one weight tensor."""
+
+
+def is_weight_tie(type_id: str, owner_type_id: str) -> bool:
+    """Whether a node of `type_id` tied to one of `owner_type_id` is a weight tie."""
+    return frozenset({type_id, owner_type_id}) in WEIGHT_TIES
+
+
 def new_id() -> str:
     """A persistent id: uuid4 text, never `id(obj)`."""
     return str(uuid.uuid4())
@@ -47,10 +58,18 @@ def new_id() -> str:
 class Node:
     """One layer on the canvas. `params` always holds every param of the spec.
 
-    `shares` is the id of another node of the same layer type whose module, and so whose
-    weights, this node uses (a siamese tower's second branch, tied embeddings): the compiled
-    model calls that one module twice. Shape inference reports a tie that cannot hold (the
-    other node is gone, of another type, or set up differently).
+    `shares` is the id of another node whose weights this node uses. Two kinds of tie:
+
+    * a *module tie*, with a node of the same layer type (a siamese tower's second branch):
+      the compiled model calls that node's module again, so every weight is shared;
+    * a *weight tie*, between a Linear and an Embedding in either direction (a language
+      model's output head and its token embedding, nanoGPT's ``wte.weight = lm_head.weight``):
+      each keeps its own module, and the Linear's weight is the Embedding's table, one
+      tensor of (vocabulary × width); the Linear keeps its own bias. See `WEIGHT_TIES`.
+
+    Ties never chain: the other node keeps its own weights. Shape inference reports a tie
+    that cannot hold (the other node is gone, of another type, set up differently, or of
+    other sizes).
     """
 
     id: str
@@ -408,18 +427,20 @@ class Graph:
     def set_shares(self, node_id: str, owner: str | None) -> str | None:
         """Make `node_id` use `owner`'s weights (None: its own); returns the previous owner.
 
-        Refused unless `owner` is another node of the same layer type that keeps its own
-        weights, so ties never chain.
+        Refused unless `owner` is another node that keeps its own weights (ties never
+        chain), of the same layer type (a module tie) or forming a weight tie with this one
+        (a Linear and an Embedding, `WEIGHT_TIES`); whether the sizes agree is for shape
+        inference to say.
         """
         node = self._state(node_id).node
         if owner is not None:
             other = self._state(owner).node
             if owner == node_id:
                 raise GraphEditError(f"{node.name}: a layer cannot share weights with itself")
-            if other.type_id != node.type_id:
+            if other.type_id != node.type_id and not is_weight_tie(node.type_id, other.type_id):
                 raise GraphEditError(
-                    f"{node.name} can share weights only with a layer of its own type; "
-                    f"{other.name} is a {self.spec(owner).title}"
+                    f"{node.name} can share weights only with a layer of its own type (or a "
+                    f"Linear with an Embedding); {other.name} is a {self.spec(owner).title}"
                 )
             if other.shares is not None:
                 raise GraphEditError(
@@ -434,6 +455,13 @@ class Graph:
             node.shares = owner
             self.shares_changed.emit(node_id, owner)
         return old
+
+    def is_weight_tied(self, node_id: str) -> bool:
+        """Whether `node_id` shares only the weight tensor of its owner (a weight tie)."""
+        shares = self._state(node_id).node.shares
+        if shares is None or shares not in self._nodes:
+            return False
+        return is_weight_tie(self._nodes[node_id].node.type_id, self._nodes[shares].node.type_id)
 
     def sharers(self, node_id: str) -> list[str]:
         """The nodes that use `node_id`'s weights, in document order."""

@@ -149,6 +149,8 @@ def _fits(draft: GraphDraft, block: _Block) -> bool:
 def own_weights(draft: GraphDraft, node_id: str) -> dict[str, Any]:
     """A node's weights, read from the node it is tied to if it shares another's."""
     owner = draft.graph.node(node_id).shares or node_id
+    if owner != node_id and draft.graph.is_weight_tied(node_id):
+        return {**draft.weights_of(node_id), "weight": draft.weights_of(owner)["weight"]}
     return dict(draft.weights_of(owner))
 
 

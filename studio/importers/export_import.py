@@ -42,6 +42,7 @@ from torch.fx.passes.shape_prop import _extract_tensor_metadata
 from studio.core.registry import LayerRegistry
 from studio.importers import fx_import
 from studio.importers.export_ops import ATEN_RULES, COPIES_WEIGHTS, op_name
+from studio.importers.export_sampling import NoiseSample, find_noise_samples, noise_at_zero
 from studio.importers.fx_import import (
     _failing_line,
     _flatten_output,
@@ -167,6 +168,8 @@ def import_module_export(
     mapper = _ExportMapper(module, program, GraphDraft(registry), source_file, specs, calls)
     mapper.find_regions(program.graph)
     mapper.fold_constants(program.graph)
+    mapper.samples = find_noise_samples(program.graph)
+    mapper.claimed = {n for sample in mapper.samples.values() for n in sample.claimed}
     constructs = mapper.shared_weights()
     try:
         mapper.map_graph(program.graph)
@@ -176,6 +179,8 @@ def import_module_export(
     if constructs:
         raise UnsupportedModelError(source, constructs)
     mapper.draft.check_shapes(source)
+    if mapper.samples:
+        expected = noise_at_zero(module, examples)  # what the GaussianSample gives in eval
     project = mapper.draft.to_project(name, description=f"Imported from {source}.")
     flat_examples = tuple(
         t.float() if t.dtype == torch.float64 else t
@@ -188,11 +193,17 @@ def import_module_export(
         flat_examples,
         _flatten_output(expected),
         source,
-        front_end=FRONT_END,
+        front_end=FRONT_END + (_NOISE_NOTE if mapper.samples else ""),
     )
 
 
 # --------------------------------------------------------------------------------- inputs
+
+
+_NOISE_NOTE = (
+    "; the noise drawn in forward became a GaussianSample, which returns the mean in eval, "
+    "so the source was compared with its noise at 0"
+)
 
 
 def _describe(arg: InputArg) -> str:
@@ -420,6 +431,9 @@ class _ExportMapper(_FxMapper):
                 if spec.kind == InputKind.PARAMETER:
                     self.learned.add(name)
         self.specs = dict(zip(user_inputs, specs, strict=False))
+        # Every name a lifted tensor has ("lm_head.weight" is also "wte.weight" when tied):
+        # export lifts it once, under one of them.
+        self.aliases: dict[str, list[str]] = _aliases(root)
         self.regions: dict[fx.Node, _Region] = {}
         self.proxies: dict[fx.Node, fx.Node] = {}  # a rule's placeholder → the export node
         self.parameters: dict[str, Value] = {}
@@ -430,6 +444,9 @@ class _ExportMapper(_FxMapper):
         # Values computed from buffers and constants alone (a causal mask, positions 0..T-1).
         self.constants: dict[fx.Node, Any] = {}
         self.constant_nodes: dict[fx.Node, Value] = {}
+        # mean + randn_like(·) * exp(logvar / 2): the add → its GaussianSample (export_sampling).
+        self.samples: dict[fx.Node, NoiseSample] = {}
+        self.claimed: set[fx.Node] = set()
 
     # ------------------------------------------------------------ regions
     def map_graph(self, graph: fx.Graph) -> None:
@@ -517,7 +534,9 @@ class _ExportMapper(_FxMapper):
     def owned_by(self, node: fx.Node, path: str) -> bool:
         """Whether `node` is a weight or buffer of the module at `path` (not an argument)."""
         target = self.lifted.get(node.name)
-        return target is not None and target.startswith(f"{path}.")
+        if target is None:
+            return False
+        return any(name.startswith(f"{path}.") for name in self.aliases.get(target, [target]))
 
     def submodule(self, path: str) -> nn.Module | None:
         try:
@@ -530,6 +549,14 @@ class _ExportMapper(_FxMapper):
             if node.name in self.lifted:
                 return None  # a weight; whoever uses it as a tensor maps it
             return self.input_value(node)
+        sample = self.samples.get(node)
+        if sample is not None:
+            params: dict[str, object] = {}
+            return self.new_layer(
+                node, "studio.GaussianSample", params, [sample.mean, sample.logvar]
+            )
+        if node in self.claimed:
+            return None  # part of a GaussianSample
         region = self.regions.get(node)
         if region is not None:
             if node is region.nodes[0]:
@@ -781,8 +808,9 @@ class _ExportMapper(_FxMapper):
         """Tensors that are the weights of two different layers (tied embeddings).
 
         A module called twice is tied to its first call by the fx mapper's `layer`; one
-        tensor read by two different modules cannot be tied, since a tie joins two layers of
-        one type, and is refused rather than imported as copies that would train apart.
+        tensor read by two different modules is refused rather than imported as copies that
+        would train apart, unless it is the weight of a Linear and the table of an Embedding
+        (tied embeddings): `layer` ties the later-called one's weight to the first's.
         """
         return self.tied_weights()
 
@@ -802,18 +830,36 @@ class _ExportMapper(_FxMapper):
                 else:
                     owner = f"self.{target}"  # one Parameter node, read wherever it is used
                 owners.setdefault(owner, user)
-            if len(owners) > 1:
+            if len(owners) > 1 and not self.embedding_tie(target, owners):
                 users = " and ".join(owners)
                 constructs.append(
                     UnmappedConstruct(
                         f"self.{target}",
                         "tied weights",
                         self.call_site(next(iter(owners.values()))),
-                        f"self.{target} is used by {users}; a tie joins two layers of one "
-                        "type, so importing it would make copies that train apart",
+                        f"self.{target} is used by {users}; only an nn.Embedding's table and "
+                        "an nn.Linear module's weight can be tied (``self.wte.weight = "
+                        "self.lm_head.weight``), so importing it would make copies that train "
+                        "apart",
                     )
                 )
         return constructs
+
+    def embedding_tie(self, target: str, owners: Mapping[str, fx.Node]) -> bool:
+        """Whether the tensor `target` is only a Linear's weight and an Embedding's table."""
+        regions = [self.regions.get(user) for user in owners.values()]
+        if len(regions) != 2 or any(region is None for region in regions):
+            return False
+        modules = [region.module for region in regions if region is not None]
+        try:
+            tensor = self.root.get_parameter(target)
+        except AttributeError:
+            return False  # a buffer: a table nothing learns is no tie
+        return (
+            all(getattr(module, "weight", None) is tensor for module in modules)
+            and any(isinstance(module, nn.Linear) for module in modules)
+            and any(isinstance(module, nn.Embedding) for module in modules)
+        )
 
     def call_site(self, node: fx.Node) -> str:
         """The outermost line of the user's code `node` was traced from."""
@@ -951,6 +997,17 @@ class _ExportMapper(_FxMapper):
 
 _SHAPE_ONLY = {"aten.zeros_like", "aten.ones_like", "aten.full_like", "aten.new_zeros"}
 _SHAPE_ONLY |= {"aten.new_ones", "aten.new_full"}
+
+
+def _aliases(root: nn.Module) -> dict[str, list[str]]:
+    """Each parameter's and buffer's names, under every name it has (a tied tensor has two)."""
+    names: dict[int, list[str]] = {}
+    for name, tensor in [
+        *root.named_parameters(remove_duplicate=False),
+        *root.named_buffers(remove_duplicate=False),
+    ]:
+        names.setdefault(id(tensor), []).append(name)
+    return {name: group for group in names.values() for name in group}
 
 
 def _collapse_batch(value: torch.Tensor, batch: int) -> torch.Tensor:

@@ -31,6 +31,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 from torch.fx.proxy import TraceError
 
+from studio.core.graph import is_weight_tie
 from studio.core.registry import LayerRegistry
 from studio.importers import module_layers_spatial as spatial
 from studio.importers.mapping import (
@@ -162,12 +163,57 @@ def import_module(
         ) from None
     mapper = _FxMapper(module, GraphDraft(registry), source_file)
     mapper.map_graph(graph)
+    mapper.constructs.extend(shared_parameter_refusals(module))
     if mapper.constructs:
         raise UnsupportedModelError(source, mapper.constructs)
     mapper.draft.check_shapes(source)
     project = mapper.draft.to_project(name, description=f"Imported from {source}.")
     outputs = _flatten_output(expected)
     return ImportedModel(project, mapper.draft.state_dict(), examples, outputs, source)
+
+
+def shared_parameter_refusals(root: nn.Module) -> list[UnmappedConstruct]:
+    """Parameters held by two different modules, other than a Linear's weight that is an
+    Embedding's table (tied embeddings, imported as a weight tie).
+
+    A module called twice (or reached by two names) is one module, tied by `layer`; a tensor
+    two different modules hold any other way cannot be one tensor in the project, and
+    importing it as two would make copies that train apart.
+    """
+    holders: dict[int, dict[int, tuple[str, str, nn.Module]]] = {}
+    for name, parameter in root.named_parameters(remove_duplicate=False):
+        path, _, attribute = name.rpartition(".")
+        module = root.get_submodule(path)
+        holders.setdefault(id(parameter), {}).setdefault(id(module), (path, attribute, module))
+    constructs = []
+    for held in holders.values():
+        if len(held) < 2:
+            continue
+        entries = list(held.values())
+        kinds = {type(m) for _, _, m in entries}
+        if (
+            len(entries) == 2
+            and all(attribute == "weight" for _, attribute, _ in entries)
+            and any(isinstance(m, nn.Linear) for _, _, m in entries)
+            and any(isinstance(m, nn.Embedding) for _, _, m in entries)
+        ):
+            continue
+        names = [
+            f"self.{path}.{attribute}" if path else f"self.{attribute}"
+            for path, attribute, _ in entries
+        ]
+        constructs.append(
+            UnmappedConstruct(
+                names[0],
+                "tied weights",
+                names[0],
+                f"{' and '.join(names)} are one tensor held by "
+                f"{', '.join(sorted(k.__name__ for k in kinds))} modules; only an "
+                "nn.Embedding's table and an nn.Linear module's weight can be tied, so "
+                "importing it would make copies that train apart",
+            )
+        )
+    return constructs
 
 
 def _input_shapes(
@@ -427,6 +473,8 @@ class _FxMapper:
         sources = [self.tensor(a) for a in (inputs if inputs is not None else node.args[:1])]
         # A layer without weights (a ReLU of the tower) has nothing to share: left untied.
         first = self.first_call_layer(node) if weights else None
+        if first is None and weights:
+            first = self.weight_tie_layer(node, type_id)
         value = self.draft.add_layer(
             type_id,
             name or node.name,
@@ -454,6 +502,29 @@ class _FxMapper:
         made = len(self.layers_of_call.get(node, []))
         first = self.layers_of_call[calls[0]]
         return first[made] if made < len(first) else None
+
+    def weight_tie_layer(self, node: fx.Node, type_id: str) -> str | None:
+        """For a module whose weight another module mapped before also holds, that layer.
+
+        Tied embeddings (nanoGPT's ``self.wte.weight = self.lm_head.weight``): the Linear and
+        the Embedding keep their own modules and hold one tensor, so the later-called layer is
+        weight-tied to the first. Any other pair holding one weight cannot be tied, and is
+        refused by the front end.
+        """
+        if node.op != "call_module":
+            return None
+        module = self.root.get_submodule(str(node.target))
+        weight = getattr(module, "weight", None)
+        if not isinstance(weight, nn.Parameter):
+            return None
+        for call, layers in self.layers_of_call.items():
+            other = self.root.get_submodule(str(call.target))
+            if other is module or getattr(other, "weight", None) is not weight:
+                continue
+            for layer_id in layers:
+                if is_weight_tie(type_id, self.draft.type_of(layer_id)):
+                    return layer_id
+        return None  # no tie it can be: `shared_parameter_refusals` or `tied_weights` say so
 
     def kind(self, node: fx.Node) -> str:
         if node.op == "call_module":

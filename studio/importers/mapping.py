@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core.errors import GraphEditError, StudioError
-from studio.core.graph import MAX_COORDINATE, Graph, Position
+from studio.core.graph import MAX_COORDINATE, Graph, Position, is_weight_tie
 from studio.core.layout import LAYER_GAP, NODE_GAP, layered_layout
 from studio.core.project import Project
 from studio.core.registry import LayerRegistry
@@ -128,14 +128,23 @@ class GraphDraft:
     ) -> Value:
         """A layer fed by `inputs` in port order; raises `Unmappable` if the catalog refuses.
 
-        `shares` is the node whose module this call uses again (a module called twice): the
-        new node is tied to it and holds no weights of its own.
+        `shares` is the node whose weights this layer uses: the node of a module called
+        before (a module called twice), whose module it calls again, so it holds no weights
+        of its own; or, for a Linear and an Embedding holding one tensor (tied embeddings),
+        the layer whose weight it is: it keeps its other weights (the Linear's bias).
         """
         spec = self.registry.get(type_id)
         full = dict(params)
         if spec.variadic_inputs is not None:
             full[spec.variadic_inputs] = len(inputs)
-        node_id = self._add(type_id, name, full, where, None if shares else weights)
+        kept = weights
+        if shares is not None:
+            # A module tie holds none of its own; a weight tie all but the shared weight.
+            weight_tie = is_weight_tie(type_id, self.graph.node(shares).type_id)
+            kept = (
+                {k: v for k, v in (weights or {}).items() if k != "weight"} if weight_tie else None
+            )
+        node_id = self._add(type_id, name, full, where, kept)
         if shares is not None:
             try:
                 self.graph.set_shares(node_id, shares)
@@ -220,11 +229,19 @@ class GraphDraft:
         from studio.compile.compiler import attribute_names
 
         names = attribute_names(self.graph)
-        return {
+        state = {
             f"{names[draft.node_id]}.{key}": tensor
             for draft in self._nodes.values()
             for key, tensor in draft.weights.items()
         }
+        for draft in self._nodes.values():
+            # A weight tie's one tensor under both names, as the compiled model holds it.
+            owner = self.graph.node(draft.node_id).shares
+            if owner is not None and self.graph.is_weight_tied(draft.node_id):
+                table = self.weights_of(owner).get("weight")
+                if table is not None:
+                    state[f"{names[draft.node_id]}.weight"] = table
+        return state
 
     def check_shapes(self, source: str) -> None:
         """Raise `UnsupportedModelError` if the catalog's shape rules refuse the imported graph."""

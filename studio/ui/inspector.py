@@ -282,11 +282,19 @@ class InspectorPanel(QWidget):
         untie.setEnabled(self._push is not None)
         untie.clicked.connect(self._untie)
         self.untie_button = untie
-        label = self._label(
-            "shared with",
-            "This layer uses another layer's weights: training "
-            "changes both at once, and the model stores them once.",
-        )
+        if self.node_id is not None and graph.is_weight_tied(self.node_id):
+            label = self._label(
+                "weight tied to",
+                "This layer's weight is the other layer's (an Embedding's table is the output "
+                "Linear's weight, tied embeddings): training changes both at once, and the "
+                "model stores it once. Each keeps its own other weights (the Linear's bias).",
+            )
+        else:
+            label = self._label(
+                "shared with",
+                "This layer uses another layer's weights: training "
+                "changes both at once, and the model stores them once.",
+            )
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -87,3 +87,72 @@ def test_a_copy_for_a_worker_keeps_the_tie(
     copy = Graph.from_dict(graph.to_dict(), registry)
     assert copy.node(ids["head"]).shares == ids["stem"]
     assert copy.to_dict() == graph.to_dict()
+
+
+def _language_model() -> tuple[Graph, dict[str, str]]:
+    from studio.plugins import default_registry
+
+    graph = Graph(default_registry())
+    ids = {
+        "ids": graph.add_node(
+            "studio.Input", name="ids", params={"shape": (8,), "dtype": "long"}
+        ).id,
+        "wte": graph.add_node(
+            "studio.Embedding", name="wte", params={"num_embeddings": 64, "embedding_dim": 32}
+        ).id,
+        "block": graph.add_node("studio.Linear", name="block", params={"out_features": 16}).id,
+        "lm_head": graph.add_node(
+            "studio.Linear", name="lm_head", params={"out_features": 64, "bias": False}
+        ).id,
+        "conv": graph.add_node("studio.Conv1d", name="conv").id,
+        "out": graph.add_node("studio.Output", name="out").id,
+    }
+    graph.connect(ids["ids"], "out", ids["wte"], "in")
+    graph.connect(ids["wte"], "out", ids["block"], "in")
+    graph.connect(ids["block"], "out", ids["lm_head"], "in")
+    graph.connect(ids["lm_head"], "out", ids["out"], "in")
+    return graph, ids
+
+
+@pytest.mark.parametrize(("node", "owner"), [("lm_head", "wte"), ("wte", "lm_head")])
+def test_a_linear_and_an_embedding_can_be_weight_tied_either_way(node: str, owner: str) -> None:
+    graph, ids = _language_model()
+    stack = UndoStack()
+    stack.push(SetSharesCommand(graph, ids[node], ids[owner]))
+    assert graph.node(ids[node]).shares == ids[owner]
+    assert graph.is_weight_tied(ids[node])
+    assert not graph.is_weight_tied(ids[owner])
+    stack.undo()
+    assert graph.node(ids[node]).shares is None
+    assert not graph.is_weight_tied(ids[node])
+
+
+def test_a_weight_tie_with_another_layer_type_is_refused() -> None:
+    graph, ids = _language_model()
+    with pytest.raises(GraphEditError, match="a Linear with an Embedding"):
+        graph.set_shares(ids["conv"], ids["wte"])
+    assert graph.node(ids["conv"]).shares is None
+
+
+def test_weight_ties_never_chain() -> None:
+    graph, ids = _language_model()
+    graph.set_shares(ids["lm_head"], ids["wte"])
+    with pytest.raises(GraphEditError, match="share with that one"):
+        graph.set_shares(ids["block"], ids["lm_head"])
+    with pytest.raises(GraphEditError, match="cannot use another's"):
+        graph.set_shares(ids["wte"], ids["block"])
+
+
+def test_a_weight_tie_of_the_wrong_sizes_is_a_problem_on_the_node() -> None:
+    from studio.compile.inference import infer_shapes
+
+    graph, ids = _language_model()
+    graph.set_shares(ids["lm_head"], ids["wte"])
+    graph.remove_node(ids["conv"])
+    problems = [p.format(graph) for p in infer_shapes(graph).errors()]
+    assert problems == [
+        "lm_head: its weight is tied to wte's table (64 × 32), but its weight would be "
+        "64 × 16 (out_features × input features); make them agree or untie it"
+    ]
+    graph.set_param(ids["block"], "out_features", 32)
+    assert infer_shapes(graph).errors() == []

@@ -174,7 +174,7 @@ def test_tensor_used_as_two_layers_weights_is_refused(registry: LayerRegistry) -
     message = _refusal(registry, "TiedHead", [TensorInput((2, 5))])
     assert "self.wte.weight is used by self.wte and" in message
     assert "F.linear(x, self.wte.weight)" in message
-    assert "a tie joins two layers of one type" in message
+    assert "only an nn.Embedding's table and an nn.Linear module's weight can be tied" in message
 
 
 def test_falls_back_to_fx_where_torch_export_cannot_run(registry: LayerRegistry) -> None:
