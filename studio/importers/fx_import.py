@@ -50,7 +50,9 @@ from studio.importers.module_layers_attention import (
     is_studio_causal_block,
     mask_only_nodes,
 )
+from studio.importers.wide_joins import join
 
+_MAX_JOIN = 8  # inputs one Concat takes; wider joins import as a tree (wide_joins)
 _MIN_TRACE_BATCH = 2  # a batch of 1 cannot tell the batch dimension from a reshape's 1
 
 
@@ -1205,7 +1207,10 @@ def _cat(m: _FxMapper, node: fx.Node) -> Value:
     if len(tensors) == 1:
         return m.tensor(tensors[0])
     dim = _torch_dim(_arg(node, 1, "dim", 0), len(_shape(node)))
-    return m.layer(node, "studio.Concat", {"dim": dim}, tensors)
+    if len(tensors) <= _MAX_JOIN:
+        return m.layer(node, "studio.Concat", {"dim": dim}, tensors)
+    values = [m.tensor(t) for t in tensors]  # a DenseNet block's 25: a tree of Concats
+    return join(m.draft, "studio.Concat", node.name, {"dim": dim}, values, where=m.where(node))
 
 
 def _reduction_rule(type_id: str) -> Rule:
