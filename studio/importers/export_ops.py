@@ -208,6 +208,11 @@ def _index(m: _ExportMapper, node: fx.Node) -> Value:
     if len(used) != 1:
         raise Unmappable("indexes several dimensions at once; the catalog's Index takes one")
     dim, index = used[0]
+    if isinstance(source, fx.Node) and source.name in m.lifted:
+        raise Unmappable(
+            f"looks up positions of self.{m.lifted[source.name]} (a table such as a relative "
+            "position bias); the catalog's Index keeps fixed positions of each sample"
+        )
     if dim == 0:
         raise Unmappable("indexes the batch dimension; the catalog's layers keep it")
     value = m.constants.get(index) if isinstance(index, fx.Node) else None
