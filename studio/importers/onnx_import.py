@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.errors import FileReadError
+from studio.core.graph import is_weight_tie
 from studio.core.registry import LayerRegistry
 from studio.core.safe_files import open_regular, size_text
 from studio.importers.decoder_blocks import fold_decoder_layers
@@ -45,6 +46,7 @@ from studio.importers.onnx_checks import (
 from studio.importers.onnx_nodes import attributes, layer_name
 from studio.importers.onnx_patterns import Pattern, find_patterns, layer_difference
 from studio.importers.onnx_run import example_feeds, example_shapes, record_values
+from studio.importers.wide_joins import join
 
 
 def import_onnx_file(
@@ -216,6 +218,8 @@ class _OnnxMapper:
         self.constructs: list[UnmappedConstruct] = []
         # (layer type, the initializers a layer read) → its draft node, for ties.
         self.weight_readers: dict[tuple[str, tuple[str, ...]], str] = {}
+        # (layer type, draft node, weight) of each Linear and Embedding, for weight ties.
+        self.tables: list[tuple[str, str, Any]] = []
 
     def map_graph(self, graph: Any, inputs: Sequence[Any]) -> None:
         activations = {i.name for i in inputs}
@@ -406,6 +410,8 @@ class _OnnxMapper:
             settings = self.draft.params_of(first)
             if any(settings.get(name) != value for name, value in params.items()):
                 first = None  # the same numbers used another way: a copy, not a tie
+        if first is None and "weight" in tensors:
+            first = self.weight_tie_partner(type_id, tensors["weight"])
         value = self.draft.add_layer(
             type_id,
             layer_name(node),
@@ -417,7 +423,33 @@ class _OnnxMapper:
         )
         if key[1] and tensors and key not in self.weight_readers:
             self.weight_readers[key] = value[0]
+        if first is None and "weight" in tensors and type_id in _TIED_TYPES:
+            self.tables.append((type_id, value[0], tensors["weight"]))
         return value
+
+    def weight_tie_partner(self, type_id: str, weight: Any) -> str | None:
+        """The Embedding (or Linear) mapped before whose table is this layer's weight.
+
+        Tied embeddings reach ONNX as a Gather on the table and a MatMul on its transpose,
+        which the exporter folds into a second initializer of the same numbers. Equal to the
+        last bit, and not one repeated value (a fresh zero bias is no tie), they are one
+        tensor in the source: the later layer is weight-tied to the first.
+        """
+        if type_id not in _TIED_TYPES or weight.ndim != 2 or not weight.numel():
+            return None
+        if bool((weight == weight.flatten()[0]).all()):
+            return None
+        for other_type, node_id, table in self.tables:
+            if (
+                is_weight_tie(type_id, other_type)
+                and table.shape == weight.shape
+                and bool((table == weight).all())
+            ):
+                return node_id
+        return None
+
+
+_TIED_TYPES = ("studio.Linear", "studio.Embedding")
 
 
 def _spread_activations(nodes: Sequence[Any], activations: set[str]) -> None:
@@ -700,7 +732,12 @@ def _concat(m: _OnnxMapper, node: Any) -> Value | None:
             m.draft.set_param(value[0], "output", "last")
             return value
     axis = _dim(int(attributes(node).get("axis", 0)), len(m.shape(node.output[0])))
-    return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
+    if len(inputs) <= 8:
+        return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
+    values = [m.tensor(i) for i in inputs]  # a DenseNet block's 25: a tree of Concats
+    return join(
+        m.draft, "studio.Concat", layer_name(node), {"dim": axis}, values, where=_where(node)
+    )
 
 
 def _joined_state(m: _OnnxMapper, node: Any, inputs: list[str]) -> Value | None:

@@ -213,3 +213,24 @@ def test_other_tensors_held_by_two_layers_are_refused_in_words() -> None:
         import_module(TwoHeads(), default_registry())
     assert "self.first.weight and self.second.weight are one tensor" in str(refused.value)
     assert "only an nn.Embedding's table and an nn.Linear module's weight" in str(refused.value)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_an_onnx_head_holding_the_table_transposed_is_weight_tied(tmp_path) -> None:
+    """The exporter folds the head's transpose of the table into a second initializer of
+    the same numbers: the importer ties it back rather than keeping two copies."""
+    from studio.importers.onnx_import import import_onnx_file
+
+    torch.manual_seed(0)
+    model = TinyGPT().eval()
+    path = tmp_path / "gpt.onnx"
+    torch.onnx.export(model, (torch.randint(0, 64, (2, 8)),), str(path), dynamo=False)
+    imported = import_onnx_file(path, default_registry())
+    assert check_outputs(imported) < 1e-5
+    graph = imported.project.main_graph
+    ties = {n.type_id: graph.node(n.shares).type_id for n in graph.nodes if n.shares}
+    assert ties == {"studio.Linear": "studio.Embedding"}
+    compiled = compiled_model(imported)
+    tied = [m for m in compiled.modules() if isinstance(m, nn.Linear) and m.out_features == 64]
+    embedding = next(m for m in compiled.modules() if isinstance(m, nn.Embedding))
+    assert len(tied) == 1 and tied[0].weight is embedding.weight
