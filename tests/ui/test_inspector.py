@@ -464,3 +464,28 @@ def test_tied_weights_are_counted_once_in_the_status_bar(
     assert main_window.modified
     main_window.undo_action.trigger()
     qtbot.waitUntil(lambda: status.text() == "Parameters: 15", timeout=30_000)
+
+
+def test_a_weight_tied_head_says_so_and_the_table_is_counted_once(
+    qtbot, main_window: MainWindow, registry: LayerRegistry
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    graph = Graph(registry)
+    ids = graph.add_node("studio.Input", name="ids", params={"shape": [8], "dtype": "long"})
+    wte = graph.add_node(
+        "studio.Embedding", name="wte", params={"num_embeddings": 64, "embedding_dim": 32}
+    )
+    head = graph.add_node("studio.Linear", name="lm_head", params={"out_features": 64})
+    out = graph.add_node("studio.Output", name="logits")
+    graph.connect(ids.id, "out", wte.id, "in")
+    graph.connect(wte.id, "out", head.id, "in")
+    graph.connect(head.id, "out", out.id, "in")
+    graph.set_shares(head.id, wte.id)
+    main_window.set_project(Project("gpt", registry, graphs={"model": graph}))
+    status = main_window.params_status
+    qtbot.waitUntil(lambda: status.text() == "Parameters: 2,112", timeout=30_000)
+    select(main_window, graph, "lm_head")
+    labels = [w.text() for w in main_window.inspector.findChildren(QLabel)]
+    assert "weight tied to" in labels and "wte" in labels
+    assert main_window.inspector.untie_button is not None
