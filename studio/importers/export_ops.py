@@ -384,11 +384,58 @@ def _extreme(type_id: str) -> Rule:
     return rule
 
 
-def _attention(m: _ExportMapper, node: fx.Node) -> Value:
-    raise Unmappable(
-        "F.scaled_dot_product_attention has no catalog layer; an nn.MultiheadAttention "
-        "(batch_first=True) imports"
+def _attention(m: _ExportMapper, node: fx.Node) -> Value | None:
+    """F.scaled_dot_product_attention on heads a model split itself (nanoGPT, BERT, ViT).
+
+    The CPU-functionalized form (``_scaled_dot_product_flash_attention_for_cpu``) returns the
+    output with its log-sum-exp; only the output maps.
+    """
+    flash = op_name(node) != "aten.scaled_dot_product_attention"
+    query, key, value = node.args[:3]
+    if flash:
+        dropout = fx_import._arg(node, 3, "dropout_p", 0.0)
+        causal = fx_import._arg(node, 4, "is_causal", False)
+        mask = node.kwargs.get("attn_mask")
+    else:
+        mask = fx_import._arg(node, 3, "attn_mask")
+        dropout = fx_import._arg(node, 4, "dropout_p", 0.0)
+        causal = fx_import._arg(node, 5, "is_causal", False)
+    if mask is not None and _masks_nothing(m, mask):
+        mask = None  # Hugging Face's mask of an input without padding: all kept
+    if mask is not None:
+        raise Unmappable(
+            "scaled_dot_product_attention with an attn_mask; the catalog's layer takes "
+            "is_causal=True or no mask"
+        )
+    if node.kwargs.get("enable_gqa"):
+        raise Unmappable(
+            "scaled_dot_product_attention with enable_gqa; keys and values must "
+            "have as many heads as the queries"
+        )
+    scale = node.kwargs.get("scale")
+    params = {
+        "causal": bool(causal),
+        "dropout": float(dropout or 0.0),
+        "scale": float(scale) if isinstance(scale, int | float) else 0.0,
+    }
+    result = m.new_layer(
+        node, "studio.ScaledDotProductAttention", params, [query, key, value], "attention"
     )
+    if flash:
+        m.results[node] = (result, "uses the attention's log-sum-exp; only its output maps")
+        return None
+    return result
+
+
+def _masks_nothing(m: _ExportMapper, mask: object) -> bool:
+    """Whether an attention mask is a constant that keeps every position (all True, or 0s to
+    add)."""
+    value = m.constants.get(mask) if isinstance(mask, fx.Node) else None
+    if not isinstance(value, torch.Tensor):
+        return False
+    if value.dtype == torch.bool:
+        return bool(value.all())
+    return bool((value == 0).all())
 
 
 def _reshape_or_squeeze(m: _ExportMapper, node: fx.Node) -> Value:

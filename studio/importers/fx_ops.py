@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import fx
 from torch.fx.passes.shape_prop import TensorMetadata
 
@@ -249,6 +250,23 @@ def _clamp(m: Any, node: fx.Node) -> Value:
 def _matmul(m: Any, node: fx.Node) -> Value:
     a, b = _arg(node, 0, "input"), _arg(node, 1, "other")
     return m.layer(node, "studio.MatMul", {}, [a, b])  # type: ignore[no-any-return]
+
+
+def _attention(m: Any, node: fx.Node) -> Value:
+    """F.scaled_dot_product_attention on heads the model split itself, without a mask."""
+    query, key, value = (_arg(node, i, name) for i, name in enumerate(("query", "key", "value")))
+    if _arg(node, 3, "attn_mask") is not None:
+        raise Unmappable(
+            "scaled_dot_product_attention with an attn_mask; the catalog's layer takes "
+            "is_causal=True or no mask"
+        )
+    scale = _arg(node, 6, "scale")
+    params = {
+        "causal": bool(_arg(node, 5, "is_causal", False)),
+        "dropout": float(_arg(node, 4, "dropout_p", 0.0) or 0.0),
+        "scale": float(scale) if scale is not None else 0.0,
+    }
+    return m.layer(node, "studio.ScaledDotProductAttention", params, [query, key, value])  # type: ignore[no-any-return]
 
 
 def _einsum(m: Any, node: fx.Node) -> Value:
@@ -511,6 +529,7 @@ FUNCTION_RULES: dict[object, Rule] = {
     torch.matmul: _MATMUL,
     torch.bmm: _MATMUL,
     torch.einsum: _einsum,
+    F.scaled_dot_product_attention: _attention,
     torch.exp: _unary("studio.Exp"),
     torch.log: _unary("studio.Log"),
     torch.sqrt: _unary("studio.Sqrt"),

@@ -14,6 +14,7 @@ from studio.layers.spec_kit import (
     MAX_DIM,
     MAX_INPUTS,
     SAMPLE_DIM_HELP,
+    bool_param,
     choice_param,
     dim_param,
     float_param,
@@ -91,6 +92,23 @@ SPECS: tuple[LayerSpec, ...] = (
         "Matrix product per sample: (N, R, K) times (N, K, C) gives (N, R, C), as torch.matmul.",
         "ops:build_matmul",
         inputs=TWO_INPUTS,
+    ),
+    layer(
+        "ScaledDotProductAttention",
+        "Attention",
+        "softmax(q kᵀ / √E) v of a query (N, ..., L, E), key (N, ..., S, E) and value "
+        "(N, ..., S, Ev) already split into heads, as torch's F.scaled_dot_product_attention; "
+        "gives (N, ..., L, Ev).",
+        "ops:build_scaled_dot_product_attention",
+        bool_param("causal", False, "Let position i attend only positions 0..i."),
+        float_param("dropout", 0.0, "Dropout on the attention weights while training.", 0.0, 1.0),
+        float_param("scale", 0.0, "Factor on q kᵀ; 0 means 1/√E, torch's default.", 0.0, 1e6),
+        key=("causal",),
+        inputs=(
+            PortSpec("query", "Queries (N, ..., L, E): heads may come before L."),
+            PortSpec("key", "Keys (N, ..., S, E)."),
+            PortSpec("value", "Values (N, ..., S, Ev)."),
+        ),
     ),
     layer(
         "Einsum",

@@ -128,6 +128,34 @@ class MatMul(nn.Module):
         return torch.matmul(x1, x2)
 
 
+class ScaledDotProductAttention(nn.Module):
+    """``F.scaled_dot_product_attention`` of query, key and value already split into heads.
+
+    What a hand-written attention does after its projections (nanoGPT, Hugging Face's BERT
+    and ViT): softmax(q kᵀ · scale) v, with the causal mask when `causal`, and dropout on the
+    attention weights only while training. `scale` 0 means torch's default, 1/√E.
+    """
+
+    def __init__(self, causal: bool = False, dropout: float = 0.0, scale: float = 0.0) -> None:
+        super().__init__()
+        self.causal = causal
+        self.dropout = dropout
+        self.scale = scale
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        p = self.dropout if self.training else 0.0
+        if self.scale > 0.0:
+            return nn.functional.scaled_dot_product_attention(
+                q, k, v, dropout_p=p, is_causal=self.causal, scale=self.scale
+            )
+        return nn.functional.scaled_dot_product_attention(
+            q, k, v, dropout_p=p, is_causal=self.causal
+        )
+
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}, dropout={self.dropout}, scale={self.scale}"
+
+
 class Einsum(nn.Module):
     """``torch.einsum`` of an equation written for one sample (``"ij,jk->ik"``).
 

@@ -1272,8 +1272,11 @@ class NanoGPTBlock(nn.Module):
         self.c_fc = nn.Linear(dim, 4 * dim)
         self.mlp_proj = nn.Linear(4 * dim, dim)
         self.heads, self.dim = heads, dim
-        causal = torch.tril(torch.ones(block_size, block_size))
-        self.register_buffer("bias", causal.view(1, 1, block_size, block_size))
+        # As nanoGPT: flash attention where torch has it (torch >= 2), else the written-out mask.
+        self.flash = hasattr(F, "scaled_dot_product_attention")
+        if not self.flash:
+            causal = torch.tril(torch.ones(block_size, block_size))
+            self.register_buffer("bias", causal.view(1, 1, block_size, block_size))
 
     def attend(self, x: torch.Tensor) -> torch.Tensor:
         b, t, c = x.size()
@@ -1281,9 +1284,12 @@ class NanoGPTBlock(nn.Module):
         k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
         q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
         v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
-        att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
-        y = F.softmax(att, dim=-1) @ v
+        if self.flash:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+            y = F.softmax(att, dim=-1) @ v
         return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

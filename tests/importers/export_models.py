@@ -393,3 +393,37 @@ class OtherNoise(nn.Module):
 
     def forward(self, x):
         return x + torch.randn_like(x)
+
+
+class FlashSelfAttention(nn.Module):
+    """nanoGPT's attention as it runs on torch 2: F.scaled_dot_product_attention, causal."""
+
+    def __init__(self, dim: int = 16, heads: int = 4):
+        super().__init__()
+        self.c_attn = nn.Linear(dim, 3 * dim)
+        self.c_proj = nn.Linear(dim, dim)
+        self.heads, self.dim = heads, dim
+
+    def forward(self, x):
+        b, t, c = x.size()
+        q, k, v = self.c_attn(x).split(self.dim, dim=2)
+        q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
+        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+
+
+class KeepAllMaskAttention(nn.Module):
+    """Hugging Face's BERT without padding: a mask that keeps every position."""
+
+    def forward(self, x):
+        keep = torch.ones(x.size(0), 1, x.size(2), x.size(2), dtype=torch.bool)
+        return F.scaled_dot_product_attention(x, x, x, attn_mask=keep)
+
+
+class PaddingMaskAttention(nn.Module):
+    """A mask given with the input: it changes with the data, so it is refused."""
+
+    def forward(self, x, keep):
+        return F.scaled_dot_product_attention(x, x, x, attn_mask=keep[:, None, None, :] > 0)

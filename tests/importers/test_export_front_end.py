@@ -306,3 +306,35 @@ def test_noise_drawn_in_forward_becomes_a_gaussian_sample(
 def test_other_noise_is_refused_by_name(registry: LayerRegistry) -> None:
     message = _refusal(registry, "OtherNoise", [TensorInput((2, 3))])
     assert "randn_like" in message
+
+
+def test_scaled_dot_product_attention_imports_as_its_layer(registry: LayerRegistry) -> None:
+    imported = _import(registry, "FlashSelfAttention", [TensorInput((2, 6, 16))])
+    attention = [
+        n
+        for n in imported.project.main_graph.nodes
+        if n.type_id == "studio.ScaledDotProductAttention"
+    ]
+    assert len(attention) == 1 and attention[0].params["causal"] is True
+    _assert_reproduces(imported)
+    kept = _import(registry, "KeepAllMaskAttention", [TensorInput((2, 2, 5, 4))])
+    assert "ScaledDotProductAttention" in _types(kept)
+    _assert_reproduces(kept)
+
+
+def test_a_data_dependent_attention_mask_is_refused_in_words(registry: LayerRegistry) -> None:
+    message = _refusal(
+        registry, "PaddingMaskAttention", [TensorInput((2, 2, 5, 4)), TensorInput((2, 5))]
+    )
+    assert "attn_mask" in message
+
+
+def test_scaled_dot_product_attention_imports_through_fx(registry: LayerRegistry) -> None:
+    from studio.importers.command import check_outputs
+    from studio.importers.fx_import import import_module_file
+
+    imported = import_module_file(
+        f"{MODELS}:FlashSelfAttention", registry, input_shapes=[(2, 6, 16)]
+    )
+    assert "ScaledDotProductAttention" in _types(imported)
+    assert check_outputs(imported) <= 1e-5

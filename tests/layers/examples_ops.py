@@ -36,6 +36,11 @@ def examples(ex: Any) -> dict[str, list[Any]]:
             ex((2, 4, 8), (2, 8, 5), out=(2, 4, 5)),
             ex((3, 4, 8), (1, 8, 2), out=(3, 4, 2)),
         ],
+        "studio.ScaledDotProductAttention": [
+            ex((5, 8), (5, 8), (5, 6), out=(5, 6)),
+            ex((2, 4, 8), (2, 7, 8), (2, 7, 3), out=(2, 4, 3), causal=True),
+            ex((2, 4, 8), (1, 4, 8), (1, 4, 8), out=(2, 4, 8), scale=0.5),
+        ],
         "studio.Einsum": [
             ex((4, 8), (8, 3), out=(4, 3)),
             ex((5, 6), (5, 6), out=(5, 5), equation="id,jd->ij"),

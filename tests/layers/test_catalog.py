@@ -136,6 +136,7 @@ REQUIRED = [
     "Abs",
     "Clamp",
     "MatMul",
+    "ScaledDotProductAttention",
     "Einsum",
     "Split",
     "Chunk",

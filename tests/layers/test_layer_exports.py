@@ -124,6 +124,10 @@ NOT_YET_IMPORTED: dict[Key, str] = {
     ("onnx_import", "studio.Parameter"): "an initializer as a graph output: no Input layer",
     ("fx_import", "studio.GlobalAvgPool"): "its copied module is traced into Mean + Reshape",
     ("fx_import", "studio.PositionalEncoding"): "its copied module is untraceable Python",
+    ("onnx_import", "studio.ScaledDotProductAttention"): (
+        "exported as MatMul, Mul, Softmax, MatMul on computed tensors, which import as those "
+        "operation nodes (the same values; the pattern folds only attention with projections)"
+    ),
     ("onnx_import", "studio.GlobalAvgPool", 1): "over a sequence it imports as Mean",
     ("onnx_import", "studio.Divide", 1): "integer inputs: ONNX Cast has no mapping",
     ("onnx_import", "studio.Scale", 1): "integer inputs: ONNX Cast has no mapping",

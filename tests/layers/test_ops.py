@@ -373,6 +373,14 @@ CASES: dict[str, Case] = {
     "Clamp": Case(ops.Clamp, (), _floats(4), {"min": 0.3, "max": 0.6}),
     "Clamp-min": Case(ops.Clamp, (), _floats(4), {"min": 0.3}),
     "MatMul": Case(ops.MatMul, (), lambda b: (torch.randn(b, 4, 8), torch.randn(b, 8, 3))),
+    "ScaledDotProductAttention": Case(
+        ops.ScaledDotProductAttention,
+        (True,),
+        lambda b: (torch.randn(b, 2, 5, 4), torch.randn(b, 2, 5, 4), torch.randn(b, 2, 5, 3)),
+    ),
+    "ScaledDotProductAttention-scale": Case(
+        ops.ScaledDotProductAttention, (False, 0.0, 0.25), _floats(5, 4, count=3)
+    ),
     "Einsum": Case(ops.Einsum, ("ij,kj->ik",), _floats(4, 8, count=2)),
     "Einsum-one": Case(ops.Einsum, ("ld->d",), _floats(4, 8)),
     "Split": Case(ops.Split, ((2, 4), 1), _floats(6, 2)),

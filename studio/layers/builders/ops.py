@@ -77,6 +77,16 @@ def build_matmul(params: Params, inputs: Shapes) -> nn.Module:
     return construct(ops.MatMul)
 
 
+def build_scaled_dot_product_attention(params: Params, inputs: Shapes) -> nn.Module:
+    rules.scaled_dot_product_attention(params, inputs)
+    return construct(
+        ops.ScaledDotProductAttention,
+        params["causal"],
+        params["dropout"],
+        params["scale"],
+    )
+
+
 def build_einsum(params: Params, inputs: Shapes) -> nn.Module:
     rules.einsum(params, inputs)
     return construct(ops.Einsum, params["equation"])

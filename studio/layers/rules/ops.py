@@ -116,6 +116,35 @@ def matmul(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[Ten
     return [from_full("MatMul", full, promoted(inputs), inputs)]
 
 
+def scaled_dot_product_attention(
+    params: Mapping[str, Any], inputs: Sequence[TensorShape]
+) -> list[TensorShape]:
+    """softmax(q kᵀ · scale) v on the last two dims: q (N, ..., L, E), k (N, ..., S, E) and
+    v (N, ..., S, Ev) give (N, ..., L, Ev); the leading dims (heads) broadcast."""
+    layer = "ScaledDotProductAttention"
+    expect_input_count(layer, inputs, 3)
+    for shape in inputs:
+        expect_float(layer, shape)
+        if len(shape.dims) < 2:
+            raise ShapeError(
+                f"{layer} expects sequences (N, L, E) or heads (N, H, L, E) at every input; it "
+                f"receives {shape}. Insert Unsqueeze or Reshape before it."
+            )
+    query, key, value = (full_sizes(shape) for shape in inputs)
+    if query[-1] != key[-1]:
+        raise ShapeError(
+            f"{layer}: the query's last size ({query[-1]}) must equal the key's ({key[-1]}); "
+            f"it receives query {inputs[0]} and key {inputs[1]}."
+        )
+    if key[-2] != value[-2]:
+        raise ShapeError(
+            f"{layer}: the key and the value must have as many positions; it receives key "
+            f"{inputs[1]} ({key[-2]}) and value {inputs[2]} ({value[-2]})."
+        )
+    leading = broadcast_sizes(layer, [query[:-2], key[:-2], value[:-2]], inputs)
+    return [from_full(layer, (*leading, query[-2], value[-1]), "float", inputs)]
+
+
 def einsum(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
     """An equation over one sample, e.g. ``ij,jk->ik``; the batch is added in front of every
     operand and of the result (as torch's ``...``), so it never appears in the equation."""
