@@ -400,8 +400,10 @@ def _attention(m: _ExportMapper, node: fx.Node) -> Value | None:
         mask = fx_import._arg(node, 3, "attn_mask")
         dropout = fx_import._arg(node, 4, "dropout_p", 0.0)
         causal = fx_import._arg(node, 5, "is_causal", False)
-    if mask is not None and _masks_nothing(m, mask):
-        mask = None  # Hugging Face's mask of an input without padding: all kept
+    kind = _constant_mask_kind(m, mask) if mask is not None else None
+    if kind is not None:
+        # Hugging Face's masks of an input without padding: all kept, or the causal triangle.
+        mask, causal = None, causal or kind == "causal"
     if mask is not None:
         raise Unmappable(
             "scaled_dot_product_attention with an attn_mask; the catalog's layer takes "
@@ -427,15 +429,20 @@ def _attention(m: _ExportMapper, node: fx.Node) -> Value | None:
     return result
 
 
-def _masks_nothing(m: _ExportMapper, mask: object) -> bool:
-    """Whether an attention mask is a constant that keeps every position (all True, or 0s to
-    add)."""
+def _constant_mask_kind(m: _ExportMapper, mask: object) -> str | None:
+    """ "all" for a constant attention mask that keeps every position (all True, or 0s to
+    add), "causal" for the lower triangle (True, or 0 with a large negative above), else None."""
     value = m.constants.get(mask) if isinstance(mask, fx.Node) else None
-    if not isinstance(value, torch.Tensor):
-        return False
-    if value.dtype == torch.bool:
-        return bool(value.all())
-    return bool((value == 0).all())
+    if not isinstance(value, torch.Tensor) or value.dim() < 2:
+        return None
+    kept = value if value.dtype == torch.bool else value == 0
+    if value.dtype != torch.bool and not bool((value[~kept] < -1e4).all()):
+        return None  # a bias added to the scores, not a mask
+    if bool(kept.all()):
+        return "all"
+    rows, columns = value.shape[-2:]
+    triangle = torch.ones(rows, columns, dtype=torch.bool).tril()
+    return "causal" if bool((kept == triangle).all()) else None
 
 
 def _reshape_or_squeeze(m: _ExportMapper, node: fx.Node) -> Value:

@@ -21,7 +21,7 @@ from torch import nn
 
 from studio.importers.mapping import Unmappable
 
-__all__ = ["LayerOf", "Unmappable", "maps", "module_rule"]
+__all__ = ["LayerOf", "Unmappable", "maps", "maps_named", "module_rule"]
 
 _FAMILIES = (
     "studio.importers.module_layers_spatial",
@@ -53,6 +53,9 @@ Raises `Unmappable` with the reason when this instance's settings have no catalo
 """
 
 _RULES: dict[type[nn.Module], ModuleRule] = {}
+# Rules for classes of libraries the app never imports (Hugging Face's Conv1D), keyed by
+# "module.QualName" as the class reports itself.
+_NAMED_RULES: dict[str, ModuleRule] = {}
 _loaded = False
 
 
@@ -69,6 +72,19 @@ def maps(*classes: type[nn.Module]) -> Callable[[ModuleRule], ModuleRule]:
     return register
 
 
+def maps_named(*names: str) -> Callable[[ModuleRule], ModuleRule]:
+    """Register the decorated rule for classes named ``module.QualName`` (see `_NAMED_RULES`)."""
+
+    def register(rule: ModuleRule) -> ModuleRule:
+        for name in names:
+            if name in _NAMED_RULES:
+                raise ValueError(f"{name} already has a module rule")
+            _NAMED_RULES[name] = rule
+        return rule
+
+    return register
+
+
 def module_rule(cls: type[nn.Module]) -> ModuleRule | None:
     """The rule for modules of exactly this class, or None."""
     global _loaded
@@ -76,7 +92,7 @@ def module_rule(cls: type[nn.Module]) -> ModuleRule | None:
         for name in _FAMILIES:
             importlib.import_module(name)
         _loaded = True
-    return _RULES.get(cls)
+    return _RULES.get(cls) or _NAMED_RULES.get(f"{cls.__module__}.{cls.__qualname__}")
 
 
 def weights_of(module: nn.Module) -> dict[str, Any]:

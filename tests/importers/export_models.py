@@ -427,3 +427,41 @@ class PaddingMaskAttention(nn.Module):
 
     def forward(self, x, keep):
         return F.scaled_dot_product_attention(x, x, x, attn_mask=keep[:, None, None, :] > 0)
+
+
+class Conv1D(nn.Module):
+    """Hugging Face GPT-2's Conv1D, as its library defines it: a Linear with the weight stored
+    (in, out) and the input viewed as (N·L, in) around an addmm. The tests give the class the
+    library's module name, which is how the importer recognises it without importing it."""
+
+    def __init__(self, nf, nx):
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.randn(nx, nf) * 0.02)
+        self.bias = nn.Parameter(torch.randn(nf) * 0.02)
+
+    def forward(self, x):
+        size_out = x.size()[:-1] + (self.nf,)  # noqa: RUF005 (as the library writes it)
+        x = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+        return x.view(size_out)
+
+
+Conv1D.__module__ = "transformers.pytorch_utils"
+
+
+class GPT2Attention(nn.Module):
+    """GPT-2's attention: Conv1D projections and a causal mask handed to SDPA as attn_mask."""
+
+    def __init__(self, dim: int = 16, heads: int = 2):
+        super().__init__()
+        self.c_attn = Conv1D(3 * dim, dim)
+        self.c_proj = Conv1D(dim, dim)
+        self.heads, self.dim = heads, dim
+
+    def forward(self, x):
+        b, t, c = x.size()
+        q, k, v = self.c_attn(x).split(self.dim, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        causal = torch.ones(t, t, dtype=torch.bool).tril()[None, None]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, c))

@@ -338,3 +338,16 @@ def test_scaled_dot_product_attention_imports_through_fx(registry: LayerRegistry
     )
     assert "ScaledDotProductAttention" in _types(imported)
     assert check_outputs(imported) <= 1e-5
+
+
+def test_gpt2_conv1d_and_its_causal_mask_import(registry: LayerRegistry) -> None:
+    imported = _import(registry, "GPT2Attention", [TensorInput((2, 6, 16))])
+    types = _types(imported)
+    assert types.count("Linear") == 2  # each Conv1D, its weight transposed
+    attention = [
+        n
+        for n in imported.project.main_graph.nodes
+        if n.type_id == "studio.ScaledDotProductAttention"
+    ]
+    assert len(attention) == 1 and attention[0].params["causal"] is True
+    _assert_reproduces(imported)
