@@ -63,6 +63,16 @@ def example_inputs(cls: type[torch.nn.Module]) -> tuple[torch.Tensor, ...]:
     )
 
 
+def _corpus(library: bool) -> tuple[dict[str, type[torch.nn.Module]], Path]:
+    if library:
+        from .library_models import LIBRARY_CORPUS
+
+        return LIBRARY_CORPUS, MODELS_FILE.with_name("library_models.py")
+    from .models import CORPUS
+
+    return CORPUS, MODELS_FILE
+
+
 def _onnx_file(cls: type[torch.nn.Module], folder: Path, dynamo: bool) -> Path:
     model = cls().eval()
     inputs = example_inputs(cls)
@@ -76,19 +86,21 @@ def _onnx_file(cls: type[torch.nn.Module], folder: Path, dynamo: bool) -> Path:
     return path
 
 
-def run_case(name: str, route: str, folder: Path) -> CaseResult:
-    """Import `name` by `route` into `folder`, then export the import to ONNX."""
+def run_case(name: str, route: str, folder: Path, *, library: bool = False) -> CaseResult:
+    """Import `name` by `route` into `folder`, then export the import to ONNX.
+
+    `library`: `name` is one of `library_models.LIBRARY_CORPUS` (torchvision, transformers).
+    """
     from studio.importers.command import check_outputs, import_source, write_import
     from studio.plugins import default_registry
 
-    from .models import CORPUS
-
-    cls = CORPUS[name]
+    corpus, models_file = _corpus(library)
+    cls = corpus[name]
     started = time.perf_counter()
     stage = "source"
     try:
         if route == "python":
-            source = f"{MODELS_FILE}:{name}"
+            source = f"{models_file}:{name}"
             shapes = [tuple(t.shape) for t in example_inputs(cls)]
         else:
             stage = "torch's ONNX export"
@@ -166,18 +178,23 @@ def report(results: Sequence[CaseResult]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .models import CORPUS
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="corpus models (default: all)")
+    parser.add_argument(
+        "--library",
+        action="store_true",
+        help="the models as torchvision and transformers define them (tests/corpus/"
+        "library_models.py), where those libraries are installed",
+    )
     parser.add_argument("--route", action="append", choices=ROUTES, help="default: all three")
     parser.add_argument("--out", type=Path, help="also write the Markdown report here")
     args = parser.parse_args(argv)
     results = []
     with scratch() as folder:
-        for name in args.names or list(CORPUS):
+        corpus, _ = _corpus(args.library)
+        for name in args.names or list(corpus):
             for route in args.route or ROUTES:
-                result = run_case(name, route, folder)
+                result = run_case(name, route, folder, library=args.library)
                 state = "ok" if result.ok else f"stopped at {result.stage}"
                 print(f"{name:28} {route:18} {state} ({result.seconds:.1f} s)", flush=True)
                 results.append(result)
