@@ -61,25 +61,23 @@ _loaded = False
 
 def maps(*classes: type[nn.Module]) -> Callable[[ModuleRule], ModuleRule]:
     """Register the decorated rule for each of `classes` (exact classes, not subclasses)."""
-
-    def register(rule: ModuleRule) -> ModuleRule:
-        for cls in classes:
-            if cls in _RULES:
-                raise ValueError(f"{cls.__name__} already has a module rule")
-            _RULES[cls] = rule
-        return rule
-
-    return register
+    return _registrar(_RULES, classes)
 
 
 def maps_named(*names: str) -> Callable[[ModuleRule], ModuleRule]:
     """Register the decorated rule for classes named ``module.QualName`` (see `_NAMED_RULES`)."""
+    return _registrar(_NAMED_RULES, names)
 
+
+def _registrar(
+    table: dict[Any, ModuleRule], keys: Sequence[Any]
+) -> Callable[[ModuleRule], ModuleRule]:
     def register(rule: ModuleRule) -> ModuleRule:
-        for name in names:
-            if name in _NAMED_RULES:
+        for key in keys:
+            if key in table:
+                name = getattr(key, "__name__", key)
                 raise ValueError(f"{name} already has a module rule")
-            _NAMED_RULES[name] = rule
+            table[key] = rule
         return rule
 
     return register
