@@ -26,7 +26,7 @@ from studio.core.errors import StudioError
 from studio.core.project import SUFFIX
 from studio.core.registry import LayerRegistry
 from studio.importers.inputs import INPUT_HELP, InputArg, from_shapes, parse_input
-from studio.importers.mapping import ImportedModel, ImportFailure
+from studio.importers.mapping import ImportedModel, ImportFailure, UnsupportedModelError
 
 RUN_SUFFIX = "-imported"
 # A shell's code for a command ended by Ctrl-C (128 + SIGINT), as `studio` uses elsewhere.
@@ -44,7 +44,8 @@ def add_import_parser(commands: Any) -> None:
             "Import a model with its weights. SOURCE is path/to/file.py:ClassName (the file "
             "is executed: import only code you trust) or model.onnx. Writes OUT.strata and a "
             "run OUT.runs/<timestamp>-imported/ holding the weights; constructs with no "
-            "catalog layer are listed and nothing is written."
+            "catalog layer are listed and nothing is written (with --partial, what mapped "
+            "is written without weights)."
         ),
     )
     parser.add_argument("source", help="path/to/file.py:ClassName or model.onnx")
@@ -77,6 +78,13 @@ def add_import_parser(commands: Any) -> None:
         "task (classification or regression) becomes the project's",
     )
     parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="when some constructs have no catalog layer, still write OUT with what mapped: "
+        "an Input named *_stand_in stands where each missing result was, no weights are "
+        "imported, and the description lists what is missing (exit status 1)",
+    )
     parser.set_defaults(run=cmd_import)
 
 
@@ -98,6 +106,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         imported = import_source(
             args.source, default_registry(), kwargs=kwargs, input_shapes=shapes, inputs=inputs
         )
+    except UnsupportedModelError as exc:
+        if not getattr(args, "partial", False):
+            raise
+        return _write_partial(exc, out)
+    except KeyboardInterrupt:
+        print(
+            f"stopped: the import of {args.source} was interrupted; nothing was written",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    try:
         if args.dataset:
             imported.project.data.dataset = args.dataset
             imported.project.training.task = task
@@ -120,6 +139,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"project → {out}")
     print(f"weights → {run_path}")
     return 0
+
+
+def _write_partial(error: UnsupportedModelError, out: Path) -> int:
+    """`--partial`: the mapped part of a refused model as OUT, with the refusal printed."""
+    print(str(error).replace("(no file was written)", "(written in part)"), file=sys.stderr)
+    if error.partial is None:
+        print("nothing mapped that could be kept; no file was written", file=sys.stderr)
+        return 1
+    error.partial.save(out)
+    stand_ins = sum(1 for n in error.partial.main_graph.nodes if n.name.endswith("_stand_in"))
+    print(
+        f"partial project → {out}: what mapped, with {stand_ins} stand-in Input(s) where "
+        "results are missing and no weights; its description lists what is missing",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def dataset_task(name: str) -> Any:

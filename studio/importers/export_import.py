@@ -177,7 +177,8 @@ def import_module_export(
         mapper.release_arguments()
     constructs += mapper.constructs
     if constructs:
-        raise UnsupportedModelError(source, constructs)
+        partial = mapper.draft.partial_project(name, source, constructs)
+        raise UnsupportedModelError(source, constructs, partial)
     mapper.draft.check_shapes(source)
     if mapper.samples:
         expected = noise_at_zero(module, examples)  # what the GaussianSample gives in eval

@@ -167,7 +167,8 @@ def import_module(
     mapper.map_graph(graph)
     mapper.constructs.extend(shared_parameter_refusals(module))
     if mapper.constructs:
-        raise UnsupportedModelError(source, mapper.constructs)
+        partial = mapper.draft.partial_project(name, source, mapper.constructs)
+        raise UnsupportedModelError(source, mapper.constructs, partial)
     mapper.draft.check_shapes(source)
     project = mapper.draft.to_project(name, description=f"Imported from {source}.")
     outputs = _flatten_output(expected)

@@ -66,9 +66,17 @@ class UnmappedConstruct:
 class UnsupportedModelError(StudioError):
     """The model holds constructs the catalog cannot express; nothing was written."""
 
-    def __init__(self, source: str, constructs: Sequence[UnmappedConstruct]) -> None:
+    def __init__(
+        self,
+        source: str,
+        constructs: Sequence[UnmappedConstruct],
+        partial: Project | None = None,
+    ) -> None:
         self.source = source
         self.constructs = list(constructs)
+        # What did map, each unmapped construct's result an Input named *_stand_in (see
+        # `GraphDraft.partial_project`); `studio import --partial` writes it.
+        self.partial = partial
         count = len(self.constructs)
         lines = "\n".join(f"  - {c.format()}" for c in self.constructs)
         super().__init__(
@@ -257,6 +265,29 @@ class GraphDraft:
                 where = self._nodes[node.name].where if node else source
                 constructs.append(UnmappedConstruct(name, kind, where, problem.message))
             raise UnsupportedModelError(source, constructs)
+
+    def partial_project(
+        self, name: str, source: str, constructs: Sequence[UnmappedConstruct]
+    ) -> Project | None:
+        """The part of the model that mapped, as a project without weights, or None.
+
+        Each construct that did not map left an Input named ``*_stand_in`` in its place (where
+        its result had a tensor shape), so what follows it is there to see and edit. Weights
+        are left out: without the missing parts the outputs cannot be checked against the
+        source. The description lists every construct, so the file says what it lacks.
+        """
+        if not any(self.graph.spec(n.id).role == "layer" for n in self.graph.nodes):
+            return None
+        lines = "\n".join(f"- {c.format()}" for c in constructs)
+        description = (
+            f"Partly imported from {source}: {len(constructs)} construct(s) had no catalog "
+            f"layer, and an Input named *_stand_in stands where each result was. No weights "
+            f"were imported.\n{lines}"
+        )
+        try:
+            return self.to_project(name, description=description[:10_000])
+        except StudioError:
+            return None
 
     def to_project(self, name: str, description: str = "") -> Project:
         """A project holding the draft as its model graph, laid out left to right."""

@@ -137,7 +137,9 @@ def import_onnx_model(
     mapper = _OnnxMapper(GraphDraft(registry), values, initializers, _opset(model))
     mapper.map_graph(graph, inputs)
     if mapper.constructs:
-        raise UnsupportedModelError(source, mapper.constructs)
+        name = Path(source).stem
+        partial = mapper.draft.partial_project(name, source, mapper.constructs)
+        raise UnsupportedModelError(source, mapper.constructs, partial)
     fold_decoder_layers(mapper.draft)  # first: its self-attention half looks like an encoder's
     fold_encoder_layers(mapper.draft)
     mapper.draft.check_shapes(source)
