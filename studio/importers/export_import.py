@@ -113,7 +113,9 @@ def _fall_back_to_fx(
     why: UnmappedConstruct,
 ) -> ImportedModel:
     """The fx importer, for a model torch.export could not run; its refusal lists both."""
-    if inputs and any(isinstance(a, tuple) or a.dtype is not None for a in inputs):
+    # fx takes shapes only, and finds token ids by the Embedding they feed.
+    plain = (None, "float32", "int64")
+    if inputs and any(isinstance(a, tuple) or a.dtype not in plain for a in inputs):
         raise UnsupportedModelError(source, [why])
     shapes = [a.shape for a in inputs if isinstance(a, TensorInput)] if inputs else None
     try:
@@ -124,7 +126,13 @@ def _fall_back_to_fx(
         raise UnsupportedModelError(source, [why, *exc.constructs]) from None
     except ImportFailure as exc:
         raise ImportFailure(f"{exc} (torch.export could not run it either: {why.reason})") from None
-    imported.front_end = f"torch.fx (torch.export could not run the model: {why.reason})"
+    if why.kind == "data-dependent control flow":
+        imported.front_end = (
+            f"torch.fx (torch.export stopped at a branch on tensor values, {why.where}, "
+            "which symbolic tracing keeps inside a whole module)"
+        )
+    else:
+        imported.front_end = f"torch.fx (torch.export could not run the model: {why.reason})"
     return imported
 
 
@@ -347,7 +355,9 @@ def _export(
             construct = UnmappedConstruct(
                 f"{name}.forward", "data-dependent control flow", where, reason
             )
-            raise UnsupportedModelError(source, [construct]) from None
+            # Often torch's own code, not the model's (nn.TransformerEncoder tests whether a
+            # mask is causal): symbolic fx keeps such modules whole, so it gets a try.
+            raise ExportUnavailable(construct) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         reason = f"{type(exc).__name__}: {first}"
         if len(reason) > 160:  # torch's advice that follows is about torch, not the model

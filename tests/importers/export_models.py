@@ -465,3 +465,17 @@ class GPT2Attention(nn.Module):
         causal = torch.ones(t, t, dtype=torch.bool).tril()[None, None]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal)
         return self.c_proj(y.transpose(1, 2).reshape(b, t, c))
+
+
+class EncoderMaskOnly(nn.Module):
+    """The usual call, a mask without is_causal: torch's encoder then tests the mask's values,
+    a branch torch.export cannot take, so the import falls back to symbolic fx."""
+
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 1)
+
+    def forward(self, x):
+        mask = nn.Transformer.generate_square_subsequent_mask(x.size(1))
+        return self.encoder(x, mask=mask)

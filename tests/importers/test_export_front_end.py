@@ -351,3 +351,11 @@ def test_gpt2_conv1d_and_its_causal_mask_import(registry: LayerRegistry) -> None
     ]
     assert len(attention) == 1 and attention[0].params["causal"] is True
     _assert_reproduces(imported)
+
+
+def test_a_branch_inside_torch_falls_back_to_fx(registry: LayerRegistry) -> None:
+    imported = _import(registry, "EncoderMaskOnly", [TensorInput((2, 6, 8))])
+    assert imported.front_end.startswith("torch.fx (torch.export stopped at a branch")
+    layers = [n for n in imported.project.main_graph.nodes if n.type_id.endswith("EncoderLayer")]
+    assert len(layers) == 1 and layers[0].params["causal"] is True
+    _assert_reproduces(imported)
