@@ -123,7 +123,10 @@ def _fall_back_to_fx(
             instance, registry, input_shapes=shapes, source=source, source_file=path
         )
     except UnsupportedModelError as exc:
-        raise UnsupportedModelError(source, [why, *exc.constructs]) from None
+        if why.kind == "data-dependent control flow":
+            # torch.export's line is the one to change; fx's view of it adds nothing.
+            raise UnsupportedModelError(source, [why], exc.partial) from None
+        raise UnsupportedModelError(source, [why, *exc.constructs], exc.partial) from None
     except ImportFailure as exc:
         raise ImportFailure(f"{exc} (torch.export could not run it either: {why.reason})") from None
     if why.kind == "data-dependent control flow":

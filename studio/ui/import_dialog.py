@@ -446,6 +446,7 @@ class ImportDialog(QDialog):
         registry: LayerRegistry,
         open_project: Callable[[Path], bool],
         *,
+        show_partial: Callable[[Any], bool] | None = None,
         start_folder: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -455,6 +456,9 @@ class ImportDialog(QDialog):
         self.tasks = tasks
         self.registry = registry
         self.open_project = open_project
+        # Shows a refused model's mapped part as an unsaved project (see `open_partial`).
+        self.show_partial = show_partial
+        self.partial: Any = None
         self.start_folder = start_folder
         self.classes: list[ModuleClass] = []
         self.imported: ImportResult | None = None
@@ -591,6 +595,15 @@ class ImportDialog(QDialog):
         header.sectionResized.connect(self._fit_construct_rows)
         constructs_layout.addWidget(self.constructs_label)
         constructs_layout.addWidget(self.constructs_table, 1)
+        self.partial_button = QPushButton("Open what was imported")
+        self.partial_button.setObjectName("import_open_partial")
+        self.partial_button.setToolTip(
+            "Open the layers that did map as an unsaved project, without weights: an Input "
+            "named …_stand_in stands where each construct above is missing"
+        )
+        self.partial_button.clicked.connect(self.open_partial)
+        self.partial_button.hide()
+        constructs_layout.addWidget(self.partial_button, 0, alignment=Qt.AlignmentFlag.AlignLeft)
         self.constructs_box.hide()
 
         self.open_button = QPushButton("Open project")
@@ -939,8 +952,25 @@ class ImportDialog(QDialog):
                 cell = QTableWidgetItem(text)
                 cell.setToolTip(text)
                 table.setItem(row, column, cell)
+        self.partial = getattr(exc, "partial", None)
+        offered = self.partial is not None and self.show_partial is not None
+        self.partial_button.setVisible(offered)
+        if offered:
+            self.constructs_label.setText(
+                self.constructs_label.text()
+                + " Or open what did map, to finish it by hand on the canvas."
+            )
         self.constructs_box.show()
         self._fit_construct_rows()
+
+    def open_partial(self) -> bool:
+        """Show the refused model's mapped part in the window (unsaved); closes the dialog."""
+        if self.partial is None or self.show_partial is None:
+            return False
+        if not self.show_partial(self.partial):
+            return False
+        self.accept()
+        return True
 
     def _fit_construct_rows(self, *_: object) -> None:
         self.constructs_table.resizeRowsToContents()
@@ -954,6 +984,8 @@ class ImportDialog(QDialog):
         self.failure = None
         self.result_box.hide()
         self.constructs_box.hide()
+        self.partial = None
+        self.partial_button.hide()
         self.constructs_table.setRowCount(0)
         _show(self.message_label, "")
         self.message_label.setToolTip("")

@@ -1609,6 +1609,7 @@ class MainWindow(QMainWindow):
             self.tasks,
             self.registry,
             self._open_imported_project,
+            show_partial=self._show_partial_import,
             start_folder=folder,
             parent=self,
         )
@@ -1620,6 +1621,20 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             return False
         self.open_project(path)
+        return True
+
+    def _show_partial_import(self, project: Project) -> bool:
+        """Show the mapped part of a refused import, unsaved (Save asks where it goes)."""
+        if not self._confirm_discard():
+            return False
+        project.path = None
+        self.set_project(project)
+        self.set_modified(True)
+        self.statusBar().showMessage(
+            "The part that imported, without weights: each …_stand_in Input marks a construct "
+            "that did not (the project's description lists them). Save to keep it.",
+            15000,
+        )
         return True
 
     # ---- plugins dialog

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from studio.training.runs import runs_folder
@@ -255,6 +256,46 @@ def test_unmapped_constructs_are_listed_and_nothing_is_written(
     assert name
     assert not out.exists() and not runs_folder(out).exists()
     dialog.close()
+
+
+NOISY = textwrap.dedent(
+    """
+    import torch
+    from torch import nn
+
+
+    class Noisy(nn.Module):
+        input_shape = (2, 8)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+
+        def forward(self, x):
+            return torch.relu(self.fc(x) + torch.rand_like(self.fc(x)))
+    """
+)
+
+
+def test_what_mapped_of_a_refused_model_opens_unsaved(
+    qtbot, main_window: MainWindow, tmp_path: Path
+) -> None:
+    source = write(tmp_path, "noisy.py", NOISY)
+    dialog = open_dialog(main_window)
+    read(qtbot, dialog, source)
+    out = tmp_path / "noisy.strata"
+    assert dialog.start_import() is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=IMPORT_TIMEOUT_MS)
+    assert dialog.constructs_box.isVisible() and dialog.partial_button.isVisible()
+    assert "open what did map" in dialog.constructs_label.text()
+    qtbot.mouseClick(dialog.partial_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    project = main_window.project
+    assert project is not None and project.path is None and main_window.modified
+    names = {node.name: node.type_id for node in project.main_graph.nodes}
+    assert names["rand_like_stand_in"] == "studio.Input"
+    assert "studio.Linear" in names.values() and "studio.ReLU" in names.values()
+    assert not out.exists() and not runs_folder(out).exists()
 
 
 def test_bad_inputs_are_refused_inline(qtbot, main_window: MainWindow, tmp_path: Path) -> None:
