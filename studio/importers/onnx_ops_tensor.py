@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from studio.importers.mapping import Unmappable, Value
-from studio.importers.onnx_nodes import attributes
+from studio.importers.onnx_nodes import attributes, layer_name
 from studio.importers.onnx_patterns import masked_fill
 
 Rule = Callable[[Any, Any], Value | None]
@@ -391,7 +391,33 @@ def _base_then(op: str, general: Rule) -> Rule:
     return _fallback(first, general)
 
 
+def _gather_nd(m: Any, node: Any) -> Value | None:
+    """torch's dynamo export of ``x[:, [i, j], :]``: Transpose to time-major, GatherND of
+    fixed positions along that leading axis, Transpose back; an Index along dim 1."""
+    from studio.importers.onnx_import import _where
+
+    source = node.input[0]
+    a = attributes(node)
+    if source not in m.time_major or int(a.get("batch_dims", 0)) != 0:
+        raise Unmappable("GatherND of these operands has no catalog layer")
+    indices = np.asarray(m.constant(node, 1, "indices"))
+    if indices.ndim != 2 or indices.shape[1] != 1:
+        raise Unmappable("GatherND of a table of positions; the catalog's Index takes a list")
+    size = m.shape(source)[0]
+    positions = tuple(int(i) % size for i in indices[:, 0])
+    value = m.draft.add_layer(
+        "studio.Index",
+        layer_name(node),
+        {"dim": 1, "indices": positions},
+        [m.time_major[source]],
+        where=_where(node),
+    )
+    m.time_major[node.output[0]] = value  # still time-major until the Transpose back
+    return None
+
+
 RULES: dict[str, Any] = {
+    "GatherND": _gather_nd,
     "Add": _base_then("Add", _binary),
     "Mul": _base_then("Mul", _binary),
     "Sub": _binary,

@@ -36,10 +36,6 @@ KNOWN_REFUSALS: dict[tuple[str, str], str] = {
     ("TimeSequencePrediction", "python"): (
         "aten.lstm_cell has no mapping from torch.export (both ONNX exporters' forms import)"
     ),
-    ("NanoGPT", "onnx-dynamo"): (
-        "x[:, [-1], :] is exported as a transpose to time-major and a GatherND, which the "
-        "ONNX importer does not read back (the legacy exporter's Gather imports)"
-    ),
 }
 
 CASES = [

@@ -233,3 +233,30 @@ def test_a_flip_is_never_read_as_the_input_itself(
         assert "step -1" in str(error) or "flip" in str(error).lower()
     else:
         _same_outputs(imported, Flipped())
+
+
+class LastPositions(nn.Module):
+    """nanoGPT's `x[:, [-1], :]` and a reordering `x[:, [2, 0], :]`."""
+
+    example_input_shape = (2, 5, 6)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(6, 3, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x[:, [-1], :]) + self.head(x[:, [2, 0], :]).sum(1, keepdim=True)
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_a_list_of_positions_imports_as_index(
+    dynamo: bool, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    source = LastPositions()
+    imported = import_onnx_file(
+        export_onnx(source, tmp_path / "model.onnx", dynamo=dynamo), registry
+    )
+    graph = imported.project.main_graph
+    indices = sorted(tuple(n.params["indices"]) for n in graph.nodes if n.type_id == "studio.Index")
+    assert indices == [(2, 0), (4,)]
+    _same_outputs(imported, source)
