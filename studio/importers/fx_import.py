@@ -644,6 +644,10 @@ def _conv(m: _FxMapper, node: fx.Node, module: nn.Conv1d | nn.Conv2d) -> Value:
     _only_input(node)
     if module.padding_mode != "zeros":
         raise Unmappable(f"padding_mode={module.padding_mode!r}; the catalog pads with zeros")
+    if isinstance(module, nn.Conv2d) and _rectangular(module):
+        return m.layer(
+            node, "studio.Conv2dRect", _rect_params(module), weights=dict(module.state_dict())
+        )
     kernel = _single(module.kernel_size, "kernel_size")
     stride = _single(module.stride, "stride")
     dilation = _single(module.dilation, "dilation")
@@ -666,6 +670,39 @@ def _conv(m: _FxMapper, node: fx.Node, module: nn.Conv1d | nn.Conv2d) -> Value:
         "bias": module.bias is not None,
     }
     return m.layer(node, type_id, params, weights=dict(module.state_dict()))
+
+
+def _rectangular(module: nn.Conv2d) -> bool:
+    """Whether a Conv2d's kernel, stride or padding differs between height and width."""
+    sides = (module.kernel_size, module.stride, module.padding)
+    return any(isinstance(v, tuple) and len(set(v)) > 1 for v in sides)
+
+
+def _rect_params(module: nn.Conv2d) -> dict[str, object]:
+    """Conv2dRect's params; padding 'same' and 'valid' as numbers, dilation one for both."""
+    (kh, kw), (sh, sw) = module.kernel_size, module.stride
+    dilation = _single(module.dilation, "dilation")
+    if module.padding == "valid":
+        ph = pw = 0
+    elif module.padding == "same":
+        if (sh, sw) != (1, 1) or dilation * (kh - 1) % 2 or dilation * (kw - 1) % 2:
+            raise Unmappable("padding='same' with this kernel pads unevenly")
+        ph, pw = dilation * (kh - 1) // 2, dilation * (kw - 1) // 2
+    else:
+        padding: Any = module.padding
+        ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    return {
+        "out_channels": module.out_channels,
+        "kernel_h": kh,
+        "kernel_w": kw,
+        "stride_h": sh,
+        "stride_w": sw,
+        "padding_h": int(ph),
+        "padding_w": int(pw),
+        "dilation": dilation,
+        "groups": module.groups,
+        "bias": module.bias is not None,
+    }
 
 
 def _linear(m: _FxMapper, node: fx.Node, module: nn.Linear) -> Value:

@@ -57,6 +57,8 @@ def _conv(m: Any, node: Any) -> Value:
     kind = _spatial_dims(weight.ndim - 2, "convolution")
     pads = [int(p) for p in a.get("pads", [])]
     source = node.input[0]
+    if weight.ndim == 4 and _rectangular(a, weight, pads):
+        return _conv2d_rect(m, node, a, weight, bias, pads)
     if len(set(pads)) > 1 and weight.ndim in (3, 4) and min(pads) >= 0:
         source, pads = _zero_pad_before(m, node, pads), []
     params = {
@@ -70,6 +72,40 @@ def _conv(m: Any, node: Any) -> Value:
     }
     weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
     return m.layer(node, f"studio.Conv{kind}", params, inputs=[source], weights=weights)
+
+
+def _rectangular(a: dict[str, Any], weight: Any, pads: list[int]) -> bool:
+    """A 2-d convolution whose kernel or stride differs between height and width, or whose
+    padding does while each side of an axis gets the same (Inception's (0, 3))."""
+    kernel = [int(k) for k in (a.get("kernel_shape") or weight.shape[2:])]
+    strides = [int(s) for s in a.get("strides", [1, 1])]
+    even = len(pads) == 4 and pads[:2] == pads[2:]
+    return len(set(kernel)) > 1 or len(set(strides)) > 1 or (even and pads[0] != pads[1])
+
+
+def _conv2d_rect(
+    m: Any, node: Any, a: dict[str, Any], weight: Any, bias: Any, pads: list[int]
+) -> Value:
+    kernel = [int(k) for k in (a.get("kernel_shape") or weight.shape[2:])]
+    strides = [int(s) for s in a.get("strides", [1, 1])]
+    source = node.input[0]
+    if pads and pads[:2] != pads[2:]:
+        source, pads = _zero_pad_before(m, node, pads), []
+    ph, pw = pads[:2] if pads else (0, 0)
+    params = {
+        "out_channels": int(weight.shape[0]),
+        "kernel_h": kernel[0],
+        "kernel_w": kernel[1],
+        "stride_h": strides[0],
+        "stride_w": strides[1],
+        "padding_h": int(ph),
+        "padding_w": int(pw),
+        "dilation": _single(a.get("dilations"), "dilation", 1),
+        "groups": int(a.get("group", 1)),
+        "bias": bias is not None,
+    }
+    weights = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+    return m.layer(node, "studio.Conv2dRect", params, inputs=[source], weights=weights)  # type: ignore[no-any-return]
 
 
 def _zero_pad_before(m: Any, node: Any, pads: list[int]) -> str:

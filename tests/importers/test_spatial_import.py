@@ -387,3 +387,37 @@ def test_bad_params_are_a_sentence_on_the_node() -> None:
     assert "AvgPool3d's kernel (3×3×3) is larger than its input (2×5×5); padding does not" in (
         _problem("studio.AvgPool3d", {"kernel_size": 3, "padding": 1}, [2, 2, 5, 5])
     )
+
+
+class FactorisedConvolutions(nn.Module):
+    """Inception v3's factorised 7×7: a 1×7 then a 7×1 convolution, and a 3×1 with stride
+    (2, 1), each padded on its own axis."""
+
+    example_input_shape = (2, 4, 9, 10)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wide = nn.Conv2d(4, 6, (1, 7), padding=(0, 3))
+        self.tall = nn.Conv2d(6, 5, (7, 1), padding=(3, 0), bias=False)
+        self.down = nn.Conv2d(5, 3, (3, 1), stride=(2, 1), padding=(1, 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(torch.relu(self.tall(torch.relu(self.wide(x)))))
+
+
+@pytest.mark.parametrize("route", ["fx", "export", "onnx-torchscript", "onnx-dynamo"])
+def test_rectangular_convolutions_import_as_conv2d_rect(
+    route: str, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    source = FactorisedConvolutions().eval()
+    if route == "fx":
+        imported = import_module(source, registry)
+    elif route == "export":
+        imported = import_module_export(source, registry)
+    else:
+        path = export_onnx(source, tmp_path / "f.onnx", dynamo=route == "onnx-dynamo")
+        imported = import_onnx_file(path, registry)
+    rect = [n for n in imported.project.main_graph.nodes if n.type_id == "studio.Conv2dRect"]
+    kernels = sorted((n.params["kernel_h"], n.params["kernel_w"]) for n in rect)
+    assert kernels == [(1, 7), (3, 1), (7, 1)]
+    assert check_outputs(imported) <= 1e-5

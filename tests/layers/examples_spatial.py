@@ -8,6 +8,32 @@ from typing import Any
 def examples(ex: Any) -> dict[str, list[Any]]:
     """Type id → examples, written with `layer_examples.ex` (passed in: loaded by path)."""
     return {
+        "studio.Conv2dRect": [
+            ex((3, 8, 9), out=(16, 8, 9)),
+            ex(
+                (4, 9, 8),
+                out=(6, 2, 8),
+                out_channels=6,
+                kernel_h=7,
+                kernel_w=1,
+                stride_h=2,
+                padding_h=0,
+                padding_w=0,
+                groups=2,
+            ),
+            ex(
+                (2, 9, 9),
+                out=(4, 7, 5),
+                out_channels=4,
+                kernel_h=3,
+                kernel_w=3,
+                dilation=2,
+                padding_h=1,
+                padding_w=0,
+                stride_w=1,
+                bias=False,
+            ),
+        ],
         "studio.Conv3d": [
             ex((3, 6, 7, 5), out=(16, 6, 7, 5)),
             ex((4, 9, 8, 7), out=(6, 4, 3, 3), out_channels=6, stride=2, padding=0, groups=2),

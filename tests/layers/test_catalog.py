@@ -79,6 +79,7 @@ REQUIRED = [
     "SelectLast",
     # spatial family (issue 16)
     "Conv3d",
+    "Conv2dRect",
     "ConvTranspose1d",
     "ConvTranspose3d",
     "MaxPool3d",

@@ -32,6 +32,22 @@ def build_conv3d(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn
     return _conv(nn.Conv3d, params, inputs[0])
 
 
+def build_conv2d_rect(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> nn.Module:
+    """torch's Conv2d with (height, width) pairs for kernel, stride and padding."""
+    rules.conv2d_rect(params, inputs)
+    return construct_concise(
+        nn.Conv2d,
+        inputs[0].dims[0],
+        params["out_channels"],
+        kernel_size=(params["kernel_h"], params["kernel_w"]),
+        stride=(params["stride_h"], params["stride_w"]),
+        padding=(params["padding_h"], params["padding_w"]),
+        dilation=params["dilation"],
+        groups=params["groups"],
+        bias=params["bias"],
+    )
+
+
 def _conv(
     cls: type[nn.Conv1d] | type[nn.Conv2d] | type[nn.Conv3d],
     params: Mapping[str, Any],

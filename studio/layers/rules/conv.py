@@ -46,6 +46,33 @@ def _conv(
     return TensorShape((params["out_channels"], *sizes))
 
 
+def conv2d_rect(params: Mapping[str, Any], inputs: Sequence[TensorShape]) -> list[TensorShape]:
+    """Conv2d with a height and a width of its own for kernel, stride and padding."""
+    layer = "Conv2dRect"
+    shape = only_input(layer, inputs)
+    expect_float(layer, shape)
+    expect_layout(layer, shape, _LAYOUTS[2])
+    channels, height, width = shape.dims
+    _check_groups(layer, channels, params)
+    dilation = params["dilation"]
+    sizes = []
+    for side, size in (("h", height), ("w", width)):
+        kernel, padding = params[f"kernel_{side}"], params[f"padding_{side}"]
+        span = dilation * (kernel - 1) + 1
+        if size + 2 * padding < span:
+            direction = "height" if side == "h" else "width"
+            raise ShapeError(
+                f"{layer}'s kernel {direction} ({kernel}"
+                + (f", spanning {span} with dilation {dilation}" if dilation > 1 else "")
+                + f") is larger than its input's {direction} ({size})"
+                + (" even with its padding" if padding else "")
+                + f". Use a smaller kernel_{side}, add padding_{side}, or remove a pooling "
+                "layer before it."
+            )
+        sizes.append(sliding_size(size, kernel, params[f"stride_{side}"], padding, dilation))
+    return [TensorShape((params["out_channels"], *sizes))]
+
+
 def _check_groups(layer: str, channels: int, params: Mapping[str, Any]) -> None:
     out_channels, groups = params["out_channels"], params["groups"]
     if channels % groups or out_channels % groups:
