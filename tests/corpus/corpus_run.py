@@ -92,6 +92,7 @@ def run_case(name: str, route: str, folder: Path, *, library: bool = False) -> C
     `library`: `name` is one of `library_models.LIBRARY_CORPUS` (torchvision, transformers).
     """
     from studio.importers.command import check_outputs, import_source, write_import
+    from studio.importers.inputs import TensorInput
     from studio.plugins import default_registry
 
     corpus, models_file = _corpus(library)
@@ -99,15 +100,19 @@ def run_case(name: str, route: str, folder: Path, *, library: bool = False) -> C
     started = time.perf_counter()
     stage = "source"
     try:
+        inputs = None
         if route == "python":
             source = f"{models_file}:{name}"
-            shapes = [tuple(t.shape) for t in example_inputs(cls)]
+            # As a user would say it: `--input long:2,16` for token ids.
+            inputs = [
+                TensorInput(tuple(t.shape), "int64" if t.dtype == torch.long else None)
+                for t in example_inputs(cls)
+            ]
         else:
             stage = "torch's ONNX export"
             source = str(_onnx_file(cls, folder, dynamo=route == "onnx-dynamo"))
-            shapes = None
         stage = "import"
-        imported = import_source(source, default_registry(), input_shapes=shapes)
+        imported = import_source(source, default_registry(), inputs=inputs)
         difference = check_outputs(imported)
         project_path = folder / f"{name}-{route}.strata"
         write_import(imported, project_path, difference)

@@ -65,3 +65,14 @@ def test_compare_outputs_fails_with_a_reason(got, reason):
     result = compare_outputs([torch.zeros(2, 3)], got)
     assert not result.ok
     assert reason in result.reason
+
+
+def test_verification_is_relative_to_large_outputs() -> None:
+    """float32 keeps about 7 digits: logits near 1e8 (a randomly initialised Inception) differ
+    by tens after any reordering of sums, which is agreement; near 1, 1e-3 is not."""
+    large = torch.tensor([[1.0e8, -3.0e7]])
+    assert compare_outputs([large], [large + 50.0]).ok
+    assert not compare_outputs([large], [large + 5.0e4]).ok
+    small = torch.tensor([[0.5, -0.25]])
+    result = compare_outputs([small], [small + 1e-3])
+    assert not result.ok and "more than 0.0001" in result.reason
