@@ -122,6 +122,9 @@ def run_case(name: str, route: str, folder: Path, *, library: bool = False) -> C
     except StudioError as exc:
         return CaseResult(name, route, stage, str(exc), time.perf_counter() - started)
     except Exception as exc:  # a bug: the message says so, with where it happened
+        if stage == "torch's ONNX export":  # torch's own failure, before anything of ours ran
+            text = f"torch's exporter failed: {type(exc).__name__}: {exc}"
+            return CaseResult(name, route, stage, text, time.perf_counter() - started)
         where = traceback.extract_tb(exc.__traceback__)[-1]
         text = f"BUG {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
         return CaseResult(name, route, stage, text, time.perf_counter() - started)
@@ -147,14 +150,15 @@ def scratch() -> Iterator[Path]:
         yield Path(folder)
 
 
-def report(results: Sequence[CaseResult]) -> str:
+def report(results: Sequence[CaseResult], *, library: bool = False) -> str:
     """A Markdown table of every case, then every refusal with its reason."""
     ok = sum(r.ok for r in results)
+    title, flag = ("Library import corpus", " --library") if library else ("Import corpus", "")
     lines = [
-        "# Import corpus",
+        f"# {title}",
         "",
         f"{ok} of {len(results)} imports reproduce their source and export to ONNX "
-        "(`.venv/bin/python -m tests.corpus.corpus_run`).",
+        f"(`.venv/bin/python -m tests.corpus.corpus_run{flag}`).",
         "",
         "| model | " + " | ".join(ROUTES) + " |",
         "| --- |" + " --- |" * len(ROUTES),
@@ -203,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state = "ok" if result.ok else f"stopped at {result.stage}"
                 print(f"{name:28} {route:18} {state} ({result.seconds:.1f} s)", flush=True)
                 results.append(result)
-    text = report(results)
+    text = report(results, library=args.library)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
