@@ -10,7 +10,8 @@ from __future__ import annotations
 from studio.core.specs import LayerSpec, ParamSpec
 from studio.layers.spec_kit import (
     BIG,
-    bool_param,
+    CONV_TAIL,
+    OUT_CHANNELS,
     conv,
     conv_transpose,
     float_param,
@@ -75,20 +76,14 @@ SPECS: tuple[LayerSpec, ...] = (
         "Conv2d whose kernel, stride and padding have their own height and width, e.g. a 1×7 "
         "kernel (Inception's factorised convolutions).",
         "conv:build_conv2d_rect",
-        int_param("out_channels", 16, "Number of filters, i.e. channels the layer produces."),
+        OUT_CHANNELS,
         int_param("kernel_h", 1, "Height of the sliding window.", high=64),
         int_param("kernel_w", 7, "Width of the sliding window.", high=64),
         int_param("stride_h", 1, "Vertical step between window positions.", high=64),
         int_param("stride_w", 1, "Horizontal step between window positions.", high=64),
         int_param("padding_h", 0, "Rows of zeros added above and below.", low=0, high=64),
         int_param("padding_w", 3, "Columns of zeros added left and right.", low=0, high=64),
-        int_param(
-            "dilation", 1, "Spacing between kernel taps; >1 widens the view cheaply.", high=64
-        ),
-        int_param(
-            "groups", 1, "Split channels into independent groups; must divide both channel counts."
-        ),
-        bool_param("bias", True, "Learn an offset added to every output channel."),
+        *CONV_TAIL,
         key=("out_channels", "kernel_h", "kernel_w"),
     ),
     conv_transpose(

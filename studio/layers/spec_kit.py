@@ -148,23 +148,28 @@ INPUT_COUNT = int_param("inputs", 2, "How many inputs to combine.", low=2, high=
 SAMPLE_DIM_HELP = "Dimension counted after the batch: 1 is the first, -1 the last."
 
 
+OUT_CHANNELS = int_param("out_channels", 16, "Number of filters, i.e. channels the layer produces.")
+# A convolution's settings after its window: the same for every convolution layer.
+CONV_TAIL = (
+    int_param("dilation", 1, "Spacing between kernel taps; >1 widens the view cheaply.", high=64),
+    int_param(
+        "groups", 1, "Split channels into independent groups; must divide both channel counts."
+    ),
+    bool_param("bias", True, "Learn an offset added to every output channel."),
+)
+
+
 def conv(name: str, help: str, builder: str) -> LayerSpec:
     return layer(
         name,
         "Convolution",
         help,
         builder,
-        int_param("out_channels", 16, "Number of filters, i.e. channels the layer produces."),
+        OUT_CHANNELS,
         kernel_param(3),
         stride_param(1),
         padding_param(1),
-        int_param(
-            "dilation", 1, "Spacing between kernel taps; >1 widens the view cheaply.", high=64
-        ),
-        int_param(
-            "groups", 1, "Split channels into independent groups; must divide both channel counts."
-        ),
-        bool_param("bias", True, "Learn an offset added to every output channel."),
+        *CONV_TAIL,
         key=("out_channels", "kernel_size", "stride"),
     )
 
