@@ -69,8 +69,11 @@ def test_search_matches_title_id_category_and_help(qtbot, registry: LayerRegistr
     expected = [s.type_id for s in registry if "overfitting" in s.help.lower()]
     assert sorted(shown) == sorted(expected)
     panel.search.clear()
-    qtbot.keyClicks(panel.search, "studio.conv2d")  # the type id
-    assert panel.visible_layers() == ["studio.Conv2d"]
+    qtbot.keyClicks(panel.search, "studio.conv2d")  # the type id, and those it begins
+    assert panel.visible_layers() == ["studio.Conv2d", "studio.Conv2dRect"]
+    panel.search.clear()
+    qtbot.keyClicks(panel.search, "studio.conv2drect")
+    assert panel.visible_layers() == ["studio.Conv2dRect"]
     panel.search.clear()
     qtbot.keyClicks(panel.search, "normalization batch")  # every word, anywhere
     shown = panel.visible_layers()
