@@ -734,9 +734,7 @@ def _concat(m: _OnnxMapper, node: Any) -> Value | None:
             m.draft.set_param(value[0], "output", "last")
             return value
     axis = _dim(int(attributes(node).get("axis", 0)), len(m.shape(node.output[0])))
-    if len(inputs) <= 8:
-        return m.layer(node, "studio.Concat", {"dim": axis}, inputs)
-    values = [m.tensor(i) for i in inputs]  # a DenseNet block's 25: a tree of Concats
+    values = [m.tensor(i) for i in inputs]  # a DenseNet block's 25 make a tree of Concats
     return join(
         m.draft, "studio.Concat", layer_name(node), {"dim": axis}, values, where=_where(node)
     )
