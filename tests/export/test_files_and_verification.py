@@ -76,3 +76,9 @@ def test_verification_is_relative_to_large_outputs() -> None:
     small = torch.tensor([[0.5, -0.25]])
     result = compare_outputs([small], [small + 1e-3])
     assert not result.ok and "more than 0.0001" in result.reason
+
+
+def test_a_small_output_is_not_excused_by_a_large_one() -> None:
+    large, small = torch.tensor([1.0e8]), torch.tensor([0.5])
+    result = compare_outputs([large, small], [large, small + 1e-2])
+    assert not result.ok and "more than 0.0001" in result.reason
