@@ -32,7 +32,7 @@ from studio.importers.fx_import import (
 from studio.importers.mapping import Unmappable, Value
 
 if TYPE_CHECKING:
-    from studio.importers.export_import import _ExportMapper
+    from studio.importers.export_mapper import _ExportMapper
 
 
 def op_name(node: fx.Node) -> str:
